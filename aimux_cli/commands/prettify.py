@@ -1,0 +1,147 @@
+"""`aimux prettify`: read inputs, normalize each (aimux_cli.prettify), render, pick the exit code.
+
+Exit codes: 0; 4 for unreadable or invalid input (other inputs are still written); 9 when a stream ended without
+its terminal event (after printing what arrived); with --fail, 5/6/7 for an error document by its HTTP status.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+from aimux_cli import output
+from aimux_cli.errors import AimuxError, ExitCode, InputError, UsageError, exit_code_for_http_status
+
+
+@dataclass
+class PrettifyOptions:
+    files: list[str]
+    wire: str | None = None
+    provider: str | None = None
+    fmt: str | None = None
+    delimiter: str = "comma"
+    indent: int = 2
+    follow: bool = False
+    fail: bool = False
+    color: bool | None = None
+
+
+def _canonical_wire(name: str | None) -> str | None:
+    if name is None or name == "none":
+        return name
+    from aimux_cli import wire
+    api = wire.canonical(name)
+    if api is None:
+        raise UsageError(f"unknown wire format {name!r}; choose one of: {', '.join(wire.WIRES)}, none")
+    return api
+
+
+def run(opts: PrettifyOptions) -> int:
+    from aimux_cli.render.console import TerminalEnv
+
+    opts.wire = _canonical_wire(opts.wire)
+    env = TerminalEnv.detect(color_flag=opts.color)
+    fmt = opts.fmt or ("rich" if env.stdout_isatty else "toon")
+    if opts.follow:
+        if opts.files not in (["-"], []):
+            raise UsageError("--follow reads a stream from stdin; do not give files")
+        if opts.wire == "none":
+            raise UsageError("--follow needs a provider stream; it cannot be used with --wire none")
+        from aimux_cli.commands.follow import follow
+        return follow(opts, fmt, env)
+    multi = len(opts.files) > 1
+    codes: list[int] = []
+    for index, name in enumerate(opts.files):
+        codes.append(_one(name, opts, fmt, env, header=multi, first=index == 0))
+    return next((c for c in codes if c), 0)
+
+
+def _one(name: str, opts: PrettifyOptions, fmt: str, env, *, header: bool, first: bool) -> int:
+    from aimux_cli.inputs import read_source
+    from aimux_cli.prettify import normalize
+
+    try:
+        source = read_source(name)
+        outcome = normalize(source, wire=opts.wire, provider=opts.provider)
+    except InputError as exc:
+        warn(str(exc), error=True)
+        return int(exc.exit_code)
+    for message in outcome.warnings:
+        warn(message)
+    emit(outcome, fmt, opts, env, label=source.label if header else None, first=first)
+    if outcome.error is not None:  # what was received is printed above, the error about the rest here
+        warn(str(outcome.error), error=True)
+        return int(outcome.error.exit_code)
+    return exit_code_of(outcome.document, opts.fail)
+
+
+def exit_code_of(doc, fail: bool) -> int:
+    if doc is None:
+        return 0
+    if doc.status == "incomplete":
+        warn("the stream ended before its terminal event: the response is incomplete", error=True)
+        return int(ExitCode.INCOMPLETE)
+    if doc.status == "error" and fail:
+        return int(exit_code_for_http_status(doc.error.get("status")))
+    return 0
+
+
+def emit(outcome, fmt: str, opts: PrettifyOptions, env, *, label: str | None = None, first: bool = True) -> None:
+    """Write one outcome in the chosen format; only this function decides what reaches stdout."""
+    if fmt == "rich":
+        from aimux_cli.render.rich_view import render_rich, render_value
+        console = env.stdout_console
+        if label is not None:
+            from aimux_cli.render.sanitize import for_terminal
+            from rich.text import Text
+            console.print(Text(f"── {for_terminal(label)} ──", style="bold"))
+        if outcome.document is not None:
+            render_rich(outcome.document.to_dict(), console)
+        else:
+            render_value(outcome.value, console)
+        return
+    text = render(outcome, fmt, opts)
+    if label is not None and fmt == "toon":
+        text = f"{'' if first else chr(10)}# {_one_line(label)}\n{text}"
+    if fmt == "text" and env.stdout_isatty:
+        from aimux_cli.render.sanitize import for_terminal
+        text = for_terminal(text)
+    output.write(text)
+
+
+def render(outcome, fmt: str, opts: PrettifyOptions) -> str:
+    """The text of an outcome for the piped formats (toon, json, text)."""
+    data = outcome.data
+    if fmt == "toon":
+        from aimux_cli.toon import DELIMITERS, encode
+        text = encode(data, indent=opts.indent, delimiter=DELIMITERS[opts.delimiter])
+        return text + "\n" if text else text
+    if fmt == "json" or outcome.document is None:  # text of a non-provider JSON value: the JSON itself
+        return dumps_json(data) + "\n"
+    from aimux_cli.render.text import render_text
+    body = render_text(outcome.document.to_dict())
+    return body if not body or body.endswith("\n") else body + "\n"
+
+
+def dumps_json(data) -> str:
+    """Indented JSON; the standard library takes over for integers beyond 64 bits, which orjson refuses."""
+    import orjson
+    try:
+        return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
+    except TypeError:
+        import json
+        return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def _one_line(label: str) -> str:
+    return label.replace("\r", "\\r").replace("\n", "\\n")
+
+
+def warn(message: str, *, error: bool = False) -> None:
+    from aimux_cli.render.sanitize import for_terminal
+    kind = "error" if error else "warning"
+    sys.stderr.write(f"aimux: {kind}: {for_terminal(' '.join(message.splitlines()))}\n")
+    sys.stderr.flush()
+
+
+__all__ = ["AimuxError", "PrettifyOptions", "run"]

@@ -1,0 +1,378 @@
+"""The aimux response document, and the one accumulator every wire format folds into.
+
+Contract: provider events (a whole body is just one big event) -> `Accumulator` calls -> `Document`.
+`Document.to_dict()` gives the exact key order of the documented format (docs/document.md): keys that are
+empty or unknown are omitted, except `api`, `status` and `finish`, which are always present.
+
+Wire modules (aimux_cli/wire/*) never build dicts of the document themselves: they call the accumulator, so a
+stream and the non-stream body of the same answer end in the same document by construction.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+# Normalized finish classes, from the provider's own value. One table for all wires: the raw values of the
+# providers do not collide, and a single table keeps the classes consistent.
+FINISH_CLASSES: dict[str, str] = {
+    # natural end or stop sequence
+    "stop": "stop", "end_turn": "stop", "stop_sequence": "stop", "STOP": "stop", "eos": "stop",
+    "completed": "stop", "end": "stop",
+    # token limit
+    "length": "length", "max_tokens": "length", "MAX_TOKENS": "length", "max_output_tokens": "length",
+    "model_length": "length", "model_context_window_exceeded": "length",
+    # tool use
+    "tool_calls": "tool_call", "function_call": "tool_call", "tool_use": "tool_call",
+    # filters
+    "content_filter": "content_filter", "SAFETY": "content_filter", "RECITATION": "content_filter",
+    "PROHIBITED_CONTENT": "content_filter", "BLOCKLIST": "content_filter", "SPII": "content_filter",
+    "IMAGE_SAFETY": "content_filter", "IMAGE_PROHIBITED_CONTENT": "content_filter",
+    "IMAGE_RECITATION": "content_filter", "LANGUAGE": "content_filter",
+    # the rest
+    "refusal": "refusal", "pause_turn": "pause",
+    "error": "error", "failed": "error", "MALFORMED_FUNCTION_CALL": "error", "UNEXPECTED_TOOL_CALL": "error",
+    "TOO_MANY_TOOL_CALLS": "error",
+}
+
+USAGE_KEYS = ("input_tokens", "output_tokens", "total_tokens", "reasoning_tokens", "cache_read_tokens",
+              "cache_write_tokens")
+TIMING_KEYS = ("queue_s", "load_s", "prompt_s", "completion_s", "total_s")
+ERROR_KEYS = ("status", "type", "code", "message")
+
+_THINK_OPEN = re.compile(r"<(think|thinking)>")
+
+
+def normalize_finish(raw: Any) -> str | None:
+    """The finish class of a provider's raw stop reason; None when none was given or it is unknown."""
+    if raw is None:
+        return None
+    return FINISH_CLASSES.get(str(raw))
+
+
+def parse_arguments(args: Any) -> Any:
+    """Tool-call arguments: the parsed JSON value when the string is valid JSON, else the string as received."""
+    if not isinstance(args, str):
+        return args
+    if args.strip() == "":
+        return {} if args == "" else args
+    try:
+        return orjson.loads(args)
+    except orjson.JSONDecodeError:
+        return args
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A normalized provider response; see docs/document.md for every field."""
+
+    api: str  # the wire format (openai.chat, anthropic.messages, ...)
+    status: str  # ok | incomplete | error
+    finish: str | None  # normalized stop reason, None when not given
+    provider: str | None = None  # the vendor
+    model: str | None = None  # as reported
+    id: str | None = None  # as reported
+    finish_raw: Any = None  # the provider's own stop reason, verbatim
+    stop_sequence: str | None = None  # the matched stop sequence
+    blocks: tuple[dict, ...] = ()  # ordered content blocks of choice 0
+    choices: tuple[dict, ...] = ()  # only when more than one choice
+    usage: dict = field(default_factory=dict)  # token counts, only those reported
+    timing: dict = field(default_factory=dict)  # provider-reported timings in seconds
+    cost: Any = None  # provider-reported cost, as given
+    error: dict = field(default_factory=dict)  # status, type, code, message
+    request_id: str | None = None  # the request id a body reports
+
+    def to_dict(self) -> dict[str, Any]:
+        """The document as an ordered dict: the documented key order, empty or unknown keys omitted."""
+        out: dict[str, Any] = {"api": self.api}
+        for key in ("provider", "model", "id"):
+            value = getattr(self, key)
+            if value is not None and value != "":
+                out[key] = value
+        out["status"] = self.status
+        out["finish"] = self.finish
+        if self.finish_raw is not None:
+            out["finish_raw"] = self.finish_raw
+        if self.stop_sequence is not None:
+            out["stop_sequence"] = self.stop_sequence
+        for key in ("blocks", "choices"):
+            value = getattr(self, key)
+            if value:
+                out[key] = list(value)
+        for key in ("usage", "timing"):
+            value = getattr(self, key)
+            if value:
+                out[key] = dict(value)
+        if self.cost is not None:
+            out["cost"] = self.cost
+        if self.error:
+            out["error"] = dict(self.error)
+        if self.request_id:
+            out["request_id"] = self.request_id
+        return out
+
+    def text(self) -> str:
+        """The answer text of choice 0: its text blocks joined."""
+        return "".join(b["text"] for b in self.blocks if b.get("type") == "text")
+
+
+class _Choice:
+    __slots__ = ("blocks", "keys", "tools", "finish_raw", "last", "pending_citations")
+
+    def __init__(self) -> None:
+        self.blocks: list[dict] = []
+        self.keys: dict[Any, dict] = {}  # explicit provider block index -> block
+        # citations that arrived before their block's first text (Anthropic streams send citations_delta first)
+        self.pending_citations: dict[Any, list[dict]] = {}
+        self.tools: dict[Any, dict] = {}  # tool-call key -> block (arguments kept as a string while streaming)
+        self.finish_raw: Any = None
+        self.last: dict | None = None  # the block that a delta without an explicit index extends
+
+
+class Accumulator:
+    """Folds provider events into a Document. Wire modules call it; `document()` applies the contract's rules.
+
+    Deltas of the same kind for the same choice extend one block unless an explicit block index (`key`) keeps
+    them apart. Tool calls are keyed per call: id and name come from the first delta that carries them, only
+    the arguments are concatenated.
+    """
+
+    def __init__(self, api: str, provider: str | None = None, default_provider: str | None = None) -> None:
+        self.api = api
+        self.provider = provider  # given by the user: wins over anything inferred
+        self.inferred_provider: str | None = None
+        self.default_provider = default_provider
+        self.model: str | None = None
+        self.id: str | None = None
+        self.stop_sequence: str | None = None
+        self.usage: dict[str, Any] = {}
+        self.timing: dict[str, float] = {}
+        self.cost: Any = None
+        self.error: dict[str, Any] = {}
+        self.request_id: str | None = None
+        self.choices: dict[int, _Choice] = {}
+        self.terminal = False  # the wire's terminal event (or a complete body) was seen
+        self.incomplete = False  # the provider itself marked the response incomplete
+        self.state: dict[Any, Any] = {}  # a wire module's own stream bookkeeping; never in the document
+
+    # -- metadata -------------------------------------------------------------------------------------------
+    def meta(self, *, model: Any = None, id: Any = None) -> None:
+        if model:
+            self.model = str(model)
+        if id:
+            self.id = str(id)
+
+    def infer_provider(self, name: str | None) -> None:
+        if name and not self.inferred_provider:
+            self.inferred_provider = name
+
+    def set_usage(self, **counts: Any) -> None:
+        """Record usage counts; later values replace earlier ones; None means not reported, 0 is kept."""
+        for key, value in counts.items():
+            if value is not None:
+                self.usage[key] = value
+
+    def set_timing(self, **seconds: Any) -> None:
+        for key, value in seconds.items():
+            if value is not None:
+                self.timing[key] = value
+
+    def set_cost(self, cost: Any) -> None:
+        if cost is not None:
+            self.cost = cost
+
+    def set_error(self, *, status: Any = None, type: Any = None, code: Any = None, message: Any = None) -> None:
+        """Record an error; an all-digit code (Azure's "401") is the HTTP status, other codes stay `code`."""
+        if isinstance(code, bool):
+            code = str(code)
+        if isinstance(code, int) or (isinstance(code, str) and code.isdigit()):
+            if status is None:
+                status = int(code)
+            code = None
+        if isinstance(status, str) and status.isdigit():
+            status = int(status)
+        err = {"status": status if isinstance(status, int) else None, "type": type, "code": code,
+               "message": message}
+        for key, value in err.items():
+            if value is not None and value != "":
+                self.error[key] = value
+        self.error.setdefault("message", "")
+
+    def set_finish(self, raw: Any, choice: int = 0, stop_sequence: Any = None) -> None:
+        if raw is not None:
+            self._choice(choice).finish_raw = raw
+        if stop_sequence is not None:
+            self.stop_sequence = stop_sequence
+
+    def mark_terminal(self) -> None:
+        self.terminal = True
+
+    def mark_incomplete(self) -> None:
+        self.incomplete = True
+
+    # -- content --------------------------------------------------------------------------------------------
+    def _choice(self, index: int) -> _Choice:
+        ch = self.choices.get(index)
+        if ch is None:
+            ch = self.choices[index] = _Choice()
+        return ch
+
+    def ensure_choice(self, index: int = 0) -> None:
+        self._choice(index)
+
+    def _extend(self, kind: str, text: str, choice: int, key: Any) -> dict | None:
+        ch = self._choice(choice)
+        block = ch.keys.get(key) if key is not None else ch.last
+        if block is not None and block["type"] == kind and "text" in block and (key is not None or block is ch.last):
+            block["text"] += text
+            return block
+        if text == "":
+            return None  # blocks are never empty
+        block = {"type": kind, "text": text}
+        ch.blocks.append(block)
+        ch.last = block
+        if key is not None:
+            ch.keys[key] = block
+            if ch.pending_citations and kind == "text" and key in ch.pending_citations:
+                block["citations"] = ch.pending_citations.pop(key)
+        return block
+
+    def text(self, delta: str, choice: int = 0, key: Any = None) -> None:
+        if delta:
+            self._extend("text", delta, choice, key)
+
+    def thinking(self, delta: str, choice: int = 0, key: Any = None) -> None:
+        if delta:
+            self._extend("thinking", delta, choice, key)
+
+    def refusal(self, delta: str, choice: int = 0, key: Any = None) -> None:
+        if delta:
+            self._extend("refusal", delta, choice, key)
+
+    def citations(self, cites: list[dict], choice: int = 0, key: Any = None) -> None:
+        """Attach citations ({url, title}) to the current text block (or the one with `key`)."""
+        ch = self._choice(choice)
+        block = ch.keys.get(key) if key is not None else ch.last
+        if block is None and key is not None and cites:
+            ch.pending_citations.setdefault(key, []).extend(cites)  # attached when the block's text arrives
+            return
+        if block is None or block["type"] != "text" or not cites:
+            return
+        block.setdefault("citations", []).extend(cites)
+
+    def redacted_thinking(self, choice: int = 0, key: Any = None) -> None:
+        ch = self._choice(choice)
+        block = {"type": "thinking", "redacted": True}
+        ch.blocks.append(block)
+        ch.last = block
+        if key is not None:
+            ch.keys[key] = block
+
+    def tool_call(self, key: Any, *, id: Any = None, name: Any = None, arguments: Any = None,
+                  choice: int = 0) -> None:
+        """Start or extend the tool call `key`; string arguments are concatenated, other values replace."""
+        ch = self._choice(choice)
+        block = ch.tools.get(key)
+        if block is None:
+            block = {"type": "tool_call", "id": None, "name": None, "arguments": ""}
+            ch.tools[key] = block
+            ch.blocks.append(block)
+        ch.last = block
+        if id and not block["id"]:
+            block["id"] = str(id)
+        if name and not block["name"]:
+            block["name"] = str(name)
+        if arguments is None:
+            return
+        if isinstance(arguments, str) and isinstance(block["arguments"], str):
+            block["arguments"] += arguments
+        else:
+            block["arguments"] = arguments
+
+    def other(self, block: dict, choice: int = 0, key: Any = None) -> None:
+        """A provider block with no row in the contract: kept with its provider type and salient fields."""
+        ch = self._choice(choice)
+        block = {k: v for k, v in block.items() if v is not None}
+        ch.blocks.append(block)
+        ch.last = block
+        if key is not None:
+            ch.keys[key] = block
+
+    def block_for(self, key: Any, choice: int = 0) -> dict | None:
+        return self._choice(choice).keys.get(key)
+
+    def has_content(self) -> bool:
+        return any(ch.blocks for ch in self.choices.values())
+
+    # -- result ---------------------------------------------------------------------------------------------
+    def document(self) -> Document:
+        """Apply the contract's rules and return the document (the accumulator stays usable)."""
+        status = "error" if self.error else ("incomplete" if self.incomplete or not self.terminal else "ok")
+        rendered = [(index, *self._finish_choice(self.choices[index], status))
+                    for index in sorted(self.choices)]
+        if not rendered:  # an error body has no choice, and its finish is still `error`
+            rendered = [(0, [], "error" if status == "error" else None, None)]
+        _, blocks, finish, finish_raw = rendered[0]
+        choices: tuple[dict, ...] = ()
+        if len(rendered) > 1:
+            choices = tuple({"index": i, "finish": f, "finish_raw": r, "blocks": b} for i, b, f, r in rendered)
+        provider = self.provider or self.inferred_provider or self.default_provider
+        usage = {k: self.usage[k] for k in USAGE_KEYS if k in self.usage}
+        timing = {k: self.timing[k] for k in TIMING_KEYS if k in self.timing}
+        error = {k: self.error[k] for k in ERROR_KEYS if k in self.error}
+        return Document(api=self.api, status=status, finish=finish, provider=provider, model=self.model,
+                        id=self.id, finish_raw=finish_raw, stop_sequence=self.stop_sequence,
+                        blocks=tuple(blocks), choices=choices, usage=usage, timing=timing, cost=self.cost,
+                        error=error, request_id=self.request_id)
+
+    def _finish_choice(self, ch: _Choice, status: str) -> tuple[list[dict], str | None, Any]:
+        blocks = _split_think_tags([_finalize_block(b) for b in ch.blocks])
+        if status == "error":
+            return blocks, "error", ch.finish_raw
+        finish = normalize_finish(ch.finish_raw)
+        if finish == "stop":
+            kinds = {b["type"] for b in blocks}
+            if "tool_call" in kinds:
+                finish = "tool_call"
+            elif "refusal" in kinds:
+                finish = "refusal"
+        return blocks, finish, ch.finish_raw
+
+
+def _finalize_block(block: dict) -> dict:
+    if block["type"] != "tool_call":
+        return dict(block)
+    out = {"type": "tool_call"}
+    if block["id"]:
+        out["id"] = block["id"]
+    if block["name"]:
+        out["name"] = block["name"]
+    out["arguments"] = parse_arguments(block["arguments"])
+    return out
+
+
+def _split_think_tags(blocks: list[dict]) -> list[dict]:
+    """A leading <think>...</think> at the very start of the first text answer becomes a thinking block."""
+    if not blocks or blocks[0]["type"] != "text":
+        return blocks
+    first = blocks[0]
+    match = _THINK_OPEN.match(first["text"])
+    if not match:
+        return blocks
+    close = f"</{match.group(1)}>"
+    end = first["text"].find(close, match.end())
+    if end < 0:
+        return blocks  # an unterminated tag is not a thinking block we can trust; keep the text as sent
+    thought = first["text"][match.end():end].strip()
+    answer = first["text"][end + len(close):].lstrip()
+    out: list[dict] = []
+    if thought:
+        out.append({"type": "thinking", "text": thought})
+    if answer:
+        rest = dict(first)
+        rest["text"] = answer
+        out.append(rest)
+    return out + blocks[1:]

@@ -1,0 +1,115 @@
+"""Reading what the user gave us: files or stdin -> bytes -> JSON, with errors that name the place.
+
+Contract: `read_source(name)` -> `Source(label, data)` or InputError; `load_json(source)` -> value or InputError whose
+message names the file, line and column. No terminal or network I/O here beyond reading the named input.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from aimux_cli.errors import InputError
+
+# 19+ digits in a row may be an integer beyond 64 bits (or just digits inside a string: then the slow path is
+# merely slower, never wrong).
+_LONG_DIGITS = re.compile(rb"\d{19,}")
+
+# Refuse bodies larger than this instead of exhausting memory; a real provider response is far smaller.
+MAX_INPUT_BYTES = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    label: str  # file name as given, or "<stdin>"
+    data: bytes
+
+
+def read_source(name: str) -> Source:
+    """Read a whole file (or stdin for "-"), refusing directories, unreadable files and oversize inputs."""
+    if name == "-":
+        return Source("<stdin>", _read_limited(sys.stdin.buffer, "<stdin>"))
+    try:
+        if os.path.isdir(name):
+            raise InputError(f"{name}: is a directory")
+        with open(name, "rb") as fh:
+            return Source(name, _read_limited(fh, name))
+    except FileNotFoundError:
+        raise InputError(f"{name}: no such file") from None
+    except PermissionError:
+        raise InputError(f"{name}: permission denied") from None
+    except IsADirectoryError:
+        raise InputError(f"{name}: is a directory") from None
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
+
+
+def _read_limited(fh, label: str) -> bytes:
+    data = fh.read(MAX_INPUT_BYTES + 1)
+    if len(data) > MAX_INPUT_BYTES:
+        raise InputError(f"{label}: input larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB, refused")
+    return data
+
+
+def decode_utf8(source: Source) -> str:
+    """The text of a source; invalid UTF-8 is an InputError naming the byte offset."""
+    try:
+        return source.data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, col = position(source.data, exc.start)
+        raise InputError(f"{source.label}: invalid UTF-8 at byte {exc.start} (line {line}, column {col})") from None
+
+
+def position(data: bytes, offset: int) -> tuple[int, int]:
+    """1-based line and column (in characters) of a byte offset."""
+    line = data.count(b"\n", 0, offset) + 1
+    start = data.rfind(b"\n", 0, offset) + 1
+    col = len(data[start:offset].decode("utf-8", "replace")) + 1
+    return line, col
+
+
+def load_json(source: Source) -> Any:
+    """Parse a source as one JSON value; errors name the file, line and column."""
+    data = source.data
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if not data.strip():
+        raise InputError(f"{source.label}: empty input")
+    if _LONG_DIGITS.search(data):
+        # orjson turns integers beyond 64 bits into floats, losing digits: the standard library keeps them
+        return _load_slow(source, data)
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return _load_slow(source, data)
+
+
+def _load_slow(source: Source, data: bytes) -> Any:
+    """orjson refuses valid JSON it cannot represent (integers beyond 64 bits, deep nesting) and reports
+    positions in characters: re-parse with the standard library to accept the former and to name the place."""
+    text = decode_utf8(Source(source.label, data))
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise InputError(f"{source.label}: JSON nested too deeply to process") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{source.label}: invalid JSON: {_describe(exc, text)} "
+                         f"at line {exc.lineno}, column {exc.colno}") from None
+    except ValueError as exc:  # e.g. int string conversion limits
+        raise InputError(f"{source.label}: invalid JSON: {exc}") from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _describe(exc: json.JSONDecodeError, text: str) -> str:
+    if exc.pos >= len(text.rstrip()):
+        return "unexpected end of input (truncated?)"
+    return exc.msg[0].lower() + exc.msg[1:]

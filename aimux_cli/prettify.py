@@ -1,0 +1,107 @@
+"""prettify's pure core: raw response bytes -> the aimux response document (or a generic JSON value).
+
+Contract: `normalize(source, wire=None, provider=None) -> Outcome`. The input kind (a JSON body, a JSON array of
+chunks, an SSE or an NDJSON stream) is sniffed from the bytes; the wire format is detected from the content unless
+forced. No terminal I/O: warnings are returned, the caller prints them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from aimux_cli import streams, wire as wires
+from aimux_cli.document import Document
+from aimux_cli.errors import InputError
+from aimux_cli.inputs import Source, decode_utf8, load_json
+
+
+@dataclass
+class Outcome:
+    """What prettify produced for one input: a document, or a generic JSON value (api `json`)."""
+
+    document: Document | None = None
+    value: Any = None  # the generic path: the input encoded as it is
+    warnings: list[str] = field(default_factory=list)
+    error: InputError | None = None  # raised after what was received has been printed
+
+    @property
+    def data(self) -> Any:
+        return self.document.to_dict() if self.document is not None else self.value
+
+
+def normalize(source: Source, *, wire: str | None = None, provider: str | None = None) -> Outcome:
+    """Normalize one input. `wire` is a canonical wire name, "none" for the generic path, or None to detect."""
+    if wire == "none":
+        return Outcome(value=load_json(source))
+    data = source.data
+    if not data.strip():
+        raise InputError(f"{source.label}: empty input")
+    kind = streams.sniff(data[:4096])
+    if kind in ("json", "json-array"):
+        return _from_json(source, load_json(source), wire, provider)
+    decode_utf8(source)  # name the place of invalid UTF-8 before parsing events
+    if kind == "sse":
+        return _from_sse(source, wire, provider)
+    return _from_ndjson(source, wire, provider)
+
+
+def _from_json(source: Source, value: Any, wire: str | None, provider: str | None) -> Outcome:
+    doc = wires.parse_body(value, api=wire, provider=provider)
+    if doc is None:
+        return Outcome(value=value, warnings=[f"{source.label}: not a known provider response; "
+                                              "encoded as plain JSON (api json)"])
+    return Outcome(document=doc)
+
+
+def _from_sse(source: Source, wire: str | None, provider: str | None) -> Outcome:
+    parser = streams.SSEParser()
+    events = parser.feed(source.data) + parser.close()
+    folder = wires.StreamFolder(api=wire, provider=provider)
+    for event in events:
+        if folder.acc is None:
+            try:
+                obj = orjson.loads(event.data)
+            except orjson.JSONDecodeError:
+                continue  # comments-as-data or padding before the first real event
+            try:
+                folder.feed_json(obj, None if event.event == "message" else event.event)
+            except wires.UnknownWire:
+                raise InputError(f"{source.label}: event stream of an unknown format "
+                                 f"(first event: {_preview(event.data)})") from None
+            continue
+        folder.feed_sse(event.data, event.event)
+    if folder.acc is None:
+        raise InputError(f"{source.label}: event stream with no JSON events")
+    out = Outcome(document=folder.document())
+    if folder.skipped:
+        out.warnings.append(f"{source.label}: skipped {folder.skipped} event(s) whose data was not JSON")
+    return out
+
+
+def _from_ndjson(source: Source, wire: str | None, provider: str | None) -> Outcome:
+    parser = streams.NDJSONParser()
+    error: InputError | None = None
+    try:
+        values = parser.feed(source.data) + parser.close()
+    except streams.StreamSyntaxError as exc:
+        values = list(getattr(exc, "values", []) or [])
+        error = InputError(f"{source.label}: {exc}")
+    if not values:
+        raise error or InputError(f"{source.label}: no JSON values")
+    folder = wires.StreamFolder(api=wire, provider=provider)
+    try:
+        folder.feed_all(values)
+    except wires.UnknownWire:
+        if error:
+            raise error from None
+        return Outcome(value=values, warnings=[f"{source.label}: not a known provider stream; "
+                                               "encoded as a plain JSON list (api json)"])
+    return Outcome(document=folder.document(), error=error)
+
+
+def _preview(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,173 @@
+"""`aimux prettify --wire none`, the process frame and the exit-code contract (issue 2), run as real processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import toon_format
+
+ROOT = Path(__file__).resolve().parents[1]
+INPUTS = ROOT / "tests" / "data" / "inputs"
+
+
+def aimux(*args: str, stdin: bytes | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "NO_COLOR": "", "COLUMNS": "100", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "aimux_cli", *args], input=stdin, capture_output=True,
+                          cwd=ROOT, env=full_env, timeout=120)
+
+
+def test_version_from_module_and_console_script():
+    from aimux_cli import __version__
+
+    by_module = aimux("--version")
+    assert by_module.returncode == 0
+    assert by_module.stdout.decode() == f"aimux {__version__}\n"
+    script = Path(sys.executable).with_name("aimux")
+    if script.exists():
+        by_script = subprocess.run([str(script), "--version"], capture_output=True)
+        assert by_script.stdout == by_module.stdout
+
+
+def test_wire_none_reads_stdin_and_encodes_toon(snapshot):
+    data = (INPUTS / "sample.json").read_bytes()
+    result = aimux("prettify", "--wire", "none", stdin=data)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == b""
+    out = result.stdout.decode()
+    assert out == snapshot
+    assert toon_format.decode(out) == __import__("json").loads(data)
+
+
+@pytest.mark.parametrize(("name", "delim"), [("comma", ","), ("tab", "\t"), ("pipe", "|")])
+def test_delimiter_and_indent_options(name, delim):
+    result = aimux("prettify", "--wire", "none", "--delimiter", name, "--indent", "4", str(INPUTS / "sample.json"))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.decode()
+    header = f"users[2{'' if delim == ',' else delim}]{{id{delim}name{delim}role}}:"
+    assert header in out
+    assert "\n    1" in out  # rows indented by 4
+    assert toon_format.decode(out, indent_size=4) == __import__("json").loads((INPUTS / "sample.json").read_bytes())
+
+
+def test_dash_means_stdin():
+    result = aimux("prettify", "--wire", "none", "-", stdin=b"[1, 2, 3]")
+    assert result.returncode == 0
+    assert result.stdout == b"[3]: 1,2,3\n"
+
+
+def test_several_files_each_introduced_by_a_comment_line():
+    a, b = INPUTS / "array.json", INPUTS / "sample.json"
+    result = aimux("prettify", "--wire", "none", str(a), str(b))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.decode()
+    assert out.startswith(f"# {a}\n[3]: 1,2,3\n\n# {b}\n")
+    # each part, comment included, is a valid TOON document on its own
+    parts = out.split("\n\n# ")
+    assert toon_format.decode(parts[0]) == [1, 2, 3]
+
+
+def test_big_integers_and_negative_zero_survive():
+    result = aimux("prettify", "--wire", "none", str(INPUTS / "big-numbers.json"))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.decode()
+    assert "id: 123456789012345678901234567890\n" in out
+    assert "neg: 0\n" in out
+    # outside the canonical range the reference encoder (@toon-format/toon 4.4.0) writes exponent forms
+    assert "small: 1e-7\n" in out
+    assert "sci: 1.5e+21\n" in out
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("empty.json", "empty input"),
+    ("blank.json", "empty input"),
+    ("truncated.json", "invalid JSON: unexpected end of input (truncated?) at line 4, column 1"),
+    ("invalid-token.json", "invalid JSON: expecting value at line 2, column 7"),
+    ("invalid-utf8.json", "invalid UTF-8 at byte 13 (line 1, column 14)"),
+    ("nan.json", "invalid JSON"),
+    ("does-not-exist.json", "no such file"),
+])
+def test_bad_input_is_one_line_exit_4(name, message):
+    path = INPUTS / name
+    result = aimux("prettify", "--wire", "none", str(path))
+    err = result.stderr.decode()
+    assert result.returncode == 4, err
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"aimux: error: {path}: ")
+    assert message in err
+    assert "Traceback" not in err
+    assert result.stdout == b""
+
+
+def test_directory_is_an_input_error():
+    result = aimux("prettify", "--wire", "none", str(INPUTS))
+    assert result.returncode == 4
+    assert result.stderr.decode() == f"aimux: error: {INPUTS}: is a directory\n"
+
+
+def test_empty_stdin_is_an_input_error():
+    result = aimux("prettify", "--wire", "none", stdin=b"")
+    assert result.returncode == 4
+    assert result.stderr.decode() == "aimux: error: <stdin>: empty input\n"
+
+
+def test_valid_files_are_written_even_with_a_bad_one():
+    good, bad = INPUTS / "array.json", INPUTS / "truncated.json"
+    result = aimux("prettify", "--wire", "none", str(bad), str(good))
+    assert result.returncode == 4
+    assert "[3]: 1,2,3" in result.stdout.decode()
+    assert str(bad) in result.stderr.decode()
+
+
+def test_usage_error_exits_2():
+    result = aimux("prettify", "--delimiter", "semicolon", str(INPUTS / "array.json"))
+    assert result.returncode == 2
+    assert b"Traceback" not in result.stderr
+    unknown_wire = aimux("prettify", "--wire", "soap", str(INPUTS / "array.json"))
+    assert unknown_wire.returncode == 2
+    assert b"unknown wire format 'soap'" in unknown_wire.stderr
+
+
+def test_broken_pipe_ends_quietly(tmp_path):
+    big = tmp_path / "big.json"
+    big.write_text("[" + ",".join(f'{{"i": {i}, "s": "row {i}"}}' for i in range(200_000)) + "]")
+    cmd = f"'{sys.executable}' -m aimux_cli prettify --wire none '{big}' | head -1"
+    result = subprocess.run(["bash", "-c", f"set -o pipefail; {cmd}"], capture_output=True, cwd=ROOT)
+    assert result.stdout.decode().startswith("[200000]{i,s}:")
+    assert result.stdout.count(b"\n") == 1
+    assert result.stderr == b"", result.stderr.decode()
+
+
+def test_deep_nesting_is_encoded():
+    depth = 1000
+    data = ("[" * depth + "1" + "]" * depth).encode()
+    result = aimux("prettify", "--wire", "none", stdin=data)
+    assert result.returncode == 0, result.stderr[-300:]
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(20_000)  # the reference decoder recurses per level
+    try:
+        assert toon_format.decode(result.stdout.decode()) == __import__("json").loads(data)
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def test_light_commands_do_not_import_httpx_or_rich_markdown():
+    probe = (
+        "import sys, runpy\n"
+        "sys.argv = sys.argv[1:]\n"
+        "try:\n"
+        "    runpy.run_module('aimux_cli', run_name='__main__')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = sorted(m for m in sys.modules if m == 'httpx' or m.startswith(('httpx.', 'rich.markdown',"
+        " 'markdown_it')))\n"
+        "sys.stderr.write('HEAVY=' + ','.join(heavy) + '\\n')\n"
+    )
+    for args in (["aimux", "--version"],
+                 ["aimux", "prettify", "--wire", "none", str(INPUTS / "sample.json")],
+                 ["aimux", "prettify", "-f", "toon", str(ROOT / "fixtures" / "openai" / "chat-text.json")]):
+        result = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, cwd=ROOT)
+        assert b"HEAVY=\n" in result.stderr, (args, result.stderr.decode()[-500:])
