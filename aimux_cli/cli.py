@@ -96,6 +96,13 @@ def prettify(
         raise typer.Exit(int(code))
 
 
+# --- ask (issue 4): options here, body in aimux_cli/commands/ask.py ---
+
+# --- test-providers (issue 5): options here, body in aimux_cli/commands/test_providers.py ---
+
+# --- bench (issue 6): a sub-app here, bodies in aimux_cli/commands/bench.py ---
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: runs the app and turns every failure into a line and an exit code.
 

@@ -40,7 +40,13 @@ def normalize(source: Source, *, wire: str | None = None, provider: str | None =
     if not data.strip():
         raise InputError(f"{source.label}: empty input")
     kind = streams.sniff(data[:4096])
-    if kind in ("json", "json-array"):
+    if kind == "json-array":
+        try:
+            value = load_json(source)
+        except InputError as exc:
+            return _from_partial_array(source, wire, provider, exc)
+        return _from_json(source, value, wire, provider)
+    if kind == "json":
         return _from_json(source, load_json(source), wire, provider)
     decode_utf8(source)  # name the place of invalid UTF-8 before parsing events
     if kind == "sse":
@@ -54,6 +60,26 @@ def _from_json(source: Source, value: Any, wire: str | None, provider: str | Non
         return Outcome(value=value, warnings=[f"{source.label}: not a known provider response; "
                                               "encoded as plain JSON (api json)"])
     return Outcome(document=doc)
+
+
+def _from_partial_array(source: Source, wire: str | None, provider: str | None, exc: InputError) -> Outcome:
+    """A JSON array of stream chunks cut short (Gemini without alt=sse): fold the complete elements."""
+    parser = streams.JSONArrayParser()
+    values: list = []
+    try:
+        values += parser.feed(source.data)
+        values += parser.close()
+    except streams.StreamError as err:
+        values += err.values
+    folder = wires.StreamFolder(api=wire, provider=provider)
+    try:
+        folder.feed_all(values)
+    except wires.UnknownWire:
+        raise exc from None
+    if folder.acc is None:
+        raise exc
+    return Outcome(document=folder.document(),
+                   warnings=[f"{source.label}: JSON array of chunks cut short after {len(values)} element(s)"])
 
 
 def _from_sse(source: Source, wire: str | None, provider: str | None) -> Outcome:

@@ -58,17 +58,28 @@ def run(opts: PrettifyOptions) -> int:
 
 def _one(name: str, opts: PrettifyOptions, fmt: str, env, *, header: bool, first: bool) -> int:
     from aimux_cli.inputs import read_source
-    from aimux_cli.prettify import normalize
 
     try:
         source = read_source(name)
+    except InputError as exc:
+        warn(str(exc), error=True)
+        return int(exc.exit_code)
+    return normalize_and_emit(source, opts, fmt, env, label=source.label if header else None, first=first)
+
+
+def normalize_and_emit(source, opts: PrettifyOptions, fmt: str, env, *, label: str | None = None,
+                       first: bool = True) -> int:
+    """Normalize one source, write it, and return its exit code (input errors are reported here)."""
+    from aimux_cli.prettify import normalize
+
+    try:
         outcome = normalize(source, wire=opts.wire, provider=opts.provider)
     except InputError as exc:
         warn(str(exc), error=True)
         return int(exc.exit_code)
     for message in outcome.warnings:
         warn(message)
-    emit(outcome, fmt, opts, env, label=source.label if header else None, first=first)
+    emit(outcome, fmt, opts, env, label=label, first=first)
     if outcome.error is not None:  # what was received is printed above, the error about the rest here
         warn(str(outcome.error), error=True)
         return int(outcome.error.exit_code)
@@ -86,19 +97,22 @@ def exit_code_of(doc, fail: bool) -> int:
     return 0
 
 
-def emit(outcome, fmt: str, opts: PrettifyOptions, env, *, label: str | None = None, first: bool = True) -> None:
-    """Write one outcome in the chosen format; only this function decides what reaches stdout."""
+def emit(outcome, fmt: str, opts: PrettifyOptions, env, *, label: str | None = None, first: bool = True,
+         summary_only: bool = False) -> None:
+    """Write one outcome in the chosen format; only this function decides what reaches stdout.
+
+    `summary_only` (Rich view after --follow drew the blocks): the header, usage and errors without the blocks."""
     if fmt == "rich":
-        from aimux_cli.render.rich_view import render_rich, render_value
+        from aimux_cli.render.rich_view import json_view, render_rich
         console = env.stdout_console
         if label is not None:
             from aimux_cli.render.sanitize import for_terminal
             from rich.text import Text
             console.print(Text(f"── {for_terminal(label)} ──", style="bold"))
         if outcome.document is not None:
-            render_rich(outcome.document.to_dict(), console)
+            render_rich(outcome.document.to_dict(), console, blocks=not summary_only)
         else:
-            render_value(outcome.value, console)
+            console.print(json_view(outcome.value))
         return
     text = render(outcome, fmt, opts)
     if label is not None and fmt == "toon":
