@@ -121,6 +121,20 @@ def emit(outcome, fmt: str, opts: PrettifyOptions, env, *, label: str | None = N
         from aimux_cli.render.sanitize import for_terminal
         text = for_terminal(text)
     output.write(text)
+    if fmt == "text" and outcome.document is not None:
+        _text_notes(outcome.document)
+
+
+def _text_notes(doc) -> None:
+    """`-f text` shows only answer text: say on stderr what else the answer was (an error, a refusal)."""
+    if doc.status == "error":
+        err = doc.error
+        parts = [str(err[k]) for k in ("status", "type", "code") if err.get(k) is not None]
+        parts.append(str(err.get("message") or "(no message)"))
+        warn("the response is an error: " + ": ".join(parts), error=True)
+    for block in doc.blocks:
+        if block.get("type") == "refusal":
+            warn(f"the model refused: {block.get('text', '')}")
 
 
 def render(outcome, fmt: str, opts: PrettifyOptions) -> str:
@@ -133,8 +147,7 @@ def render(outcome, fmt: str, opts: PrettifyOptions) -> str:
     if fmt == "json" or outcome.document is None:  # text of a non-provider JSON value: the JSON itself
         return dumps_json(data) + "\n"
     from aimux_cli.render.text import render_text
-    body = render_text(outcome.document.to_dict())
-    return body if not body or body.endswith("\n") else body + "\n"
+    return render_text(outcome.document.to_dict())
 
 
 def dumps_json(data) -> str:

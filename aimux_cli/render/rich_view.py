@@ -1,0 +1,294 @@
+"""Document -> a Rich view for people (`--format rich`, the default on a terminal).
+
+`render_rich(doc, console)` draws, in order:
+
+- a header: provider · model (api and id dimmed); finish, with the provider's own reason when it differs, the stop
+  sequence, and the status when it is not `ok`; token usage; provider timings; cost as reported;
+- the blocks of the answer (each choice under its own rule when there are several): text as Markdown; thinking
+  dimmed (redacted thinking as a dim placeholder); tool calls with name, id and arguments as highlighted JSON; a
+  refusal in yellow; any other provider block as its type and a compact line per field;
+- an error in a red panel (HTTP status, type, code, message, request id), or a warning when the stream was cut.
+
+Safety: every string taken from the document goes through `for_terminal` before Rich sees it, and reaches Rich as a
+`Text` object or as Markdown source, never as a markup string, so `[link=…]` or `[bold]` in a response is shown as
+typed. Markdown links are drawn as "text (url)", not as terminal hyperlinks, so a link cannot hide its target.
+The document is a plain dict (as loaded from JSON); missing keys are simply not shown. `render_value` draws any
+other JSON value; `StreamRenderer` (from `stream_view`, also importable from here) draws a stream progressively.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.highlighter import JSONHighlighter
+from rich.markdown import Markdown
+from rich.padding import Padding
+from rich.panel import Panel
+from rich.rule import Rule
+from rich.table import Table
+from rich.text import Text
+
+from aimux_cli.render.sanitize import for_terminal
+
+_USAGE_LABELS = (
+    ("input_tokens", "in"),
+    ("output_tokens", "out"),
+    ("total_tokens", "total"),
+    ("reasoning_tokens", "reasoning"),
+    ("cache_read_tokens", "cache read"),
+    ("cache_write_tokens", "cache write"),
+)
+_TIMING_LABELS = (("queue_s", "queue"), ("load_s", "load"), ("prompt_s", "prompt"), ("completion_s", "completion"),
+                  ("total_s", "total"))
+_ERROR_FIELDS = ("status", "type", "code", "message")
+_FIELD_WIDTH = 160  # longest value shown for a field of an unknown block
+_SEP = " · "
+
+
+def safe(value: Any) -> str:
+    """Any document value as terminal-safe text."""
+    return for_terminal(value if isinstance(value, str) else str(value))
+
+
+def markdown(source: str) -> Markdown:
+    """Markdown of untrusted source: sanitized, links shown with their target."""
+    return Markdown(for_terminal(source), hyperlinks=False)
+
+
+def render_rich(doc: Any, console: Console, *, blocks: bool = True) -> None:
+    """Draw `doc` on `console`; `blocks=False` draws only the header and the error/incomplete notes (after a stream
+    whose blocks were already drawn live)."""
+    parts = rich_view(doc, blocks=blocks)
+    spaced: list[RenderableType] = []
+    for part in parts:  # one blank line between parts, as Markdown puts between its own paragraphs
+        spaced += [Text()] if spaced else []
+        spaced.append(part)
+    console.print(Group(*spaced))
+
+
+def rich_view(doc: Any, *, blocks: bool = True) -> list[RenderableType]:
+    """The renderables of the view of `doc`, top to bottom."""
+    if not isinstance(doc, Mapping) or doc.get("api") == "json":
+        return [json_view(doc)]
+    parts: list[RenderableType] = [header(doc)]
+    if blocks:
+        choices = doc.get("choices")
+        if isinstance(choices, list) and choices:
+            for choice in choices:
+                if isinstance(choice, Mapping):
+                    parts.append(Rule(choice_title(choice), style="dim"))
+                    parts.extend(blocks_view(choice.get("blocks") or ()))
+        else:
+            parts.extend(blocks_view(doc.get("blocks") or ()))
+    if isinstance(doc.get("error"), Mapping) or doc.get("status") == "error":
+        parts.append(error_panel(doc))
+    elif doc.get("status") == "incomplete":
+        parts.append(Text("⚠ incomplete: the response ended before its final event; what arrived is shown above.",
+                          style="yellow"))
+    return parts
+
+
+def header(doc: Mapping[str, Any]) -> Text:
+    """Provider, model, finish, usage, timing and cost, one topic a line."""
+    text = Text()
+    title = _SEP.join(safe(doc[k]) for k in ("provider", "model") if doc.get(k) not in (None, ""))
+    text.append(title or "response", style="bold")
+    details = _SEP.join(safe(doc[k]) for k in ("api", "id") if doc.get(k) not in (None, ""))
+    if details:
+        text.append(f"  {details}", style="dim")
+    lines = [("finish", finish_line(doc)), ("tokens", usage_line(doc.get("usage"))),
+             ("timing", timing_line(doc.get("timing")))]
+    if doc.get("cost") not in (None, ""):
+        lines.append(("cost", Text(safe(doc["cost"]))))
+    for label, value in lines:
+        if value:
+            text.append("\n")
+            text.append(f"{label:<7}", style="dim")
+            text.append_text(value)
+    return text
+
+
+def finish_line(doc: Mapping[str, Any]) -> Text:
+    """`stop (end_turn) · stop sequence "###" · status incomplete`."""
+    text = Text(safe(doc.get("finish") or "none"), style="bold red" if doc.get("finish") == "error" else "")
+    raw = doc.get("finish_raw")
+    if raw not in (None, "") and raw != doc.get("finish"):
+        text.append(f" ({safe(raw)})", style="dim")
+    if doc.get("stop_sequence") not in (None, ""):
+        text.append(f"{_SEP}stop sequence {json.dumps(safe(doc['stop_sequence']), ensure_ascii=False)}")
+    status = doc.get("status")
+    if status not in (None, "ok"):
+        text.append(_SEP)
+        text.append(f"status {safe(status)}", style="bold red" if status == "error" else "bold yellow")
+    return text
+
+
+def usage_line(usage: Any) -> Text:
+    if not isinstance(usage, Mapping):
+        return Text()
+    parts = [f"{label} {_count(usage[key])}" for key, label in _USAGE_LABELS if key in usage]
+    parts += [f"{safe(k)} {_count(v)}" for k, v in usage.items() if k not in dict(_USAGE_LABELS)]
+    return Text(_SEP.join(parts))
+
+
+def timing_line(timing: Any) -> Text:
+    if not isinstance(timing, Mapping):
+        return Text()
+    parts = [f"{label} {_seconds(timing[key])}" for key, label in _TIMING_LABELS if key in timing]
+    parts += [f"{safe(k)} {_seconds(v)}" for k, v in timing.items() if k not in dict(_TIMING_LABELS)]
+    return Text(_SEP.join(parts))
+
+
+def _count(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else safe(value)
+
+
+def _seconds(value: Any) -> str:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return safe(value)
+    return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def choice_title(choice: Mapping[str, Any]) -> Text:
+    title = f"choice {safe(choice.get('index', '?'))}{_SEP}{safe(choice.get('finish') or 'none')}"
+    raw = choice.get("finish_raw")
+    if raw not in (None, "") and raw != choice.get("finish"):
+        title += f" ({safe(raw)})"
+    return Text(title, style="dim")
+
+
+def blocks_view(blocks: Iterable[Any]) -> list[RenderableType]:
+    """One renderable per block, in document order; consecutive text blocks are drawn as one Markdown text (they are
+    pieces of one answer, split by the provider where a citation starts), their sources listed after it."""
+    parts: list[RenderableType] = []
+    run: list[Mapping[str, Any]] = []
+    for block in blocks:
+        if not isinstance(block, Mapping):
+            continue
+        if block.get("type") == "text":
+            run.append(block)
+            continue
+        if run:
+            parts.append(text_run(run))
+            run = []
+        parts.append(block_view(block))
+    if run:
+        parts.append(text_run(run))
+    return parts
+
+
+def block_view(block: Mapping[str, Any]) -> RenderableType:
+    kind = block.get("type")
+    if kind == "text":
+        return text_run([block])
+    if kind == "thinking":
+        return thinking_block(block)
+    if kind == "tool_call":
+        return tool_call_block(block)
+    if kind == "refusal":
+        return Text.assemble(("refusal ", "bold reverse yellow"), " ", (safe(block.get("text", "")), "yellow"))
+    return other_block(block)
+
+
+def text_run(run: list[Mapping[str, Any]]) -> RenderableType:
+    body = markdown("".join(str(block.get("text", "")) for block in run))
+    cites = [c for block in run if isinstance(block.get("citations"), list) for c in block["citations"]]
+    if not cites:
+        return body
+    notes = Text(style="dim")
+    for n, cite in enumerate(cites, 1):
+        cite = cite if isinstance(cite, Mapping) else {"url": cite}
+        fields = [safe(cite[k]) for k in ("title", "url") if cite.get(k) not in (None, "")]
+        notes.append(f"{chr(10) if n > 1 else ''}[{n}] " + " — ".join(fields))
+    return Group(body, Text(), notes)
+
+
+def thinking_block(block: Mapping[str, Any]) -> RenderableType:
+    if block.get("redacted") and not block.get("text"):
+        return Text("[redacted thinking]", style="dim italic")
+    return Group(Text("thinking", style="dim italic"),
+                 Padding(Text(safe(block.get("text", "")), style="dim"), (0, 0, 0, 2)))
+
+
+def tool_call_block(block: Mapping[str, Any]) -> RenderableType:
+    head = Text.assemble(("tool call ", "bold magenta"), (safe(block.get("name", "?")), "bold"))
+    if block.get("id") not in (None, ""):
+        head.append(f"  {safe(block['id'])}", style="dim")
+    args = block.get("arguments")
+    if args is None:
+        return head
+    if isinstance(args, str):
+        head.append("  (arguments are not valid JSON)", style="dim")
+        body = Text(safe(args))
+    else:
+        body = json_text(args)
+    return Group(head, Padding(body, (0, 0, 0, 2)))
+
+
+def json_text(value: Any, indent: int | None = 2) -> Text:
+    """`value` as highlighted JSON text, sanitized (JSON escapes C0 controls; bidi and C1 are escaped here)."""
+    try:
+        source = json.dumps(value, indent=indent, ensure_ascii=False, default=str)
+    except (ValueError, RecursionError):  # circular or absurdly deep data: show something rather than fail
+        source = repr(value)[:10_000]
+    return JSONHighlighter()(Text(for_terminal(source)))
+
+
+def other_block(block: Mapping[str, Any]) -> RenderableType:
+    """A provider block with no row in the contract: its type, then one compact line per field."""
+    rows = []
+    for key, value in block.items():
+        if key != "type":
+            shown = value if isinstance(value, str) else _compact_json(value)
+            rows.append((key, shown if len(shown) <= _FIELD_WIDTH else shown[: _FIELD_WIDTH - 1] + "…"))
+    title = Text(safe(block.get("type", "block")), style="bold cyan")
+    return Group(title, Padding(fields_grid(rows, key_style="dim"), (0, 0, 0, 2))) if rows else title
+
+
+def fields_grid(rows: Iterable[tuple[Any, Any]], key_style: str = "bold") -> Table:
+    """`key value` rows, values wrapped under themselves (long URLs and ids are folded, not pushed off)."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style=key_style, no_wrap=True)
+    grid.add_column(overflow="fold")
+    for key, value in rows:
+        grid.add_row(Text(safe(key)), Text(safe(value if isinstance(value, str) else _compact_json(value))))
+    return grid
+
+
+def _compact_json(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    except (ValueError, RecursionError):
+        return repr(value)
+
+
+def error_panel(doc: Mapping[str, Any]) -> Panel:
+    error = doc.get("error") if isinstance(doc.get("error"), Mapping) else {}
+    rows = [(k, error[k]) for k in _ERROR_FIELDS if error.get(k) not in (None, "")]
+    rows += [(k, v) for k, v in error.items() if k not in _ERROR_FIELDS]
+    if doc.get("request_id") not in (None, ""):
+        rows.append(("request id", doc["request_id"]))
+    body = fields_grid(rows) if rows else Text("the provider reported an error")
+    return Panel(body, title=Text("error", style="bold red"), title_align="left", border_style="red")
+
+
+def json_view(value: Any) -> RenderableType:
+    """The generic path: a value of no known shape, as highlighted JSON."""
+    return json_text(value)
+
+
+def render_value(value: Any, console: Console) -> None:
+    """Draw a JSON value that is not a provider response (the generic `json` path) as highlighted JSON."""
+    console.print(json_view(value))
+
+
+def __getattr__(name: str) -> Any:
+    # `StreamRenderer` lives in stream_view (which imports this module); offered here lazily, without an import cycle.
+    if name == "StreamRenderer":
+        from aimux_cli.render.stream_view import StreamRenderer
+
+        return StreamRenderer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
