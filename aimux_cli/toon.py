@@ -1,0 +1,461 @@
+"""TOON encoder: a JSON value -> TOON text, per the TOON specification v4.0 (toon-spec: 4.0).
+
+`encode(value, indent=2, delimiter=",")` accepts what JSON parsing produces (dict with str keys, list, str,
+int, float, bool, None) and returns the document without a trailing newline. Where the spec leaves a choice,
+the output is byte-identical to the reference encoder @toon-format/toon 4.4.0, except as noted here:
+
+- Numbers print as JavaScript's `String(number)` does: shortest round-trip digits, plain decimal in
+  [1e-6, 1e21), `1e-7` / `1e+21` outside it, -0 as 0; NaN and infinities as null (spec §3). But where the
+  reference would lose precision, aimux prints exact digits (spec §2: decode(encode(x)) must equal x, and
+  toon_format decodes integer tokens as exact ints): ints beyond 2**53 keep all their digits (at 1e21 and
+  beyond they take the reference's exponent form only when it is exact), and integral floats in [1e16, 1e21)
+  print their exact value (2.0**60 -> 1152921504606846976, where the reference pads: 1152921504606847000).
+- Object keys keep their Python (encounter) order; JavaScript would move integer-like keys first.
+- A string holding a lone surrogate has no UTF-8 form: ValueError (the reference: TypeError).
+  Values of other types, and keys that are not str: TypeError.
+
+Nesting depth is unbounded: the walk uses an explicit stack, never recursion. Written for speed: type
+dispatch on exact types, precompiled regular expressions for quoting decisions, str.replace for escaping,
+cached indentation strings, and one join at the end. Imports only `re` and `operator`.
+"""
+
+from __future__ import annotations
+
+import re
+from operator import itemgetter
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
+
+__all__ = ["DELIMITERS", "encode"]
+
+DELIMITERS = {"comma": ",", "tab": "\t", "pipe": "|"}
+"""CLI names of the three delimiters the spec allows (§11)."""
+
+_BIG = 10**21  # ints below this print as plain digits (the §2 canonical range)
+_LITERALS = frozenset(("true", "false", "null"))
+_NUMBER_START = frozenset("0123456789+")  # "-" already forces quotes on its own
+_KEY_OK = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*").fullmatch  # §7.3
+_NUMERIC_LIKE = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?").fullmatch  # §7.2
+# Kept free of surrogate ranges: a class mixing them with ASCII takes milliseconds to compile at import.
+_CONTROL = re.compile("[\x00-\x1f]").search
+_RARE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")  # controls without a short escape
+_SURROGATE = re.compile("[\ud800-\udfff]").search
+# From this length on, a few str scans (memchr speed) beat one regex scan over a class (~10 ns a char).
+_LONG = 64
+
+
+class _Container(Exception):
+    """Raised by a scalar encoder that meets a dict or list: the caller picks a block form instead."""
+
+
+def _rare_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def _no_surrogate(text: str) -> None:
+    """Raise ValueError for a lone surrogate (json.loads lets them through; orjson does not)."""
+    found = _SURROGATE(text)
+    if found:
+        raise ValueError(f"string contains a lone surrogate U+{ord(found.group()):04X}, which has no UTF-8 form")
+
+
+def _quote(text: str) -> str:
+    """Quote and escape per §7.1 (\\\\ \\" \\n \\r \\t, other controls as lowercase \\uXXXX)."""
+    if "\\" in text or '"' in text or not text.isprintable():  # controls and surrogates are unprintable
+        if not text.isascii():
+            _no_surrogate(text)
+        text = text.replace("\\", "\\\\").replace('"', '\\"')
+        text = text.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+        if not text.isprintable() and _RARE.search(text):
+            text = _RARE.sub(_rare_escape, text)
+    return '"' + text + '"'
+
+
+def _long_needs_quotes(text: str, delimiter: str) -> bool:
+    """The structural-character test of §7.2 for long strings, by str scans instead of a regex."""
+    return (
+        ":" in text
+        or '"' in text
+        or "\\" in text
+        or "[" in text
+        or "]" in text
+        or "{" in text
+        or "}" in text
+        or delimiter in text
+        or (not text.isprintable() and _CONTROL(text) is not None)
+    )
+
+
+def _float(number: float) -> str:
+    """JavaScript's String(number): shortest round-trip digits, plain decimal in [1e-6, 1e21).
+
+    One deliberate difference: integral floats from 1e16 to 1e21 print their exact digits, where JavaScript
+    pads the shortest digits with zeros (2.0**60 -> 1152921504606847000); a decoder that reads integer
+    tokens as exact ints (toon_format does) would get a different number back.
+    """
+    if number - number != 0.0:
+        return "null"  # NaN or an infinity (§3)
+    text = repr(number)
+    if "e" not in text:  # Python prints [1e-4, 1e16) in plain decimal, as JavaScript does
+        if text[-2:] == ".0":
+            text = text[:-2]
+            return "0" if text == "-0" else text
+        return text
+    if 1e16 <= number < 1e21 or -1e21 < number <= -1e16:
+        return str(int(number))
+    return _exponent(text)
+
+
+def _exponent(text: str) -> str:
+    """Re-lay Python's exponent repr of |x| < 1e-4 or |x| >= 1e21 the way JavaScript does."""
+    mantissa, _, exp = text.partition("e")
+    sign = ""
+    if mantissa[0] == "-":
+        sign, mantissa = "-", mantissa[1:]
+    digits = mantissa.replace(".", "")
+    power = int(exp)
+    if -7 < power < 0:  # [1e-6, 1e-4): still plain decimal in JavaScript
+        return sign + "0." + "0" * (-power - 1) + digits
+    fraction = "." + digits[1:] if len(digits) > 1 else ""
+    return f"{sign}{digits[0]}{fraction}e{'+' if power >= 0 else '-'}{abs(power)}"
+
+
+def _big_int(number: int) -> str:
+    """An int of 1e21 or more: the reference's exponent form when exact, else all the digits."""
+    try:
+        as_float = float(number)
+    except OverflowError:
+        return str(number)
+    return _float(as_float) if int(as_float) == number else str(number)
+
+
+def _scalar_encoder(delimiter: str) -> Any:
+    """Build the primitive encoder for one delimiter (document and active delimiter are the same here).
+
+    It runs once per primitive, so it is one flat function with the common cases first.
+    """
+    forbidden = re.compile('[:"\\\\\\[\\]{}\x00-\x1f' + re.escape(delimiter) + "]").search
+
+    def scalar(value: Any) -> str:
+        kind = type(value)
+        if kind is str:
+            if value.isalnum():  # the common enum-like word: only the literal and number rules can apply
+                if value in _LITERALS or (value[0] in _NUMBER_START and _NUMERIC_LIKE(value)):
+                    return _quote(value)
+                return value
+            if not value:
+                return '""'
+            if forbidden(value) if len(value) < _LONG else _long_needs_quotes(value, delimiter):
+                return _quote(value)
+            first = value[0]
+            if (
+                first in "-# "
+                or value[-1] == " "
+                or value in _LITERALS
+                or (first in _NUMBER_START and _NUMERIC_LIKE(value))
+            ):
+                return _quote(value)
+            if not value.isascii() and not value.isprintable():
+                _no_surrogate(value)
+            return value
+        if kind is int:
+            return str(value) if -_BIG < value < _BIG else _big_int(value)
+        if kind is float:
+            return _float(value)
+        if value is None:
+            return "null"
+        if value is True:
+            return "true"
+        if value is False:
+            return "false"
+        if kind is dict or kind is list:
+            raise _Container
+        raise TypeError(f"{kind.__name__} is not a JSON value")
+
+    return scalar
+
+
+_SCALARS: dict[str, Any] = {}
+_CONTAINERS = frozenset((dict, list))
+
+
+def _key(name: str) -> str:
+    """Encode an object key, entry key or field name (§7.3)."""
+    if name.isidentifier() and name.isascii():  # a fast subset of the §7.3 pattern
+        return name
+    return name if _KEY_OK(name) else _quote(name)
+
+
+class _Pads(dict):
+    """Indentation strings by depth, for one indent size (kept across calls: they depend on nothing else)."""
+
+    def __init__(self, unit: str) -> None:
+        super().__init__()
+        self.unit = unit
+
+    def __missing__(self, depth: int) -> str:
+        pad = self[depth] = self.unit * depth
+        return pad
+
+
+_PADS: dict[int, _Pads] = {}
+
+
+def encode(value: Any, *, indent: int = 2, delimiter: str = ",") -> str:
+    """Encode a JSON value as a TOON document (spec v4.0); no trailing newline.
+
+    Raises ValueError for an unknown delimiter, an indent below 1 or a lone surrogate; TypeError for a
+    value that is not JSON (or a key that is not a str).
+    """
+    if delimiter not in (",", "\t", "|"):
+        raise ValueError(f"delimiter must be ',', '\\t' or '|', not {delimiter!r}")
+    if type(indent) is not int:
+        raise TypeError(f"indent must be an int, not {type(indent).__name__}")
+    if indent < 1:
+        raise ValueError(f"indent must be at least 1, not {indent}")
+    scalar = _SCALARS.get(delimiter) or _SCALARS.setdefault(delimiter, _scalar_encoder(delimiter))
+    kind = type(value)
+    if kind is not dict and kind is not list:
+        if kind is str and value[:1] == "\ufeff":  # unquoted, it could pass for a byte-order mark
+            return _quote(value)  # (the reference quotes it too)
+        return scalar(value)
+    pads = _PADS.get(indent) or _PADS.setdefault(indent, _Pads(" " * indent))
+    writer = _Writer(pads, delimiter, scalar)
+    try:
+        writer.root(value)
+    except AttributeError:  # a key without str methods: checking each key's type would slow every field
+        raise TypeError("object keys must be str") from None
+    return "\n".join(writer.lines)
+
+
+class _Writer:
+    """One document's state: the output lines and a stack of open scopes (iterator, depth, is-list)."""
+
+    def __init__(self, pads: _Pads, delimiter: str, scalar: Any) -> None:
+        self.lines: list[str] = []
+        self.pads = pads
+        self.scalar = scalar
+        self.delimiter = delimiter
+        self.symbol = "" if delimiter == "," else delimiter  # comma is implicit in headers (§6)
+        self.stack: list[tuple[Any, int, bool]] = []
+
+    def root(self, value: dict | list) -> None:
+        if type(value) is list:
+            if not value:
+                self.lines.append("[]")  # §9.1 root empty array
+            elif not self.container("", value, 1):
+                return
+        elif len(value) >= 2 and self.keyed("", value, 1):
+            return
+        else:
+            self.stack.append((iter(value.items()), 0, False))
+        self.run()
+
+    def run(self) -> None:
+        """Walk the open scopes depth-first; a scope that opens a child stops, and resumes after it."""
+        stack, pads, scalar = self.stack, self.pads, self.scalar
+        append = self.lines.append
+        while stack:
+            items, depth, is_list = stack[-1]
+            pad = pads[depth]
+            if is_list:
+                for item in items:
+                    kind = type(item)
+                    if kind is dict:
+                        if not item:
+                            append(pad + "-")  # §10 empty object list item
+                        elif self.list_item_object(item, depth):
+                            break
+                    elif kind is list:
+                        if self.list_item_array(pad + "- ", item, depth + 1):
+                            break
+                    else:
+                        append(pad + "- " + scalar(item))
+                else:
+                    stack.pop()
+            else:
+                for key, item in items:
+                    kind = type(item)
+                    if not (key.isidentifier() and key.isascii()):
+                        key = _key(key)
+                    if kind is dict or kind is list:
+                        if self.container(pad + key, item, depth + 1):
+                            break
+                    else:
+                        append(f"{pad}{key}: {scalar(item)}")
+                else:
+                    stack.pop()
+
+    def list_item_object(self, obj: dict, depth: int) -> bool:
+        """§10: the first field goes on the hyphen line; the rest follow one level deeper. Always pushes."""
+        fields = iter(obj.items())
+        key, value = next(fields)
+        self.stack.append((fields, depth + 1, False))
+        head = self.pads[depth] + "- " + _key(key)
+        kind = type(value)
+        if kind is dict or kind is list:
+            self.container(head, value, depth + 2)
+        else:
+            self.lines.append(head + ": " + self.scalar(value))
+        return True
+
+    def list_item_array(self, head: str, array: list, depth: int) -> bool:
+        """§9.2/§9.4: an array as a list item never takes the tabular form. True if it opened a scope."""
+        head += f"[{len(array)}{self.symbol}]"
+        if not array:
+            self.lines.append(head + ":")  # "- [0]:", never "- []"
+            return False
+        if _CONTAINERS.isdisjoint(map(type, array)):
+            self.lines.append(head + ": " + self.delimiter.join(map(self.scalar, array)))
+            return False
+        self.lines.append(head + ":")
+        self.stack.append((iter(array), depth, True))
+        return True
+
+    def container(self, head: str, value: dict | list, depth: int) -> bool:
+        """A dict or list in field position; `head` is indentation + key. True if it opened a scope."""
+        if type(value) is dict:
+            if not value:
+                self.lines.append(head + ":")
+                return False
+            if len(value) >= 2 and type(next(iter(value.values()))) is dict and self.keyed(head, value, depth):
+                return False
+            self.lines.append(head + ":")
+            self.stack.append((iter(value.items()), depth, False))
+            return True
+        if not value:
+            self.lines.append(head + ": []")
+            return False
+        head += f"[{len(value)}{self.symbol}]"
+        if _CONTAINERS.isdisjoint(map(type, value)):  # §9.1
+            self.lines.append(head + ": " + self.delimiter.join(map(self.scalar, value)))
+            return False
+        table = _table(value, self.scalar, self.delimiter)
+        if table is not None:  # §9.3
+            fields, rows = table
+            pad = self.pads[depth]
+            self.lines.append(head + fields + ":")
+            self.lines.extend([pad + row for row in rows])
+            return False
+        self.lines.append(head + ":")  # §9.2, §9.4
+        self.stack.append((iter(value), depth, True))
+        return True
+
+    def keyed(self, head: str, obj: dict, depth: int) -> bool:
+        """§9.5 keyed tabular form for an object of uniform objects; False if the object does not qualify."""
+        table = _table(list(obj.values()), self.scalar, self.delimiter)
+        if table is None:
+            return False
+        fields, rows = table
+        pad = self.pads[depth]
+        self.lines.append(f"{head}[{len(obj)}:{self.symbol}]{fields}:")
+        self.lines.extend([pad + _key(key) + ": " + row for key, row in zip(obj, rows)])
+        return True
+
+
+def _table(rows: list, scalar: Any, delimiter: str) -> tuple[str, list[str]] | None:
+    """Field list and row cells if `rows` qualify for a tabular form (§9.3), else None.
+
+    Flat rows (the first row holds no dict or list) are checked and encoded in one pass: a container met
+    later means a column mixing primitives and containers, which no tabular form allows.
+    """
+    first = rows[0]
+    if type(first) is not dict or not first:
+        return None
+    if not _CONTAINERS.isdisjoint(map(type, first.values())):
+        return _nested_table(rows, scalar, delimiter)
+    names = first.keys()
+    join = delimiter.join
+    cells: list[str] = []
+    add = cells.append
+    try:
+        if len(names) == 1:
+            (name,) = names
+            for row in rows:
+                if type(row) is not dict or row.keys() != names:
+                    return None
+                add(scalar(row[name]))
+        else:
+            pick = itemgetter(*names)
+            for row in rows:
+                if type(row) is not dict or row.keys() != names:
+                    return None
+                add(join(map(scalar, pick(row))))
+    except _Container:
+        return None
+    return "{" + join(map(_key, names)) + "}", cells
+
+
+def _nested_table(rows: list, scalar: Any, delimiter: str) -> tuple[str, list[str]] | None:
+    """General §9.3 form with nested field groups, at any depth and without recursion.
+
+    The first row fixes the shape (a list or an empty object anywhere in it rules a table out); every row
+    must then have the same key set in each group, and primitives at the leaves.
+    """
+    tree: list[tuple[str, list | None]] = []
+    groups: list[tuple[tuple[str, ...], Any]] = []  # (path, key set), parents before children
+    pending: list[tuple[dict, tuple[str, ...], list]] = [(rows[0], (), tree)]
+    while pending:
+        obj, path, fields = pending.pop()
+        groups.append((path, obj.keys()))
+        for name, value in obj.items():
+            kind = type(value)
+            if kind is dict:
+                if not value:
+                    return None
+                children: list = []
+                fields.append((name, children))
+                pending.append((value, path + (name,), children))
+            elif kind is list:
+                return None
+            else:
+                fields.append((name, None))
+    header, paths = _walk_fields(tree, delimiter)
+    join = delimiter.join
+    cells = []
+    try:
+        for row in rows:
+            for path, names in groups:
+                node = row
+                for name in path:
+                    node = node[name]
+                if type(node) is not dict or node.keys() != names:
+                    return None
+            leaves = []
+            for path in paths:
+                node = row
+                for name in path:
+                    node = node[name]
+                leaves.append(scalar(node))
+            cells.append(join(leaves))
+    except _Container:
+        return None
+    return header, cells
+
+
+def _walk_fields(tree: list, delimiter: str) -> tuple[str, list[tuple[str, ...]]]:
+    """Render a field tree as `{a,b{c,d}}` and list its leaf paths in depth-first order (iteratively)."""
+    parts = ["{"]
+    paths: list[tuple[str, ...]] = []
+    stack = [(iter(tree), ())]
+    started = [False]
+    while stack:
+        fields, prefix = stack[-1]
+        for name, children in fields:
+            if started[-1]:
+                parts.append(delimiter)
+            started[-1] = True
+            parts.append(_key(name))
+            if children is not None:
+                parts.append("{")
+                stack.append((iter(children), prefix + (name,)))
+                started.append(False)
+                break
+            paths.append(prefix + (name,))
+        else:
+            stack.pop()
+            started.pop()
+            parts.append("}")
+    return "".join(parts), paths
