@@ -1,0 +1,20 @@
+"""Shared pytest fixtures. Helpers may append fixtures here; keep each one documented."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from provider_server import ProviderServer
+
+
+@pytest.fixture
+def provider_server() -> Iterator[ProviderServer]:
+    """A loopback HTTP server playing providers (tests/provider_server.py); fails the test on unmet expectations."""
+    server = ProviderServer().start()
+    try:
+        yield server
+    finally:
+        server.close()
+    assert not server.errors, f"provider_server saw unexpected requests: {server.errors}"
