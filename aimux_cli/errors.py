@@ -29,6 +29,12 @@ class AimuxError(Exception):
     """Base of every error aimux reports to a user; `str(err)` is the one-line message."""
 
     exit_code: ExitCode = ExitCode.PROVIDER
+    # Set by client.py on errors that come from a provider, for callers that normalize or report them:
+    status: int | None = None  # the HTTP status
+    body: bytes | None = None  # the response body (keys scrubbed)
+    headers: dict | None = None  # the response headers
+    provider: str | None = None  # the provider's name
+    received: bytes | None = None  # what arrived before a stream was cut short
 
     def __init__(self, message: str, *, exit_code: ExitCode | None = None) -> None:
         super().__init__(message)
