@@ -227,11 +227,11 @@ class Accumulator:
         ch = self._choice(choice)
         block = ch.keys.get(key) if key is not None else ch.last
         if block is not None and block["type"] == kind and "text" in block and (key is not None or block is ch.last):
-            block["text"] += text
+            block["text"].append(text)  # pieces, joined in _finalize_block: `+=` would copy the text per delta
             return block
         if text == "":
             return None  # blocks are never empty
-        block = {"type": kind, "text": text}
+        block = {"type": kind, "text": [text]}
         ch.blocks.append(block)
         ch.last = block
         if key is not None:
@@ -344,7 +344,10 @@ class Accumulator:
 
 def _finalize_block(block: dict) -> dict:
     if block["type"] != "tool_call":
-        return dict(block)
+        out = dict(block)
+        if isinstance(out.get("text"), list):  # a text, thinking or refusal block still in pieces
+            out["text"] = "".join(out["text"])
+        return out
     out = {"type": "tool_call"}
     if block["id"]:
         out["id"] = block["id"]

@@ -41,9 +41,15 @@ ALIASES = {"openai": "openai.chat", "chat": "openai.chat", "responses": "openai.
            "anthropic": "anthropic.messages", "gemini": "gemini.generate", "ollama": "ollama.chat"}
 
 
+_LOADED: dict[str, Any] = {}
+
+
 def module(api: str):
     """The wire module of `api` (imported on demand, so start-up pays only for what it uses)."""
-    return import_module(_MODULES[api])
+    mod = _LOADED.get(api)
+    if mod is None:  # import_module costs microseconds even when cached: detection calls this per wire
+        mod = _LOADED[api] = import_module(_MODULES[api])
+    return mod
 
 
 def canonical(name: str) -> str | None:
