@@ -167,6 +167,10 @@ def _check_url(value: str, where: str) -> str:
     scheme, _, rest = value.partition("://")
     if scheme not in ("http", "https") or not rest or rest.startswith("/") or any(c.isspace() for c in value):
         raise ConfigError(f"{where}: expected an http:// or https:// URL, got {value!r}")
+    if "@" in rest.split("/", 1)[0]:
+        # userinfo would be sent as Basic auth instead of the provider's key, and shown wherever the URL is
+        raise ConfigError(f"{where}: the URL must not contain credentials (user:password@); "
+                          "give the key with api_key_env or api_key_cmd")
     return value.rstrip("/")
 
 

@@ -237,6 +237,8 @@ def test_api_key_cmd_not_found_and_timeout(tmp_path, monkeypatch):
         ("[providers.groq]\ntimeout = -1\n", "providers.groq.timeout: expected a positive number of seconds, got -1"),
         ("[providers.groq]\ntimeout = '5'\n", "providers.groq.timeout: expected a positive number of seconds"),
         ("[providers.groq]\nbase_url = 'api.groq.com'\n", "providers.groq.base_url: expected an http:// or https://"),
+        ("[providers.groq]\nbase_url = 'https://u:s3cret@api.groq.com'\n",
+         "providers.groq.base_url: the URL must not contain credentials"),
         ("[providers.groq]\nheaders = 'x'\n", "providers.groq.headers: expected a table"),
         ("[providers.groq]\nheaders = { X-A = 1 }\n", "providers.groq.headers.X-A: expected a one-line string"),
         ("[providers.groq]\nheaders = { 'a b' = 'x' }\n", "providers.groq.headers: invalid header name 'a b'"),
@@ -254,6 +256,7 @@ def test_config_errors_are_one_line_and_name_file_and_key(tmp_path, text, expect
     assert info.value.exit_code == ExitCode.CONFIG
     assert message.startswith(f"{path}: ") and "\n" not in message
     assert expected in message
+    assert "s3cret" not in message  # a credential in a bad value is never echoed
 
 
 def test_non_utf8_config(tmp_path):
