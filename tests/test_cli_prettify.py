@@ -245,7 +245,7 @@ _SGR = __import__("re").compile(rb"\x1b\[[0-9;]*m")
 
 @pytest.mark.parametrize("rel", ["hostile/openai-ansi.json", "hostile/anthropic-ansi-stream.sse",
                                  "hostile/tool-call-ansi.json", "hostile/error-ansi.json"])
-@pytest.mark.parametrize("fmt", ["rich", "text"])
+@pytest.mark.parametrize("fmt", ["rich", "text", "json", "toon"])
 def test_hostile_output_is_inert_on_a_terminal(rel, fmt):
     code, raw = on_pty("prettify", "-f", fmt, str(FIX / rel))
     assert code in (0, 9), raw[-500:]
@@ -253,8 +253,9 @@ def test_hostile_output_is_inert_on_a_terminal(rel, fmt):
     leftover = _SGR.sub(b"", raw)
     assert b"\x1b" not in leftover, leftover[leftover.find(b"\x1b") - 40:][:120]
     assert b"\x07" not in leftover and "\u202e".encode() not in leftover and "\x9b".encode() not in leftover
-    if fmt == "rich" or rel.endswith(("openai-ansi.json", "ansi-stream.sse")):  # the others have no answer text
-        assert b"\\x1b" in leftover  # shown, visibly
+    assert "\u200b".encode() not in leftover and "\u2060".encode() not in leftover
+    if fmt != "text" or rel.endswith(("openai-ansi.json", "ansi-stream.sse")):  # the others have no answer text
+        assert b"\\x1b" in leftover or b"\\u001b" in leftover  # shown, visibly
 
 
 def test_hostile_text_stays_exact_when_piped():

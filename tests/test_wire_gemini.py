@@ -114,10 +114,9 @@ def test_multiple_candidates_are_choices():
     assert doc["choices"][1]["blocks"] == [{"type": "text", "text": "Syllables: five, then seven, then"}]
 
 
-def test_blocked_prompt_is_ok_with_no_finish_and_a_feedback_block():
+def test_blocked_prompt_is_ok_filtered_with_a_feedback_block():
     doc = fixture("wire-prompt-blocked.json")
-    assert (doc["status"], doc["finish"]) == ("ok", None)
-    assert "finish_raw" not in doc  # blockReason is not the standard finishReason field
+    assert (doc["status"], doc["finish"], doc["finish_raw"]) == ("ok", "content_filter", "SAFETY")
     assert doc["blocks"] == [{"type": "promptFeedback", "blockReason": "SAFETY"}]
     assert doc["usage"] == {"input_tokens": 17, "total_tokens": 17}
 

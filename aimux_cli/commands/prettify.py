@@ -117,7 +117,9 @@ def emit(outcome, fmt: str, opts: PrettifyOptions, env, *, label: str | None = N
     text = render(outcome, fmt, opts)
     if label is not None and fmt == "toon":
         text = f"{'' if first else chr(10)}# {_one_line(label)}\n{text}"
-    if fmt == "text" and env.stdout_isatty:
+    if env.stdout_isatty:
+        # JSON and TOON escape C0 controls, but not C1, bidi or zero-width characters: on a terminal every format
+        # goes through the sanitizer (a pipe keeps the data exact)
         from aimux_cli.render.sanitize import for_terminal
         text = for_terminal(text)
     output.write(text)

@@ -18,10 +18,11 @@ Contract: a GenerateContentResponse (a body, one SSE event of `alt=sse`, or one 
   `status` (NOT_FOUND, ...) the type.
 
 A blocked prompt (`promptFeedback.blockReason`, no candidates) is a complete, successful response (HTTP 200,
-not an error body, not marked incomplete), so its status is `ok`. Its `finish` is null and it has no `finish_raw`:
-the contract makes `finish_raw` the standard `finishReason` field only, and Gemini gives none, so `blockReason`
-is not promoted to a finish reason. It is not dropped either: it becomes a block
-`{"type": "promptFeedback", "blockReason": ..., "blockReasonMessage": ...}` that every view shows.
+not an error body, not marked incomplete), so its status is `ok`. Gemini's standard field for why such a response
+ended is `blockReason` (there is no candidate to carry a `finishReason`), so it is the `finish_raw`: SAFETY,
+PROHIBITED_CONTENT, BLOCKLIST and IMAGE_SAFETY give `content_filter` (the contract lists PROHIBITED_CONTENT, a
+blockReason value, under content_filter); OTHER gives null. The feedback is also kept as a block
+`{"type": "promptFeedback", "blockReason": ..., "blockReasonMessage": ...}` so its message is not lost.
 
 Not handled: Vertex's streamed function-call arguments (`partialArgs` / `willContinue`); each `functionCall`
 part is taken as one whole call.
@@ -79,6 +80,7 @@ def fold(acc: Accumulator, obj: Any, event: str | None) -> list[tuple[str, str]]
     if isinstance(feedback, dict) and feedback.get("blockReason"):
         acc.other({"type": "promptFeedback", "blockReason": feedback["blockReason"],
                    "blockReasonMessage": feedback.get("blockReasonMessage")})
+        acc.set_finish(feedback["blockReason"])  # SAFETY, PROHIBITED_CONTENT, BLOCKLIST... -> content_filter
         acc.mark_terminal()  # a blocked prompt is the whole answer
     return deltas
 
