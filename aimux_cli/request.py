@@ -127,7 +127,8 @@ def build(
     path, body, wire_headers = builder(args, resolved)
     accept = {"accept": "text/event-stream"} if stream and resolved.wire != "ollama.chat" else {}
     headers = _headers(resolved, {**accept, **wire_headers})
-    return PreparedRequest("POST", resolved.base_url + path, headers, body, stream, resolved.name, _secrets(resolved))
+    return PreparedRequest("POST", join_url(resolved.base_url, path), headers, body, stream, resolved.name,
+                           _secrets(resolved))
 
 
 def models_request(resolved: ResolvedProvider) -> PreparedRequest:
@@ -135,7 +136,17 @@ def models_request(resolved: ResolvedProvider) -> PreparedRequest:
     path = "/api/tags" if resolved.wire == "ollama.chat" else "/models"
     extra = {"anthropic-version": ANTHROPIC_VERSION} if resolved.wire == "anthropic.messages" else {}
     headers = _headers(resolved, extra)
-    return PreparedRequest("GET", resolved.base_url + path, headers, None, False, resolved.name, _secrets(resolved))
+    return PreparedRequest("GET", join_url(resolved.base_url, path), headers, None, False, resolved.name,
+                           _secrets(resolved))
+
+
+def join_url(base_url: str, path: str) -> str:
+    """The base URL with the endpoint path appended; a query on the base (Azure's `?api-version=…`) stays a query,
+    after the path's own (`?alt=sse`)."""
+    base, _, base_query = base_url.partition("?")
+    path, _, path_query = path.partition("?")
+    query = "&".join(q for q in (path_query, base_query) if q)
+    return base.rstrip("/") + path + (f"?{query}" if query else "")
 
 
 @dataclass(frozen=True)

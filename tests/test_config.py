@@ -376,3 +376,15 @@ def test_redact_and_safe_url():
     assert request.redact_headers({"X-Goog-Api-Key": "k", "Authorization": "Bearer k", "X-My-Token": "t",
                                    "accept": "a"}) == {"X-Goog-Api-Key": "[REDACTED]", "Authorization": "[REDACTED]",
                                                        "X-My-Token": "[REDACTED]", "accept": "a"}
+
+
+@pytest.mark.parametrize(("base", "path", "url"), [
+    ("https://x.example/v1", "/chat/completions", "https://x.example/v1/chat/completions"),
+    ("https://x.example/v1/", "/models", "https://x.example/v1/models"),
+    ("https://az.example/openai/deployments/d?api-version=2024-10-21", "/chat/completions",
+     "https://az.example/openai/deployments/d/chat/completions?api-version=2024-10-21"),
+    ("https://g.example/v1beta?k=1", "/models/m:streamGenerateContent?alt=sse",
+     "https://g.example/v1beta/models/m:streamGenerateContent?alt=sse&k=1"),
+])
+def test_endpoint_paths_join_the_base_url_before_its_query(base, path, url):
+    assert request.join_url(base, path) == url

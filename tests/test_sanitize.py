@@ -69,6 +69,7 @@ def test_any_text_leaves_nothing_unsafe(s: str) -> None:
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cf", "Cs", "Zl", "Zp")), max_size=200))
 def test_text_without_controls_is_unchanged(s: str) -> None:
     s = _VS_RUN.sub("", s)
+    s = "".join(c for c in s if not 0xE0000 <= ord(c) <= 0xE007F)  # tag characters (some unassigned, Cn) hide text
     assert for_terminal(s) == s
 
 
