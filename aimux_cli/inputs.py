@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -18,8 +17,10 @@ import orjson
 from aimux_cli.errors import InputError
 
 # 19+ digits in a row may be an integer beyond 64 bits (or just digits inside a string: then the slow path is
-# merely slower, never wrong).
-_LONG_DIGITS = re.compile(rb"\d{19,}")
+# merely slower, never wrong). Mapping digits to "0" and the rest to " " and searching for a run is several times
+# faster than a regex scan of the body.
+_DIGIT_MAP = bytes(48 if 48 <= b < 58 else 32 for b in range(256))
+_DIGIT_RUN = b"0" * 19
 
 # Refuse bodies larger than this instead of exhausting memory; a real provider response is far smaller.
 MAX_INPUT_BYTES = 256 * 1024 * 1024
@@ -81,7 +82,7 @@ def load_json(source: Source) -> Any:
         data = data[3:]
     if not data.strip():
         raise InputError(f"{source.label}: empty input")
-    if _LONG_DIGITS.search(data):
+    if _DIGIT_RUN in data.translate(_DIGIT_MAP):
         # orjson turns integers beyond 64 bits into floats, losing digits: the standard library keeps them
         return _load_slow(source, data)
     try:

@@ -428,6 +428,10 @@ def needs_more(head: bytes) -> bool:
 
 
 def _parses(line: bytes) -> bool:
+    """True when `line`, which starts with "{", is one complete JSON value."""
+    if not line.rstrip().endswith(b"}"):
+        # not a whole object: the usual case, the "{" line of a pretty-printed body, then costs no exception
+        return False
     try:
         orjson.loads(line)
     except orjson.JSONDecodeError:

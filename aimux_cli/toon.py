@@ -153,7 +153,6 @@ def _scalar_encoder(delimiter: str) -> Any:
             if (
                 first in "-# "
                 or value[-1] == " "
-                or value in _LITERALS
                 or (first in _NUMBER_START and _NUMERIC_LIKE(value))
             ):
                 return _quote(value)
@@ -181,11 +180,21 @@ _SCALARS: dict[str, Any] = {}
 _CONTAINERS = frozenset((dict, list))
 
 
+# Keys already known to print bare: documents reuse a small vocabulary of keys, and one set lookup is cheaper
+# than the two str tests below. Bounded, so that a huge object of distinct keys cannot grow it without end.
+_BARE_KEYS: set[str] = set()
+_BARE_KEYS_MAX = 4096
+
+
 def _key(name: str) -> str:
     """Encode an object key, entry key or field name (§7.3)."""
-    if name.isidentifier() and name.isascii():  # a fast subset of the §7.3 pattern
+    if name in _BARE_KEYS:
         return name
-    return name if _KEY_OK(name) else _quote(name)
+    if (name.isidentifier() and name.isascii()) or _KEY_OK(name):  # the first test: a fast subset of §7.3
+        if len(_BARE_KEYS) < _BARE_KEYS_MAX:
+            _BARE_KEYS.add(name)
+        return name
+    return _quote(name)
 
 
 class _Pads(dict):
@@ -247,7 +256,7 @@ class _Writer:
                 self.lines.append("[]")  # §9.1 root empty array
             elif not self.container("", value, 1):
                 return
-        elif len(value) >= 2 and self.keyed("", value, 1):
+        elif len(value) >= 2 and type(next(iter(value.values()))) is dict and self.keyed("", value, 1):
             return
         else:
             self.stack.append((iter(value.items()), 0, False))
@@ -256,7 +265,7 @@ class _Writer:
     def run(self) -> None:
         """Walk the open scopes depth-first; a scope that opens a child stops, and resumes after it."""
         stack, pads, scalar = self.stack, self.pads, self.scalar
-        append = self.lines.append
+        append, bare_keys = self.lines.append, _BARE_KEYS
         while stack:
             items, depth, is_list = stack[-1]
             pad = pads[depth]
@@ -278,7 +287,7 @@ class _Writer:
             else:
                 for key, item in items:
                     kind = type(item)
-                    if not (key.isidentifier() and key.isascii()):
+                    if key not in bare_keys:
                         key = _key(key)
                     if kind is dict or kind is list:
                         if self.container(pad + key, item, depth + 1):
@@ -392,37 +401,28 @@ def _nested_table(rows: list, scalar: Any, delimiter: str) -> tuple[str, list[st
     """General §9.3 form with nested field groups, at any depth and without recursion.
 
     The first row fixes the shape (a list or an empty object anywhere in it rules a table out); every row
-    must then have the same key set in each group, and primitives at the leaves.
+    must then have the same key set in each group, and primitives at the leaves. Every shape is checked
+    before any leaf is encoded: a mismatch, the common outcome, then costs no leaf encoding.
     """
-    tree: list[tuple[str, list | None]] = []
-    groups: list[tuple[tuple[str, ...], Any]] = []  # (path, key set), parents before children
-    pending: list[tuple[dict, tuple[str, ...], list]] = [(rows[0], (), tree)]
-    while pending:
-        obj, path, fields = pending.pop()
-        groups.append((path, obj.keys()))
-        for name, value in obj.items():
-            kind = type(value)
-            if kind is dict:
-                if not value:
-                    return None
-                children: list = []
-                fields.append((name, children))
-                pending.append((value, path + (name,), children))
-            elif kind is list:
+    shape = _shape(rows[0], delimiter)
+    if shape is None:
+        return None
+    parts, groups, paths = shape
+    for row in rows:
+        for path, names in groups:  # parents before children: node[name] is known to exist
+            node = row
+            for name in path:
+                node = node[name]
+            if type(node) is not dict or node.keys() != names:
+                for part in parts:  # a key that cannot be encoded raises here, as it did before any row check
+                    if type(part) is tuple:
+                        _key(part[0])
                 return None
-            else:
-                fields.append((name, None))
-    header, paths = _walk_fields(tree, delimiter)
+    header = "".join([part if type(part) is str else _key(part[0]) for part in parts])
     join = delimiter.join
     cells = []
     try:
         for row in rows:
-            for path, names in groups:
-                node = row
-                for name in path:
-                    node = node[name]
-                if type(node) is not dict or node.keys() != names:
-                    return None
             leaves = []
             for path in paths:
                 node = row
@@ -435,27 +435,37 @@ def _nested_table(rows: list, scalar: Any, delimiter: str) -> tuple[str, list[st
     return header, cells
 
 
-def _walk_fields(tree: list, delimiter: str) -> tuple[str, list[tuple[str, ...]]]:
-    """Render a field tree as `{a,b{c,d}}` and list its leaf paths in depth-first order (iteratively)."""
-    parts = ["{"]
+def _shape(first: dict, delimiter: str) -> tuple[list, list, list[tuple[str, ...]]] | None:
+    """Walk the first row depth-first (iteratively): the header as parts (str literals, (key,) for the keys,
+    encoded later), its key groups as (path, key set) with parents first, and its leaf paths in order.
+    None when a list or an empty object in it rules a table out."""
+    parts: list = ["{"]
+    groups: list[tuple[tuple[str, ...], Any]] = [((), first.keys())]
     paths: list[tuple[str, ...]] = []
-    stack = [(iter(tree), ())]
+    stack = [(iter(first.items()), ())]
     started = [False]
     while stack:
         fields, prefix = stack[-1]
-        for name, children in fields:
+        for name, value in fields:
             if started[-1]:
                 parts.append(delimiter)
             started[-1] = True
-            parts.append(_key(name))
-            if children is not None:
+            parts.append((name,))
+            kind = type(value)
+            if kind is dict:
+                if not value:
+                    return None
+                path = prefix + (name,)
+                groups.append((path, value.keys()))
                 parts.append("{")
-                stack.append((iter(children), prefix + (name,)))
+                stack.append((iter(value.items()), path))
                 started.append(False)
                 break
+            if kind is list:
+                return None
             paths.append(prefix + (name,))
         else:
             stack.pop()
             started.pop()
             parts.append("}")
-    return "".join(parts), paths
+    return parts, groups, paths
