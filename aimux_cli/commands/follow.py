@@ -28,8 +28,8 @@ def _read_chunks():
         yield chunk
 
 
-class _Progress:
-    """Shows deltas as they come, on the right stream, sanitized for terminals."""
+class Progress:
+    """Shows deltas as they come, on the right stream, sanitized for terminals (shared with `aimux ask`)."""
 
     def __init__(self, fmt: str, env) -> None:
         self.fmt, self.env = fmt, env
@@ -65,7 +65,7 @@ def follow(opts, fmt: str, env) -> int:
     from aimux_cli.prettify import Outcome
 
     folder = wires.StreamFolder(api=opts.wire, provider=opts.provider)
-    progress = _Progress(fmt, env)
+    progress = Progress(fmt, env)
     error: InputError | None = None
     try:
         body = _pump(folder, progress)
@@ -102,8 +102,8 @@ def _pump(folder, progress) -> bytes | None:
     parser = {"sse": streams.SSEParser, "ndjson": streams.NDJSONParser,
               "json-array": streams.JSONArrayParser}[kind]()
     for chunk in _chain(head, chunks):
-        _feed(folder, progress, kind, parser.feed(chunk))
-    _feed(folder, progress, kind, parser.close())
+        feed_events(folder, progress, kind, parser.feed(chunk))
+    feed_events(folder, progress, kind, parser.close())
     return None
 
 
@@ -112,7 +112,8 @@ def _chain(head: bytes, rest):
     yield from rest
 
 
-def _feed(folder, progress, kind: str, items: list) -> None:
+def feed_events(folder, progress, kind: str, items: list) -> None:
+    """Fold parsed stream items (SSE events or JSON values) into `folder`, showing their deltas on `progress`."""
     for item in items:
         if kind == "sse":
             if folder.acc is None:

@@ -1,0 +1,354 @@
+"""`aimux ask`: prompt (+ stdin context) -> one provider request -> the answer, as it streams -> an exit code.
+
+Input: the PROMPT words joined with spaces. Piped stdin is context: its text first, then a blank line, then the
+prompt; stdin alone is the prompt; neither is a usage error (exit 2). Stdin is read only when it is not a terminal
+(give `< /dev/null` in scripts whose stdin is a pipe that never closes).
+
+Output, by `--format` (default `rich` on a terminal, `text` when piped):
+
+- `rich`: the answer drawn as Markdown while it streams (finished blocks printed once, only the growing tail
+  redrawn); thinking dimmed on stderr; then a footer on stderr: model, tokens in/out, time to first token, total
+  time, output tokens per second (and the finish reason when it is not a normal stop).
+- `text`: the answer text written to stdout as it arrives, flushed per chunk, exact bytes into a pipe (sanitized on
+  a terminal). Thinking goes to stderr only when stderr is a terminal, so `ask … > out 2> log` keeps the log for
+  errors. This is `prettify --follow`'s progress view (commands/follow.py), reused as it is.
+- `toon` / `json`: the aimux response document (the prettify contract) once the answer is complete; while it
+  streams, the text is shown on stderr when stderr is a terminal.
+- `raw`: the provider's body bytes exactly as received, written as they arrive: `aimux ask -f raw > case.sse`
+  records a fixture that `aimux prettify case.sse` reads back to the same document. For an HTTP error, the
+  error body (with the key scrubbed) is written, so error fixtures can be recorded too.
+
+Exit codes (errors.py): 0; 2 usage; 3 config (unknown provider, missing key); 5 auth (401/403); 6 rate limit after
+retries; 7 any other provider error, an error event inside a stream included; 8 network failure or timeout before
+any answer; 9 an answer cut short (connection dropped, silence longer than --timeout, or a stream that ended
+without its terminal event): what arrived is printed first. Retries (client.py) never happen once a byte was shown.
+Every error is one line: provider, HTTP status, the provider's error type and message, with the key scrubbed.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from dataclasses import dataclass, field
+
+from aimux_cli import output, streams, wire as wires
+from aimux_cli.commands.follow import Progress, feed_events
+from aimux_cli.commands.prettify import dumps_json, warn
+from aimux_cli.errors import (
+    AimuxError,
+    AuthError,
+    ExitCode,
+    IncompleteError,
+    InputError,
+    ProviderError,
+    RateLimitError,
+    UsageError,
+    exit_code_for_http_status,
+)
+
+_PARSERS = {"sse": streams.SSEParser, "ndjson": streams.NDJSONParser, "json-array": streams.JSONArrayParser}
+
+
+@dataclass
+class AskOptions:
+    prompt: list[str] = field(default_factory=list)
+    provider: str | None = None
+    model: str | None = None
+    system: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    base_url: str | None = None
+    timeout: float | None = None
+    retries: int = 2
+    stream: bool = True
+    fmt: str | None = None
+    color: bool | None = None
+    debug: bool = False
+
+
+def run(opts: AskOptions) -> int:
+    """Run one ask; returns 0 or raises an AimuxError carrying the exit code (cli.main prints its line)."""
+    from aimux_cli import config, request
+    from aimux_cli.render.console import TerminalEnv
+
+    env = TerminalEnv.detect(color_flag=opts.color)
+    fmt = opts.fmt or ("rich" if env.stdout_isatty else "text")
+    if opts.timeout is not None and opts.timeout <= 0:
+        raise UsageError("--timeout must be a positive number of seconds")
+    prompt = build_prompt(opts.prompt, None if env.stdin_isatty else read_stdin())
+    overrides = {k: v for k, v in (("model", opts.model), ("base_url", opts.base_url), ("timeout", opts.timeout))
+                 if v is not None}
+    resolved = config.resolve(opts.provider, overrides)
+    prepared = request.build(resolved, prompt=prompt, system=opts.system, temperature=opts.temperature,
+                             max_tokens=opts.max_tokens, stream=opts.stream)
+    if opts.debug:
+        _debug_logging()
+        logging.getLogger("aimux.ask").debug("request %r", prepared)  # the repr redacts every credential
+    view = View(fmt, env)
+    exchange = Exchange(prepared, resolved.wire, resolved.timeout, opts.retries, fmt == "raw")
+    try:
+        doc, cut = exchange.run(view)
+    finally:
+        view.close()
+    return finish(doc, cut, fmt, env, view, exchange)
+
+
+def build_prompt(words: list[str], stdin_text: str | None) -> str:
+    """The prompt: stdin context, a blank line, then the PROMPT words; either alone; neither is a usage error."""
+    prompt = " ".join(words).strip()
+    context = (stdin_text or "").rstrip("\n")
+    if not context.strip():
+        context = ""
+    if not prompt and not context:
+        raise UsageError("no prompt: give the prompt as arguments (aimux ask \"...\") or pipe it on stdin")
+    if context and prompt:
+        return f"{context}\n\n{prompt}"
+    return prompt or context
+
+
+def read_stdin() -> str:
+    """All of piped stdin as text (InputError, exit 4, for invalid UTF-8)."""
+    from aimux_cli.inputs import read_source
+
+    data = read_source("-").data
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"<stdin>: invalid UTF-8 at byte {exc.start}") from None
+
+
+def _debug_logging() -> None:
+    """--debug: aimux's own loggers (client retries and statuses, the request with redacted headers) on stderr."""
+    logger = logging.getLogger("aimux")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("aimux: debug: %(name)s: %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+
+
+class View:
+    """prettify --follow's progress view, built on the first delta (so the Rich import overlaps the provider's
+    latency instead of delaying the request), noting when the first visible delta was shown (for the footer).
+    `raw` shows nothing: stdout carries the provider's bytes alone."""
+
+    def __init__(self, fmt: str, env) -> None:
+        self.fmt, self.env = fmt, env
+        self.progress: Progress | None = None
+        self.first_delta: float | None = None
+
+    def show(self, deltas) -> None:
+        if self.first_delta is None and any(text for _, text in deltas):
+            self.first_delta = time.monotonic()
+        if self.fmt == "raw" or not deltas:
+            return
+        if self.progress is None:
+            self.progress = Progress(self.fmt, self.env)
+        self.progress.show(deltas)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.close()
+
+
+class Pump:
+    """Body bytes as they arrive -> events (the parser is sniffed from the first bytes) -> the folder -> the view.
+
+    A body that turns out to be one JSON document (a non-stream answer, or a server that ignored `stream`) is
+    buffered and normalized whole at `close()`, its blocks then shown like deltas."""
+
+    def __init__(self, folder: wires.StreamFolder, view: View) -> None:
+        self.folder, self.view = folder, view
+        self.head = b""
+        self.kind: str | None = None
+        self.parser = None
+        self.doc = None  # set by close() for a whole JSON body
+
+    def feed(self, chunk: bytes) -> None:
+        if self.parser is None:
+            self.head += chunk
+            if self.kind == "json" or streams.needs_more(self.head):
+                return
+            self.kind = streams.sniff(self.head)
+            if self.kind == "json":
+                return
+            self.parser = _PARSERS[self.kind]()
+            chunk, self.head = self.head, b""
+        feed_events(self.folder, self.view, self.kind, self.parser.feed(chunk))
+
+    def close(self, complete: bool) -> None:
+        """End of the body; `complete` is False when it was cut short (a partial last event is then dropped)."""
+        if self.parser is not None:
+            try:
+                feed_events(self.folder, self.view, self.kind, self.parser.close())
+            except streams.StreamError:
+                if complete:
+                    raise
+        elif self.head.strip() and complete:
+            self._whole_body()
+
+    def _whole_body(self) -> None:
+        import orjson
+
+        try:
+            value = orjson.loads(self.head)
+        except orjson.JSONDecodeError:
+            raise streams.StreamError("the response is neither JSON nor a stream") from None
+        self.doc = wires.parse_body(value, api=self.folder.api, provider=self.folder.provider)
+        if self.doc is None:
+            raise streams.StreamError("the response is not in the provider's format")
+        self.view.show([(b["type"], b["text"]) for b in self.doc.blocks
+                        if b.get("type") in ("text", "thinking", "refusal") and isinstance(b.get("text"), str)])
+
+    def document(self):
+        if self.doc is not None:
+            return self.doc
+        return self.folder.document() if self.folder.acc is not None else None
+
+
+class Exchange:
+    """One request through client.py, its body pumped into the view; HTTP errors become one-line AimuxErrors."""
+
+    def __init__(self, prepared, wire: str, timeout: float, retries: int, raw: bool) -> None:
+        self.prepared, self.wire, self.timeout, self.retries, self.raw = prepared, wire, timeout, retries, raw
+        self.attempts = 1
+        self.t_start = time.monotonic()
+        self.t_end: float | None = None
+
+    def run(self, view: View):
+        """-> (document or None, IncompleteError or None when the body was cut short)."""
+        from aimux_cli import client
+
+        folder = wires.StreamFolder(api=self.wire, provider=self.prepared.provider)
+        pump = Pump(folder, view)
+        cut: IncompleteError | None = None
+        try:
+            if self.prepared.stream:
+                self._stream(client, pump)
+            else:
+                self._send(client, pump)
+        except IncompleteError as exc:
+            cut = exc
+        except (AuthError, RateLimitError, ProviderError) as exc:
+            if getattr(exc, "status", None) is None:
+                raise
+            raise self._http_failure(exc) from None
+        finally:
+            self.t_end = time.monotonic()
+        try:
+            pump.close(complete=cut is None)
+        except streams.StreamError as exc:
+            raise ProviderError(f"{self.prepared.provider}: unreadable response: {exc}") from None
+        return pump.document(), cut
+
+    def _stream(self, client, pump: Pump) -> None:
+        with client.stream(self.prepared, timeout=self.timeout, retries=self.retries, on_retry=self._on_retry) as s:
+            self.t_start = s.timing.t_start
+            for chunk in s:
+                if self.raw:
+                    output.write_bytes(chunk, flush=True)
+                pump.feed(chunk)
+
+    def _send(self, client, pump: Pump) -> None:
+        response = client.send(self.prepared, timeout=self.timeout, retries=self.retries, on_retry=self._on_retry)
+        self.t_start = response.timing.t_start
+        if self.raw:
+            output.write_bytes(response.body, flush=True)
+        pump.feed(response.body)
+
+    def _on_retry(self, attempt: int, delay: float, reason: str) -> None:
+        self.attempts = attempt + 1
+        warn(f"{self.prepared.provider}: {reason}; retry {attempt} of {self.retries} in {delay:.2f} s")
+
+    def _http_failure(self, exc: AimuxError) -> AimuxError:
+        """The final HTTP error as one line: provider, status, attempts, the provider's error type and message."""
+        status, body = exc.status, getattr(exc, "body", b"") or b""  # type: ignore[attr-defined]
+        if self.raw and body:
+            output.write_bytes(body, flush=True)
+        detail = _error_detail(body, self.wire, self.prepared.provider, status)
+        tries = f" after {self.attempts} attempts" if self.attempts > 1 else ""
+        line = f"{self.prepared.provider}: HTTP {status}{tries}: {detail}" if detail else f"{exc}{tries}"
+        return type(exc)(_scrub(line, self.prepared))
+
+
+def _error_detail(body: bytes, wire: str, provider: str, status: int) -> str:
+    """"type: message" of an error body, normalized by the wire parser; "" when the body says nothing usable."""
+    import orjson
+
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return " ".join(body.decode("utf-8", "replace").split())[:200]
+    doc = wires.parse_body(value, api=wire, provider=provider, http_status=status)
+    err = doc.error if doc is not None else {}
+    return _type_message(err)
+
+
+def _type_message(err: dict) -> str:
+    kind = err.get("type") or err.get("code")
+    message = " ".join(str(err.get("message") or "").split())
+    return ": ".join(str(part) for part in (kind, message) if part)
+
+
+def _scrub(line: str, prepared) -> str:
+    from aimux_cli.request import redact
+
+    return redact(line, prepared.secrets)
+
+
+def finish(doc, cut: IncompleteError | None, fmt: str, env, view: View, exchange: Exchange) -> int:
+    """After the body: the document (toon/json), the footer (rich), then the exit code of what happened."""
+    provider = exchange.prepared.provider
+    if doc is None:
+        if cut is not None:
+            raise cut
+        raise IncompleteError(f"{provider}: the response ended before any answer arrived")
+    data = doc.to_dict()
+    if fmt == "json":
+        output.write(dumps_json(data) + "\n")
+    elif fmt == "toon":
+        from aimux_cli.toon import encode
+
+        output.write(encode(data) + "\n")
+    elif fmt == "rich":
+        footer(doc, env, view, exchange)
+    if cut is not None:
+        raise IncompleteError(f"{cut}; what arrived is printed above")
+    if doc.status == "error":
+        err = doc.error
+        status = err.get("status")
+        where = f"HTTP {status}" if status else "error in the response"
+        line = f"{provider}: {where}: {_type_message(err) or 'no details given'}"
+        raise AimuxError(_scrub(line, exchange.prepared), exit_code=exit_code_for_http_status(status))
+    if doc.status == "incomplete":
+        raise IncompleteError(f"{provider}: the stream ended before its terminal event: the answer is incomplete")
+    return int(ExitCode.OK)
+
+
+def footer(doc, env, view: View, exchange: Exchange) -> None:
+    """One dimmed line on stderr: model · tokens · time to first token · total time · tokens per second."""
+    from rich.text import Text
+
+    from aimux_cli.render.sanitize import for_terminal
+
+    env.stderr_console.print(Text(for_terminal(footer_text(doc, view.first_delta, exchange)), style="dim"),
+                             soft_wrap=True)
+
+
+def footer_text(doc, first_delta: float | None, exchange: Exchange) -> str:
+    usage = doc.usage or {}
+    t0, t_end = exchange.t_start, exchange.t_end or time.monotonic()
+    parts = [doc.model or exchange.prepared.provider]
+    if "input_tokens" in usage or "output_tokens" in usage:
+        parts.append(f"{usage.get('input_tokens', '?')} in / {usage.get('output_tokens', '?')} out tokens")
+    if first_delta is not None and exchange.prepared.stream:
+        parts.append(f"first token {first_delta - t0:.2f} s")
+    parts.append(f"total {t_end - t0:.2f} s")
+    out = usage.get("output_tokens")
+    start = first_delta if first_delta is not None and exchange.prepared.stream else t0
+    if isinstance(out, int) and out > 0 and t_end > start:
+        parts.append(f"{out / (t_end - start):.1f} tok/s")
+    if doc.finish not in (None, "stop"):
+        parts.append(f"finish {doc.finish}")
+    return " · ".join(parts)
