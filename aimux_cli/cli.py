@@ -98,9 +98,164 @@ def prettify(
 
 # --- ask (issue 4): options here, body in aimux_cli/commands/ask.py ---
 
+
+class AskFormat(str, Enum):
+    rich = "rich"
+    text = "text"
+    toon = "toon"
+    json = "json"
+    raw = "raw"
+
+
+@app.command(
+    help="Ask a model and stream its answer. Piped stdin is context: its text comes first, then the PROMPT, "
+    "separated by a blank line (stdin alone is the prompt). Example: git diff | aimux ask -p groq 'review this'",
+)
+def ask(
+    prompt: Optional[List[str]] = typer.Argument(None, metavar="[PROMPT]...",
+                                                 help="The prompt; several words are joined with spaces."),
+    provider: Optional[str] = typer.Option(None, "--provider", "-p", metavar="NAME",
+                                           help="Provider from the catalog or the config file. Default: "
+                                           "default_provider of the config."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", metavar="NAME",
+                                        help="Model. Default: the provider's configured or built-in model."),
+    system: Optional[str] = typer.Option(None, "--system", "-s", metavar="TEXT", help="System prompt."),
+    temperature: Optional[float] = typer.Option(None, "--temperature", min=0.0, metavar="T",
+                                                help="Sampling temperature."),
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, metavar="N",
+                                             help="Most tokens to generate."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", metavar="URL",
+                                           help="Override the provider's base URL (e.g. a local proxy)."),
+    timeout: Optional[float] = typer.Option(None, "--timeout", metavar="SECONDS",
+                                            help="Connect/read timeout, also the longest silence allowed inside "
+                                            "a stream. Default: the config's, else 120."),
+    retries: int = typer.Option(2, "--retries", min=0, max=20, metavar="N",
+                                help="Retries on connection failures and 408/409/429/5xx/529, before any answer "
+                                "text was written."),
+    no_stream: bool = typer.Option(False, "--no-stream", help="Ask for the whole answer in one response."),
+    fmt: Optional[AskFormat] = typer.Option(None, "--format", "-f",
+                                            help="Output: rich (default on a terminal), text (default when piped), "
+                                            "toon/json (the response document), raw (the provider's bytes)."),
+    color: Optional[bool] = typer.Option(None, "--color/--no-color",
+                                         help="Force colours on or off (NO_COLOR and FORCE_COLOR are honoured)."),
+) -> None:
+    from aimux_cli.commands.ask import AskOptions, run
+
+    opts = AskOptions(prompt=prompt or [], provider=provider, model=model, system=system, temperature=temperature,
+                      max_tokens=max_tokens, base_url=base_url, timeout=timeout, retries=retries,
+                      stream=not no_stream, fmt=fmt.value if fmt else None, color=color,
+                      debug=State.debug or bool(os.environ.get("AIMUX_DEBUG")))
+    code = run(opts)
+    if code:
+        raise typer.Exit(int(code))
+
 # --- test-providers (issue 5): options here, body in aimux_cli/commands/test_providers.py ---
 
+
+class ReportFormat(str, Enum):
+    rich = "rich"
+    toon = "toon"
+    json = "json"
+
+
+@app.command(
+    "test-providers",
+    help="Check that providers work now: list models, one completion, one stream, each provider concurrently "
+    "within its own deadline. Checks the NAMEd providers, else every configured provider with a key. "
+    "Exit 0 when all checked providers pass, 10 when any fails, 3 when there is nothing to check.",
+)
+def test_providers(
+    names: Optional[List[str]] = typer.Argument(None, metavar="[NAME]...", help="Providers to check."),
+    timeout: float = typer.Option(30.0, "--timeout", "-t", min=0.001, metavar="SECONDS",
+                                  help="Deadline per provider, for all of its steps."),
+    strict: bool = typer.Option(False, "--strict", help="Count a provider without a key as failed, not skipped."),
+    fmt: Optional[ReportFormat] = typer.Option(None, "--format", "-f",
+                                               help="Output format. Default: rich on a terminal, toon when piped."),
+    output_file: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE",
+                                              help="Also save the report as JSON to FILE."),
+    color: Optional[bool] = typer.Option(None, "--color/--no-color",
+                                         help="Force colours on or off (NO_COLOR and FORCE_COLOR are honoured)."),
+) -> None:
+    from aimux_cli.commands.test_providers import TestProvidersOptions, run
+
+    code = run(TestProvidersOptions(names=names or [], timeout=timeout, strict=strict,
+                                    fmt=fmt.value if fmt else None, output=output_file, color=color))
+    if code:
+        raise typer.Exit(code)
+
+
 # --- bench (issue 6): a sub-app here, bodies in aimux_cli/commands/bench.py ---
+
+bench_app = typer.Typer(name="bench", no_args_is_help=True,
+                        help="Measure a provider's speed (TTFT, TPOT, ITL, latency, throughput) or the prettifier's.")
+app.add_typer(bench_app)
+
+
+class BenchFormat(str, Enum):
+    rich = "rich"
+    toon = "toon"
+    json = "json"
+
+
+_BENCH_FORMAT_HELP = "Output: rich (default on a terminal), toon (default when piped) or json."
+_BENCH_OUTPUT_HELP = "Also save the report as JSON to FILE."
+
+
+@bench_app.command(
+    "provider",
+    help="Stream requests to a provider and report TTFT, TPOT, inter-chunk latency (ITL) and end-to-end latency "
+    "(mean, median, p90, p95, p99, min, max), throughput and errors by category. Without --rate, --concurrency "
+    "requests are kept in flight; with --rate, starts follow a Poisson process. Requests are not retried.",
+)
+def bench_provider(
+    provider: Optional[str] = typer.Option(None, "--provider", "-p", metavar="NAME",
+                                           help="Provider from the catalog or the config file."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", metavar="NAME", help="Model. Default: the provider's."),
+    requests: Optional[int] = typer.Option(None, "--requests", "-n", min=1, metavar="N",
+                                           help="Measured requests (default 10)."),
+    duration: Optional[float] = typer.Option(None, "--duration", "-d", metavar="SECONDS",
+                                             help="Start requests for this long instead of a fixed number."),
+    concurrency: Optional[int] = typer.Option(None, "--concurrency", "-c", min=1, metavar="C",
+                                              help="Requests in flight (default 1); with --rate, a cap."),
+    rate: Optional[float] = typer.Option(None, "--rate", "-r", metavar="R",
+                                         help="Request starts per second, Poisson-spaced."),
+    prompt: Optional[str] = typer.Option(None, "--prompt", metavar="TEXT", help="The prompt of every request."),
+    prompt_file: Optional[str] = typer.Option(None, "--prompt-file", metavar="FILE", help="Read the prompt from FILE."),
+    max_tokens: int = typer.Option(256, "--max-tokens", min=1, metavar="N", help="Most tokens per answer."),
+    warmup: int = typer.Option(1, "--warmup", min=0, metavar="K", help="Unmeasured requests sent first."),
+    seed: Optional[int] = typer.Option(None, "--seed", metavar="N", help="Seed of the Poisson spacing."),
+    output_file: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE", help=_BENCH_OUTPUT_HELP),
+    fmt: Optional[BenchFormat] = typer.Option(None, "--format", "-f", help=_BENCH_FORMAT_HELP),
+    color: Optional[bool] = typer.Option(None, "--color/--no-color", help="Force colours on or off."),
+) -> None:
+    from aimux_cli.commands.bench import ProviderOptions, run_provider
+
+    code = run_provider(ProviderOptions(
+        provider=provider, model=model, requests=requests, duration=duration, concurrency=concurrency, rate=rate,
+        prompt=prompt, prompt_file=prompt_file, max_tokens=max_tokens, warmup=warmup, seed=seed,
+        output=output_file, fmt=fmt.value if fmt else None, color=color))
+    if code:
+        raise typer.Exit(code)
+
+
+@bench_app.command(
+    "prettify",
+    help="Time normalize + TOON encode per response file in process (median µs per run, MB/s) and compare the "
+    "output sizes of JSON and TOON. Default: every file under fixtures/, skipping those broken on purpose.",
+)
+def bench_prettify(
+    files: Optional[List[str]] = typer.Argument(None, metavar="[FILE]...", help="Response files to measure."),
+    min_time: float = typer.Option(0.1, "--min-time", metavar="SECONDS", help="Least timing per file."),
+    output_file: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE", help=_BENCH_OUTPUT_HELP),
+    fmt: Optional[BenchFormat] = typer.Option(None, "--format", "-f", help=_BENCH_FORMAT_HELP),
+    color: Optional[bool] = typer.Option(None, "--color/--no-color", help="Force colours on or off."),
+) -> None:
+    from aimux_cli.commands.bench import PrettifyOptions, run_prettify
+
+    code = run_prettify(PrettifyOptions(files=files or [], min_time=min_time, output=output_file,
+                                        fmt=fmt.value if fmt else None, color=color))
+    if code:
+        raise typer.Exit(code)
 
 
 def main(argv: list[str] | None = None) -> None:

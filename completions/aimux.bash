@@ -3,11 +3,25 @@ _aimux() {
   local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
   local path_="" w
   for w in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
-    case "${path_:+$path_ }$w" in "prettify") path_="${path_:+$path_ }$w" ;; esac
+    case "${path_:+$path_ }$w" in "ask"|"bench"|"bench prettify"|"bench provider"|"prettify"|"test-providers") path_="${path_:+$path_ }$w" ;; esac
   done
   case "$path_" in
     "")
-      COMPREPLY=($(compgen -W "prettify --debug --help --version" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "ask bench prettify test-providers --debug --help --version" -- "$cur")) ;;
+    "ask")
+      if [[ "$prev" == "--format" ]]; then COMPREPLY=($(compgen -W "rich text toon json raw" -- "$cur")); return; fi
+      if [[ "$prev" == "-f" ]]; then COMPREPLY=($(compgen -W "rich text toon json raw" -- "$cur")); return; fi
+      COMPREPLY=($(compgen -W "--base-url --color --format --help --max-tokens --model --no-color --no-stream --provider --retries --system --temperature --timeout -f -m -p -s" -- "$cur")) ;;
+    "bench")
+      COMPREPLY=($(compgen -W "prettify provider --help" -- "$cur")) ;;
+    "bench prettify")
+      if [[ "$prev" == "--format" ]]; then COMPREPLY=($(compgen -W "rich toon json" -- "$cur")); return; fi
+      if [[ "$prev" == "-f" ]]; then COMPREPLY=($(compgen -W "rich toon json" -- "$cur")); return; fi
+      COMPREPLY=($(compgen -W "--color --format --help --min-time --no-color --output -f -o" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
+    "bench provider")
+      if [[ "$prev" == "--format" ]]; then COMPREPLY=($(compgen -W "rich toon json" -- "$cur")); return; fi
+      if [[ "$prev" == "-f" ]]; then COMPREPLY=($(compgen -W "rich toon json" -- "$cur")); return; fi
+      COMPREPLY=($(compgen -W "--color --concurrency --duration --format --help --max-tokens --model --no-color --output --prompt --prompt-file --provider --rate --requests --seed --warmup -c -d -f -m -n -o -p -r" -- "$cur")) ;;
     "prettify")
       if [[ "$prev" == "--delimiter" ]]; then COMPREPLY=($(compgen -W "comma tab pipe" -- "$cur")); return; fi
       if [[ "$prev" == "--format" ]]; then COMPREPLY=($(compgen -W "toon json text rich" -- "$cur")); return; fi
@@ -16,6 +30,10 @@ _aimux() {
       if [[ "$prev" == "-f" ]]; then COMPREPLY=($(compgen -W "toon json text rich" -- "$cur")); return; fi
       if [[ "$prev" == "-w" ]]; then COMPREPLY=($(compgen -W "anthropic.messages gemini.generate ollama.chat ollama.generate openai.chat openai.responses none" -- "$cur")); return; fi
       COMPREPLY=($(compgen -W "--color --delimiter --fail --follow --format --help --indent --no-color --provider --wire -d -f -p -w" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
+    "test-providers")
+      if [[ "$prev" == "--format" ]]; then COMPREPLY=($(compgen -W "rich toon json" -- "$cur")); return; fi
+      if [[ "$prev" == "-f" ]]; then COMPREPLY=($(compgen -W "rich toon json" -- "$cur")); return; fi
+      COMPREPLY=($(compgen -W "--color --format --help --no-color --output --strict --timeout -f -o -t" -- "$cur")) ;;
   esac
 }
 complete -o default -F _aimux aimux

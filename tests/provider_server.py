@@ -214,6 +214,10 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # small chunks go out at once
     server: _Server
 
+    def parse_request(self) -> bool:
+        self.t_arrival = time.monotonic()  # the request line is in: reply delays count from here, not after parsing
+        return super().parse_request()
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep test output quiet
         pass
 
@@ -265,7 +269,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         self.end_headers()
         self.wfile.flush()
-        due = time.monotonic()  # chunk i goes out at the sum of the delays so far: sleep overshoots do not add up
+        # chunk i goes out at arrival + the sum of the delays so far: parsing time and sleep overshoots do not add up
+        due = getattr(self, "t_arrival", time.monotonic())
         for i, (delay, data) in enumerate(reply.chunks):
             if reply.drop_after is not None and i >= reply.drop_after:
                 break

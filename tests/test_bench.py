@@ -1,0 +1,352 @@
+"""`aimux bench`: statistics, load shapes, error categories, timing accuracy against the loopback provider server,
+the lean stream transport it uses, and `bench prettify`.
+
+The accuracy tests check intervals that the server schedules (first text chunk 50 ms after the request, then 20
+chunks 10 ms apart) against what bench reports: medians within 5 ms (TTFT) and 2 ms (TPOT, ITL). They bound
+measured intervals, not the test's own duration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aimux_cli import bench
+from aimux_cli.bench import Plan, Sample
+from aimux_cli.config import ResolvedProvider
+from aimux_cli.request import build
+from provider_server import Reply, split_body
+
+ROOT = Path(__file__).resolve().parents[1]
+STREAM = ROOT / "tests" / "data" / "bench" / "openai-21-chunks.sse"
+KEY = "sk-bench-secret-0123456789"
+ROUTE = "/v1/chat/completions"
+
+
+# --- statistics ---
+
+def test_percentiles_interpolate_linearly_like_numpy():
+    values = list(range(1, 11))  # 1..10
+    s = bench.stats(values)
+    # rank = (n - 1) * q / 100: p50 -> 4.5 -> 5.5; p90 -> 8.1 -> 9.1; p95 -> 8.55 -> 9.55; p99 -> 8.91 -> 9.91
+    assert s == {"mean": 5.5, "median": 5.5, "p90": 9.1, "p95": 9.55, "p99": 9.91, "min": 1, "max": 10}
+
+
+def test_percentiles_of_unsorted_and_tiny_inputs():
+    assert bench.stats([30.0, 10.0, 20.0])["median"] == 20.0
+    assert bench.stats([30.0, 10.0, 20.0])["p90"] == 28.0  # rank 1.8 between 20 and 30
+    assert bench.stats([7.0]) == dict.fromkeys(bench.STAT_KEYS, 7.0)
+    assert bench.stats([]) == dict.fromkeys(bench.STAT_KEYS)
+    with pytest.raises(ValueError):
+        bench.percentile([], 50)
+
+
+def test_timings_define_ttft_e2e_itl_and_tpot():
+    sample = bench.timings(Sample(0, 0.0), t_sent=1.0, marks=[1.050, 1.060, 1.075], t_end=1.080, tokens=5)
+    assert sample.ttft_ms == pytest.approx(50.0)
+    assert sample.e2e_ms == pytest.approx(80.0)
+    assert sample.itl_ms == pytest.approx([10.0, 15.0])
+    assert sample.tpot_ms == pytest.approx((80.0 - 50.0) / 4)
+    one = bench.timings(Sample(1, 0.0), 1.0, [1.05], 1.06, tokens=1)
+    assert one.tpot_ms is None and one.itl_ms == []
+
+
+def test_summary_counts_errors_by_category_and_rates_over_wall_time():
+    ok = [bench.timings(Sample(i, 0.0), 0.0, [0.1, 0.2], 0.3, tokens=10) for i in range(3)]
+    failed = [Sample(3, 0.0, status="auth"), Sample(4, 0.0, status="rate_limit"), Sample(5, 0.0, status="auth")]
+    s = bench.summarize(ok + failed, wall_s=2.0)
+    assert (s["completed"], s["failed"]) == (3, 3)
+    assert s["errors"] == {"auth": 2, "rate_limit": 1, "provider": 0, "network": 0, "incomplete": 0}
+    assert s["requests_per_s"] == 1.5 and s["output_tokens"] == 30 and s["output_tokens_per_s"] == 15.0
+    assert s["ttft_ms"]["median"] == 100.0 and s["itl_ms"]["max"] == 100.0
+
+
+def test_histogram_bins_cover_the_range():
+    bins = bench.histogram([1.0, 2.0, 2.5, 10.0], bins=3)
+    assert [c for _, _, c in bins] == [3, 0, 1]
+    assert bins[0][0] == 1.0 and bins[-1][1] == 10.0
+    assert bench.histogram([4.0, 4.0]) == [(4.0, 4.0, 2)]
+
+
+def test_poisson_spacing_has_mean_one_over_rate():
+    offsets = bench.poisson_offsets(8.0, random.Random(1234))
+    starts = [next(offsets) for _ in range(20001)]
+    gaps = [b - a for a, b in zip(starts, starts[1:])]
+    mean = sum(gaps) / len(gaps)
+    assert starts[0] == 0.0
+    assert mean == pytest.approx(1 / 8.0, rel=0.03)
+    # exponential gaps: the standard deviation equals the mean (a fixed spacing would have none)
+    sd = (sum((g - mean) ** 2 for g in gaps) / len(gaps)) ** 0.5
+    assert sd == pytest.approx(mean, rel=0.05)
+    again = bench.poisson_offsets(8.0, random.Random(1234))
+    assert [next(again) for _ in range(5)] == starts[:5]
+
+
+# --- runs against the loopback provider server ---
+
+def resolved_for(server, **kw) -> ResolvedProvider:
+    base_url = kw.pop("base_url", server.url + "/v1")
+    return ResolvedProvider(name="local", wire="openai.chat", base_url=base_url, model="bench-model",
+                            api_key=KEY, headers={}, timeout=kw.pop("timeout", 10.0), auth="bearer", key_env=None,
+                            config_path="-")
+
+
+def scheduled(first: float = 0.05, gap: float = 0.01, usage: bool = True) -> Reply:
+    """The scripted stream: first text event after `first` s, the other 20 `gap` s apart, then finish, [DONE]."""
+    events = split_body(STREAM.read_bytes(), ".sse")
+    if not usage:
+        events = [e for e in events if b'"usage":{' not in e]
+    texts = sum(1 for e in events if b'"content"' in e)
+    delays = [first] + [gap] * (texts - 1) + [0.0] * (len(events) - texts)
+    return Reply(200, {"content-type": "text/event-stream"}, list(zip(delays, events)))
+
+
+def run_bench(server, plan: Plan, **kw) -> bench.Run:
+    resolved = resolved_for(server, **kw)
+    prepared = build(resolved, prompt="hello", max_tokens=64, stream=True)
+    return asyncio.run(bench.run(prepared, resolved.wire, plan, timeout=resolved.timeout))
+
+
+@pytest.mark.parametrize("concurrency", [1, 16])
+def test_reported_timings_match_the_server_schedule(provider_server, concurrency):
+    provider_server.route(ROUTE, scheduled(), json={"stream": True, "stream_options": {"include_usage": True}},
+                          headers={"authorization": f"Bearer {KEY}"})
+    requests = max(8, 4 * concurrency)  # several rounds: one hiccup of a busy machine cannot move a median
+    result = run_bench(provider_server, Plan(requests=requests, concurrency=concurrency, warmup=concurrency))
+    s = bench.summarize(result.samples, result.wall_s)
+    assert s["completed"] == requests and s["failed"] == 0
+    assert all(r.output_tokens == 21 and not r.tokens_estimated for r in result.samples)
+    assert all(1 <= r.chunks <= 21 for r in result.samples)  # text events that arrive together share one read
+    assert abs(s["ttft_ms"]["median"] - 50) <= 5, s["ttft_ms"]
+    assert abs(s["tpot_ms"]["median"] - 10) <= 2, s["tpot_ms"]
+    assert abs(s["itl_ms"]["median"] - 10) <= 2, s["itl_ms"]
+
+
+def test_without_usage_tokens_are_counted_chunks_marked_estimated(provider_server):
+    provider_server.route(ROUTE, scheduled(first=0.02, gap=0.005, usage=False))
+    result = run_bench(provider_server, Plan(requests=2, concurrency=1, warmup=0))
+    assert [(r.output_tokens, r.tokens_estimated) for r in result.samples] == [(21, True), (21, True)]
+    assert bench.summarize(result.samples, result.wall_s)["tokens_estimated"] is True
+
+
+def test_http_errors_are_counted_by_category_and_not_retried(provider_server):
+    err = {"error": {"type": "x", "message": "no"}}
+    provider_server.route(ROUTE, Reply.json(err, 401), Reply.json(err, 429, headers={"retry-after": "0"}),
+                          Reply.json(err, 500), scheduled(first=0.0, gap=0.0))
+    result = run_bench(provider_server, Plan(requests=5, concurrency=1, warmup=0))
+    assert [r.status for r in result.samples] == ["auth", "rate_limit", "provider", "ok", "ok"]
+    assert provider_server.count(ROUTE) == 5  # a 429 or a 500 is not asked again
+    s = bench.summarize(result.samples, result.wall_s)
+    assert s["errors"] == {"auth": 1, "rate_limit": 1, "provider": 1, "network": 0, "incomplete": 0}
+    assert (s["completed"], s["failed"]) == (2, 3)
+    assert "HTTP 401" in result.samples[0].error and KEY not in result.samples[0].error
+
+
+def test_cut_streams_error_events_and_silence_are_categorized(provider_server):
+    cut = scheduled(first=0.0, gap=0.0)
+    cut.drop_after = 5
+    in_stream_error = Reply.body(b'data: {"error": {"message": "overloaded", "type": "server_error"}}\n\n',
+                                 content_type="text/event-stream")
+    provider_server.route(ROUTE, cut, in_stream_error, Reply(hang=True))
+    result = run_bench(provider_server, Plan(requests=3, concurrency=1, warmup=0), timeout=0.3)
+    assert [r.status for r in result.samples] == ["incomplete", "provider", "network"]
+    assert "overloaded" in result.samples[1].error
+    assert "timed out" in result.samples[2].error
+
+
+def test_a_stream_that_does_not_parse_is_a_provider_failure(provider_server):
+    provider_server.route(ROUTE, Reply.body(b"data: {\"choices\": []}\n\ndata: \xff\xfe\n\n",
+                                            content_type="text/event-stream"))
+    result = run_bench(provider_server, Plan(requests=1, concurrency=1, warmup=0))
+    assert result.samples[0].status == "provider" and "UTF-8" in result.samples[0].error
+
+
+def test_unreachable_provider_is_a_network_error(provider_server):
+    with socket.socket() as sock:  # a port that nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = run_bench(provider_server, Plan(requests=2, concurrency=2, warmup=0),
+                       base_url=f"http://127.0.0.1:{port}/v1")
+    assert [r.status for r in result.samples] == ["network", "network"]
+
+
+def test_warmup_requests_are_sent_but_not_counted(provider_server):
+    provider_server.route(ROUTE, scheduled(first=0.0, gap=0.0))
+    result = run_bench(provider_server, Plan(requests=4, concurrency=2, warmup=3))
+    assert provider_server.count(ROUTE) == 7
+    assert [r.index for r in result.samples] == [0, 1, 2, 3]
+    assert bench.summarize(result.samples, result.wall_s)["completed"] == 4
+
+
+def test_rate_mode_starts_requests_open_loop(provider_server):
+    provider_server.route(ROUTE, scheduled(first=0.0, gap=0.0))
+    result = run_bench(provider_server, Plan(requests=6, rate=50.0, seed=7, warmup=0))
+    assert bench.summarize(result.samples, result.wall_s)["completed"] == 6
+    starts = [r.start_ms for r in result.samples]
+    assert starts == sorted(starts) and starts[0] < starts[-1]
+
+
+def test_duration_mode_stops_starting_requests(provider_server):
+    provider_server.route(ROUTE, scheduled(first=0.02, gap=0.0))
+    result = run_bench(provider_server, Plan(requests=None, duration=0.2, concurrency=2, warmup=0))
+    assert 2 <= len(result.samples) == provider_server.count(ROUTE)
+    assert all(r.start_ms < 300 for r in result.samples)
+
+
+# --- the lean transport (client.LeanSession) ---
+
+def _conn_fed(data: bytes, piece: int):
+    from aimux_cli.client import _LeanConn
+
+    conn = _LeanConn()
+    for i in range(0, len(data), piece):
+        conn.data_received(data[i:i + piece])
+    return conn
+
+
+@pytest.mark.parametrize("piece", [1, 2, 3, 7, 1000])
+def test_lean_connection_decodes_chunked_bodies_split_anywhere(piece):
+    body = b"".join(split_body(STREAM.read_bytes(), ".sse"))
+    framed = b"".join(b"%x\r\n%s\r\n" % (len(e), e) for e in split_body(body, ".sse")) + b"0\r\n\r\n"
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+    conn = _conn_fed(head + framed, piece)
+    assert conn.status == 200 and conn.headers["content-type"] == "text/event-stream"
+    assert b"".join(d for _, d in conn.pieces) == body
+    assert conn.done and conn.keep_alive and conn.error is None
+
+
+def test_lean_connection_content_length_and_interim_responses():
+    conn = _conn_fed(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 401 Unauthorized\r\ncontent-length: 5\r\n\r\nnope!", 4)
+    assert conn.status == 401 and b"".join(d for _, d in conn.pieces) == b"nope!" and conn.done
+
+
+def test_lean_transport_only_without_a_proxy(monkeypatch):
+    from aimux_cli.client import lean_supported
+
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy",
+                 "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    assert lean_supported("https://api.groq.com/openai/v1/chat/completions")
+    assert not lean_supported("https://user:pw@example.com/v1")
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")
+    assert not lean_supported("https://api.groq.com/v1")
+    assert lean_supported("http://127.0.0.1:8080/v1")  # no proxy for plain http
+    monkeypatch.setenv("NO_PROXY", "api.groq.com")
+    assert lean_supported("https://api.groq.com/v1")
+
+
+def test_through_the_httpx_session_too(provider_server):
+    """With a proxy variable set bench uses client.AsyncSession: same measurements, same categories."""
+    from aimux_cli import client
+
+    provider_server.route(ROUTE, Reply.json({"error": {"message": "no"}}, 401), scheduled(first=0.0, gap=0.0))
+    resolved = resolved_for(provider_server)
+    prepared = build(resolved, prompt="hello", stream=True)
+
+    async def go():
+        async with client.AsyncSession(max_connections=1, tls=False) as session:
+            return await bench.run(prepared, resolved.wire, Plan(requests=2, warmup=0), timeout=5, session=session)
+
+    result = asyncio.run(go())
+    assert [r.status for r in result.samples] == ["auth", "ok"]
+    assert result.samples[1].output_tokens == 21 and result.samples[1].ttft_ms is not None
+
+
+# --- the commands ---
+
+def aimux(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "NO_COLOR": "", "COLUMNS": "120", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "aimux_cli", *args], capture_output=True, cwd=ROOT, env=full_env,
+                          timeout=120)
+
+
+@pytest.fixture
+def bench_config(provider_server, tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(f'[providers.local]\nwire = "openai.chat"\nbase_url = "{provider_server.url}/v1"\n'
+                      f'api_key_env = "LOCAL_BENCH_KEY"\nmodel = "bench-model"\n')
+    return {"AIMUX_CONFIG": str(config), "LOCAL_BENCH_KEY": KEY}
+
+
+def test_bench_provider_json_report_and_saved_file(provider_server, bench_config, tmp_path):
+    provider_server.route(ROUTE, scheduled(first=0.0, gap=0.0), headers={"authorization": f"Bearer {KEY}"})
+    saved = tmp_path / "report.json"
+    result = aimux("bench", "provider", "-p", "local", "-n", "3", "-c", "2", "--warmup", "0", "-f", "json",
+                   "-o", str(saved), env=bench_config)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert set(report) == {"meta", "summary", "requests"}
+    meta = report["meta"]
+    assert {k: meta[k] for k in ("provider", "model", "concurrency", "rate", "requests")} == {
+        "provider": "local", "model": "bench-model", "concurrency": 2, "rate": None, "requests": 3}
+    assert meta["started_at"] and meta["aimux_version"]
+    assert set(report["summary"]) >= {"ttft_ms", "tpot_ms", "itl_ms", "e2e_ms", "output_tokens_per_s",
+                                      "requests_per_s", "completed", "failed", "errors"}
+    assert set(report["summary"]["ttft_ms"]) == {"mean", "median", "p90", "p95", "p99", "min", "max"}
+    assert len(report["requests"]) == 3 and report["summary"]["completed"] == 3
+    assert json.loads(saved.read_text()) == report
+    assert KEY not in result.stdout.decode() and KEY not in saved.read_text()
+
+
+def test_bench_provider_toon_and_rich_outputs(provider_server, bench_config):
+    import toon_format
+
+    provider_server.route(ROUTE, scheduled(first=0.0, gap=0.0))
+    toon = aimux("bench", "provider", "-p", "local", "-n", "2", "--warmup", "0", env=bench_config)  # piped: TOON
+    assert toon.returncode == 0, toon.stderr
+    assert toon_format.decode(toon.stdout.decode())["summary"]["completed"] == 2
+    rich = aimux("bench", "provider", "-p", "local", "-n", "2", "--warmup", "0", "-f", "rich", env=bench_config)
+    out = rich.stdout.decode()
+    assert rich.returncode == 0 and "TTFT" in out and "E2E latency (ms)" in out and "█" in out
+
+
+def test_bench_provider_exit_code_when_every_request_fails(provider_server, bench_config):
+    provider_server.route(ROUTE, Reply.json({"error": {"message": "bad key"}}, 401))
+    result = aimux("bench", "provider", "-p", "local", "-n", "2", "--warmup", "0", "-f", "json", env=bench_config)
+    assert result.returncode == 5
+    assert json.loads(result.stdout)["summary"]["errors"]["auth"] == 2
+
+
+def test_bench_provider_rejects_requests_with_duration(bench_config):
+    result = aimux("bench", "provider", "-p", "local", "-n", "2", "--duration", "1", env=bench_config)
+    assert result.returncode == 2 and b"--requests or --duration" in result.stderr
+
+
+def test_bench_prettify_sizes_match_prettify_output():
+    files = ["fixtures/openai/chat-text.json", "fixtures/gemini/wire-grounding.json"]
+    result = aimux("bench", "prettify", "--min-time", "0.01", "-f", "json", *files)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    rows = {r["file"]: r for r in report["results"]}
+    assert list(rows) == files
+    for name, row in rows.items():
+        assert row["input_bytes"] == (ROOT / name).stat().st_size
+        assert row["json_bytes"] == len(aimux("prettify", "-f", "json", name).stdout)
+        assert row["toon_bytes"] == len(aimux("prettify", "-f", "toon", name).stdout)
+        assert row["runs"] >= 5 and row["median_us"] > 0 and row["mb_per_s"] > 0
+    grounding = rows["fixtures/gemini/wire-grounding.json"]  # its citations become a TOON table
+    assert grounding["toon_bytes"] < grounding["json_compact_bytes"] < grounding["json_bytes"]
+    assert report["summary"]["files"] == 2
+    assert report["summary"]["toon_bytes"] == sum(r["toon_bytes"] for r in rows.values())
+
+
+def test_bench_prettify_default_set_skips_broken_fixtures():
+    result = aimux("bench", "prettify", "--min-time", "0.0005", "-f", "json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    files = {r["file"] for r in report["results"]}
+    assert "fixtures/openai/chat-text.json" in files and "fixtures/README.md" not in files
+    assert set(report["summary"]["skipped"]) == {"fixtures/hostile/garbage.bin", "fixtures/hostile/truncated.json"}
+
+
+def test_bench_prettify_named_broken_file_is_an_input_error():
+    result = aimux("bench", "prettify", "--min-time", "0.01", "fixtures/hostile/truncated.json")
+    assert result.returncode == 4 and b"truncated.json" in result.stderr
