@@ -267,7 +267,7 @@ def main(argv: list[str] | None = None) -> None:
     from aimux_cli import output
 
     try:
-        app(args=argv, prog_name="aimux")
+        app_for(sys.argv[1:] if argv is None else argv)(args=argv, prog_name="aimux")
     except AimuxError as exc:
         _report(exc, str(exc), int(exc.exit_code))
     except (output.PipeClosed, BrokenPipeError):
@@ -275,6 +275,24 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(0)
     except Exception as exc:
         _report(exc, f"internal error: {type(exc).__name__}: {exc}", 1)
+
+
+def app_for(args: list[str]) -> typer.Typer:
+    """The app with only the command that `args` names (all of them when it names none it knows).
+
+    Typer turns every registered command into Click objects on each run, about 25 ms for all of aimux's options:
+    a run of one command builds just that one. Help, completion and unknown names get the whole app."""
+    import copy
+
+    name = next((a for a in args if not a.startswith("-")), None)
+    commands = [c for c in app.registered_commands
+                if (c.name or c.callback.__name__.replace("_", "-")) == name]
+    groups = [g for g in app.registered_groups if g.typer_instance.info.name == name]
+    if not commands and not groups:
+        return app
+    lean = copy.copy(app)
+    lean.registered_commands, lean.registered_groups = commands, groups
+    return lean
 
 
 def _report(exc: BaseException, message: str, code: int) -> None:

@@ -6,7 +6,6 @@ message names the file, line and column. No terminal or network I/O here beyond 
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from dataclasses import dataclass
@@ -94,6 +93,8 @@ def load_json(source: Source) -> Any:
 def _load_slow(source: Source, data: bytes) -> Any:
     """orjson refuses valid JSON it cannot represent (integers beyond 64 bits, deep nesting) and reports
     positions in characters: re-parse with the standard library to accept the former and to name the place."""
+    import json  # only for what orjson refuses: not worth its import on every run
+
     text = decode_utf8(Source(source.label, data))
     try:
         return json.loads(text, parse_constant=_reject_constant)
