@@ -52,6 +52,13 @@ def parse(obj: Any, acc: Accumulator) -> None:
 
 def fold(acc: Accumulator, obj: Any, event: str | None) -> list[tuple[str, str]]:
     """Fold one chunk; returns its visible deltas."""
+    message = obj.get("message") if isinstance(obj, dict) else None
+    return fold_chunk(acc, obj, message if isinstance(message, dict) else {}, "content")
+
+
+def fold_chunk(acc: Accumulator, obj: Any, fields: dict, text_key: str) -> list[tuple[str, str]]:
+    """One chunk of either Ollama API: `fields` holds `thinking`, the text under `text_key` and `tool_calls`
+    (the chat API nests them in `message`, the generate API puts them at the top level)."""
     if not isinstance(obj, dict):
         return []
     if obj.get("error") is not None:
@@ -60,18 +67,16 @@ def fold(acc: Accumulator, obj: Any, event: str | None) -> list[tuple[str, str]]
     acc.meta(model=obj.get("model"))
     acc.ensure_choice(0)
     deltas: list[tuple[str, str]] = []
-    message = obj.get("message")
-    if isinstance(message, dict):
-        thinking = message.get("thinking")
-        if thinking and isinstance(thinking, str):
-            acc.thinking(thinking)
-            deltas.append(("thinking", thinking))
-        content = message.get("content")
-        if content and isinstance(content, str):
-            acc.text(content)
-            deltas.append(("text", content))
-        for call in message.get("tool_calls") or ():
-            _tool_call(acc, call)
+    thinking = fields.get("thinking")
+    if thinking and isinstance(thinking, str):
+        acc.thinking(thinking)
+        deltas.append(("thinking", thinking))
+    content = fields.get(text_key)
+    if content and isinstance(content, str):
+        acc.text(content)
+        deltas.append(("text", content))
+    for call in fields.get("tool_calls") or ():
+        _tool_call(acc, call)
     if obj.get("done"):
         done(acc, obj)
     return deltas

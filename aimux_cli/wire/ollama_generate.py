@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from aimux_cli.document import Accumulator
-from aimux_cli.wire.ollama import done, error
+from aimux_cli.wire.ollama import fold_chunk
 
 API = "ollama.generate"
 VENDOR = "ollama"
@@ -30,23 +30,5 @@ def parse(obj: Any, acc: Accumulator) -> None:
 
 
 def fold(acc: Accumulator, obj: Any, event: str | None) -> list[tuple[str, str]]:
-    """Fold one chunk; returns its visible deltas."""
-    if not isinstance(obj, dict):
-        return []
-    if obj.get("error") is not None:
-        error(acc, obj)
-        return []
-    acc.meta(model=obj.get("model"))
-    acc.ensure_choice(0)
-    deltas: list[tuple[str, str]] = []
-    thinking = obj.get("thinking")
-    if thinking and isinstance(thinking, str):
-        acc.thinking(thinking)
-        deltas.append(("thinking", thinking))
-    text = obj.get("response")
-    if text and isinstance(text, str):
-        acc.text(text)
-        deltas.append(("text", text))
-    if obj.get("done"):
-        done(acc, obj)
-    return deltas
+    """Fold one chunk; returns its visible deltas (the text is `response`, beside `thinking`)."""
+    return fold_chunk(acc, obj, obj if isinstance(obj, dict) else {}, "response")
