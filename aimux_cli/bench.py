@@ -10,7 +10,7 @@ Contract: `run(prepared, wire, plan, timeout=...) -> Run` (async; drives streame
   of text-carrying events, marked `tokens_estimated`.
 - TPOT = (E2E - TTFT) / (output tokens - 1); ITL = the gaps between consecutive text-carrying chunks, pooled over
   requests. Chunks are timestamped by client.py as they leave the transport, before any parsing. Streams go through
-  client.LeanSession (a few µs per chunk where httpx's async layers cost hundreds, which would delay the very
+  client_lean.LeanSession (a few µs per chunk where httpx's async layers cost hundreds, which would delay the very
   chunks being timed), or client.AsyncSession when a proxy variable applies to the URL.
 
 Load: without a rate, `concurrency` requests are kept in flight (closed loop). With `rate`, request starts follow a
@@ -191,16 +191,16 @@ OnSample = Callable[[Sample], None]
 async def run(prepared: Any, wire: str, plan: Plan, *, timeout: float, on_sample: OnSample | None = None,
               session: Any = None) -> Run:
     """Warm up, then measure `plan`'s requests of `prepared` (a streamed request.PreparedRequest)."""
-    from aimux_cli import client
+    from aimux_cli import client, client_lean
 
     cap = plan.in_flight()
     own = session is None
     if session is None:
         # The lean transport keeps per-chunk overhead to a few µs; httpx only when a proxy must be honoured.
-        lean = client.lean_supported(prepared.url)
+        lean = client_lean.lean_supported(prepared.url)
         if not lean:
             _cache_missing_sniffio()
-        session = (client.LeanSession if lean else client.AsyncSession)(max_connections=cap or UNCAPPED_CONNECTIONS)
+        session = (client_lean.LeanSession if lean else client.AsyncSession)(max_connections=cap or UNCAPPED_CONNECTIONS)
     try:
         async def one(index: int, t0: float) -> Sample:
             return await measure(session, prepared, wire, timeout, index, t0)

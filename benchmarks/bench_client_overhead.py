@@ -78,7 +78,7 @@ def serve(chunks: int, gap: float) -> None:
 
 
 def measure(port: int, args: argparse.Namespace) -> dict:
-    from aimux_cli import bench, client
+    from aimux_cli import bench, client, client_lean
     from aimux_cli.config import ResolvedProvider
     from aimux_cli.request import build
 
@@ -86,7 +86,7 @@ def measure(port: int, args: argparse.Namespace) -> dict:
                                 model="m", api_key="sk-loopback", headers={}, timeout=30.0, auth="bearer",
                                 key_env=None, config_path="-")
     prepared = build(resolved, prompt="go", max_tokens=args.chunks, stream=True)
-    make = client.LeanSession if args.transport == "lean" else client.AsyncSession
+    make = client_lean.LeanSession if args.transport == "lean" else client.AsyncSession
 
     async def go(plan: bench.Plan) -> bench.Run:
         session = make(max_connections=args.concurrency)

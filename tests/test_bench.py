@@ -201,10 +201,10 @@ def test_duration_mode_stops_starting_requests(provider_server):
     assert all(r.start_ms < 300 for r in result.samples)
 
 
-# --- the lean transport (client.LeanSession) ---
+# --- the lean transport (client_lean.LeanSession) ---
 
 def _conn_fed(data: bytes, piece: int):
-    from aimux_cli.client import _LeanConn
+    from aimux_cli.client_lean import _LeanConn
 
     conn = _LeanConn()
     for i in range(0, len(data), piece):
@@ -229,7 +229,7 @@ def test_lean_connection_content_length_and_interim_responses():
 
 
 def test_lean_transport_only_without_a_proxy(monkeypatch):
-    from aimux_cli.client import lean_supported
+    from aimux_cli.client_lean import lean_supported
 
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy",
                  "no_proxy"):
