@@ -19,7 +19,6 @@ Timing: monotonic timestamps for request sent, headers received, first and last 
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import logging
 import os
@@ -397,6 +396,13 @@ def stream(prepared: PreparedRequest, *, timeout: float, retries: int = 2, on_re
                   owns_session=True)
 
 
+async def _asleep(seconds: float) -> None:
+    # asyncio is imported here, not at the top: `aimux ask` (the sync path) should not pay for it at start-up
+    import asyncio
+
+    await asyncio.sleep(seconds)
+
+
 class AsyncSession:
     """The asyncio twin of Session (httpx.AsyncClient), for many concurrent streams (bench, test-providers)."""
 
@@ -436,7 +442,7 @@ class AsyncSession:
             try:
                 response = await self._client.send(request, stream=True)
             except httpx.TransportError as exc:
-                await asyncio.sleep(_retry_delay(prepared, policy, attempt, timeout, exc=exc))
+                await _asleep(_retry_delay(prepared, policy, attempt, timeout, exc=exc))
                 continue
             timing.t_headers = time.monotonic()
             if 200 <= response.status_code < 300:
@@ -449,7 +455,7 @@ class AsyncSession:
             finally:
                 await response.aclose()
             status, headers = response.status_code, _headers(response)
-            await asyncio.sleep(_retry_delay(prepared, policy, attempt, timeout, status=status, headers=headers,
+            await _asleep(_retry_delay(prepared, policy, attempt, timeout, status=status, headers=headers,
                                              body=body))
 
 
@@ -496,7 +502,7 @@ class AsyncStream(Stream):
                     break
                 except httpx.TransportError as exc:
                     await self._response.aclose()
-                    await asyncio.sleep(self._after_drop(exc))
+                    await _asleep(self._after_drop(exc))
                     await self.aopen()
             self.complete = True
         finally:
