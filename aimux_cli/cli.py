@@ -88,7 +88,7 @@ def prettify(
 ) -> None:
     from aimux_cli.commands.prettify import PrettifyOptions, run
 
-    opts = PrettifyOptions(files=files or ["-"], wire=wire, provider=provider,
+    opts = PrettifyOptions(files=files or [], wire=wire, provider=provider,
                            fmt=fmt.value if fmt else None, delimiter=delimiter.value, indent=indent,
                            follow=follow, fail=fail, color=color)
     code = run(opts)

@@ -33,6 +33,12 @@ def on_pty(*args: str, env: dict | None = None) -> tuple[int, bytes]:
                             stderr=slave, cwd=ROOT, env={**base, "COLUMNS": "100", "TERM": "xterm-256color",
                                                          **(env or {})})
     os.close(slave)
+    out = read_terminal(master)
+    return proc.wait(timeout=60), out
+
+
+def read_terminal(master: int) -> bytes:
+    """Everything written to a pseudo-terminal until the child closes it; closes `master`."""
     out = b""
     while True:
         ready, _, _ = select.select([master], [], [], 60)
@@ -46,7 +52,7 @@ def on_pty(*args: str, env: dict | None = None) -> tuple[int, bytes]:
             break
         out += chunk
     os.close(master)
-    return proc.wait(timeout=60), out
+    return out
 
 
 # --- formats --------------------------------------------------------------------------------------------------
@@ -272,19 +278,17 @@ def test_hostile_follow_on_a_terminal_is_inert():
     os.close(slave)
     proc.stdin.write(data)
     proc.stdin.close()
-    raw = b""
-    while True:
-        ready, _, _ = select.select([master], [], [], 60)
-        if not ready:
-            break
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        raw += chunk
-    os.close(master)
+    raw = read_terminal(master)
     proc.wait(timeout=60)
     assert b"\x1b" not in _SGR.sub(b"", raw)
     assert b"\\x1b" in raw
+
+
+def test_no_input_on_a_terminal_is_a_usage_error_not_a_hang():
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "aimux_cli", "prettify"], stdin=slave, stdout=slave,
+                            stderr=slave, cwd=ROOT, env={**os.environ, "TERM": "xterm"})
+    os.close(slave)
+    raw = read_terminal(master)
+    assert proc.wait(timeout=60) == 2
+    assert b"no input: give a FILE, or pipe a response in" in raw

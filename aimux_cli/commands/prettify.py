@@ -42,8 +42,12 @@ def run(opts: PrettifyOptions) -> int:
     opts.wire = _canonical_wire(opts.wire)
     env = TerminalEnv.detect(color_flag=opts.color)
     fmt = opts.fmt or ("rich" if env.stdout_isatty else "toon")
+    if not opts.files:
+        if env.stdin_isatty:  # waiting for a paste nobody is going to make helps no one; '-' still reads it
+            raise UsageError("no input: give a FILE, or pipe a response in (curl -N ... | aimux prettify)")
+        opts.files = ["-"]
     if opts.follow:
-        if opts.files not in (["-"], []):
+        if opts.files != ["-"]:
             raise UsageError("--follow reads a stream from stdin; do not give files")
         if opts.wire == "none":
             raise UsageError("--follow needs a provider stream; it cannot be used with --wire none")
