@@ -34,6 +34,8 @@ class Source:
 def read_source(name: str) -> Source:
     """Read a whole file (or stdin for "-"), refusing directories, unreadable files and oversize inputs."""
     if name == "-":
+        if sys.stdin is None:  # started with fd 0 closed (some CI runners, `cmd <&-`)
+            raise InputError("<stdin>: standard input is closed")
         return Source("<stdin>", _read_limited(sys.stdin.buffer, "<stdin>"))
     try:
         if os.path.isdir(name):

@@ -252,6 +252,14 @@ def test_no_prompt_at_all_is_a_usage_error(server):
     assert server.count() == 0
 
 
+def test_closed_stdin_is_no_context(server):
+    route(server, "openai", Reply.file("openai/chat-text-stream.sse"), check=body_check("openai", True, "hello"))
+    result = subprocess.run([sys.executable, "-m", "aimux_cli", "ask", "-p", "openai", "hello"], capture_output=True,
+                            cwd=ROOT, env=process_env(server), preexec_fn=lambda: os.close(0), timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip()
+
+
 # --- output formats ------------------------------------------------------------------------------------------------
 
 

@@ -292,3 +292,11 @@ def test_no_input_on_a_terminal_is_a_usage_error_not_a_hang():
     raw = read_terminal(master)
     assert proc.wait(timeout=60) == 2
     assert b"no input: give a FILE, or pipe a response in" in raw
+
+
+@pytest.mark.parametrize("args", [["prettify"], ["prettify", "-"], ["prettify", "--follow"]])
+def test_closed_stdin_is_an_input_error(args):
+    proc = subprocess.run([sys.executable, "-m", "aimux_cli", *args], capture_output=True, cwd=ROOT,
+                          stdin=subprocess.DEVNULL, preexec_fn=lambda: os.close(0), timeout=60)
+    assert proc.returncode == 4
+    assert proc.stderr == b"aimux: error: <stdin>: standard input is closed\n"

@@ -111,6 +111,8 @@ def read_stdin() -> str:
     """All of piped stdin as text (InputError, exit 4, for invalid UTF-8)."""
     from aimux_cli.inputs import read_source
 
+    if sys.stdin is None:  # fd 0 closed: no context, like a terminal
+        return ""
     data = read_source("-").data
     try:
         return data.decode("utf-8-sig")

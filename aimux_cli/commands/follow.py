@@ -20,6 +20,8 @@ CHUNK = 65536
 
 
 def _read_chunks():
+    if sys.stdin is None:  # fd 0 closed
+        raise InputError("<stdin>: standard input is closed")
     fd = sys.stdin.fileno()
     while True:
         chunk = os.read(fd, CHUNK)
