@@ -14,12 +14,12 @@ from typing import List, Optional
 import typer
 
 from aimux_cli import __version__
-from aimux_cli.errors import AimuxError, ExitCode
+from aimux_cli.errors import AimuxError, ExitCode, OutputError
 
 app = typer.Typer(
     name="aimux",
     help="A command line for LLM provider APIs: prettify responses into TOON, ask models, check and benchmark "
-    "providers.\n\nExit codes: 0 ok, 2 usage, 3 config, 4 input, 5 auth, 6 rate limit, 7 provider error, "
+    "providers.\n\nExit codes: 0 ok, 1 output failed or internal error, 2 usage, 3 config, 4 input, 5 auth, 6 rate limit, 7 provider error, "
     "8 network, 9 incomplete response, 10 check failed, 130 interrupted.",
     add_completion=False,
     no_args_is_help=True,
@@ -267,12 +267,21 @@ def main(argv: list[str] | None = None) -> None:
     from aimux_cli import output
 
     try:
-        app_for(sys.argv[1:] if argv is None else argv)(args=argv, prog_name="aimux")
+        try:
+            app_for(sys.argv[1:] if argv is None else argv)(args=argv, prog_name="aimux")
+        finally:  # Typer ends with sys.exit: flush first, so a failed write is reported (and exits non-zero)
+            output.flush()
     except AimuxError as exc:
+        if isinstance(exc, OutputError):  # what is left in stdout's buffer cannot be written either
+            output.silence_stdout()
         _report(exc, str(exc), int(exc.exit_code))
     except (output.PipeClosed, BrokenPipeError):
         output.silence_stdout()
         sys.exit(0)
+    except OSError as exc:  # writing failed outside output.py (Rich views, --output files): one line, exit 1
+        output.silence_stdout()
+        where = f"{exc.filename}: " if exc.filename else "cannot write the output: "
+        _report(exc, f"{where}{exc.strerror or exc}", int(ExitCode.FAILURE))
     except Exception as exc:
         _report(exc, f"internal error: {type(exc).__name__}: {exc}", 1)
 

@@ -13,6 +13,7 @@ class ExitCode(IntEnum):
     """Exit codes, documented in the README; never renumber them."""
 
     OK = 0
+    FAILURE = 1  # the output could not be written (disk full, stdout closed), or an internal error (a bug)
     USAGE = 2  # bad command-line usage (Click's own code)
     CONFIG = 3  # configuration error: unknown provider, missing key, bad config file
     INPUT = 4  # input error: empty, invalid JSON/UTF-8, unreadable file
@@ -72,6 +73,10 @@ class NetworkError(AimuxError):
 
 class IncompleteError(AimuxError):
     exit_code = ExitCode.INCOMPLETE
+
+
+class OutputError(AimuxError):
+    exit_code = ExitCode.FAILURE
 
 
 class CheckFailed(AimuxError):

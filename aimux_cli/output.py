@@ -9,13 +9,21 @@ from __future__ import annotations
 import os
 import sys
 
+from aimux_cli.errors import OutputError
+
 
 class PipeClosed(Exception):
     """The reader of stdout went away."""
 
 
 def _stdout():
+    if sys.stdout is None:  # started with fd 1 closed
+        raise OutputError("cannot write the output: standard output is closed")
     return sys.stdout
+
+
+def _failed(exc: OSError) -> OutputError:
+    return OutputError(f"cannot write the output: {exc.strerror or exc}")
 
 
 def write(text: str, *, flush: bool = False) -> None:
@@ -26,6 +34,8 @@ def write(text: str, *, flush: bool = False) -> None:
             out.flush()
     except BrokenPipeError:
         raise PipeClosed() from None
+    except OSError as exc:  # disk full, I/O error: one line, exit 1
+        raise _failed(exc) from None
 
 
 def write_bytes(data: bytes, *, flush: bool = False) -> None:
@@ -37,12 +47,29 @@ def write_bytes(data: bytes, *, flush: bool = False) -> None:
             out.buffer.flush()
     except BrokenPipeError:
         raise PipeClosed() from None
+    except OSError as exc:
+        raise _failed(exc) from None
 
 
 def silence_stdout() -> None:
     """After a broken pipe, point stdout at devnull so the interpreter's final flush cannot fail loudly."""
+    if sys.stdout is None:
+        return
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
+
+
+def flush() -> None:
+    """Flush stdout now, so that a failure to write (disk full, closed pipe) is reported like any other instead of
+    as a warning from the interpreter at exit."""
+    if sys.stdout is None:
+        return
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise PipeClosed() from None
+    except OSError as exc:
+        raise _failed(exc) from None

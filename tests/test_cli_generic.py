@@ -171,3 +171,23 @@ def test_light_commands_do_not_import_httpx_or_rich_markdown():
                  ["aimux", "prettify", "-f", "toon", str(ROOT / "fixtures" / "openai" / "chat-text.json")]):
         result = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, cwd=ROOT)
         assert b"HEAVY=\n" in result.stderr, (args, result.stderr.decode()[-500:])
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("fmt", ["toon", "rich"])
+@pytest.mark.parametrize("unbuffered", ["1", ""])
+def test_a_full_disk_is_one_line_and_exit_1(fmt, unbuffered):
+    env = {**os.environ, "PYTHONUNBUFFERED": unbuffered}
+    with open("/dev/full", "wb") as full:
+        result = subprocess.run([sys.executable, "-m", "aimux_cli", "prettify", "-f", fmt,
+                                 str(ROOT / "fixtures" / "openai" / "chat-text.json")],
+                                stdout=full, stderr=subprocess.PIPE, cwd=ROOT, env=env, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr == b"aimux: error: cannot write the output: No space left on device\n"
+
+
+def test_closed_stdout_is_one_line_and_exit_1():
+    result = subprocess.run([sys.executable, "-m", "aimux_cli", "prettify", str(INPUTS / "array.json")],
+                            stderr=subprocess.PIPE, cwd=ROOT, preexec_fn=lambda: os.close(1), timeout=60)
+    assert result.returncode == 1
+    assert result.stderr == b"aimux: error: cannot write the output: standard output is closed\n"
