@@ -187,7 +187,7 @@ def test_a_full_disk_is_one_line_and_exit_1(fmt, unbuffered):
 
 
 def test_closed_stdout_is_one_line_and_exit_1():
-    result = subprocess.run([sys.executable, "-m", "aimux_cli", "prettify", str(INPUTS / "array.json")],
+    result = subprocess.run([sys.executable, "-m", "aimux_cli", "prettify", "--wire", "none", str(INPUTS / "array.json")],
                             stderr=subprocess.PIPE, cwd=ROOT, preexec_fn=lambda: os.close(1), timeout=60)
     assert result.returncode == 1
     assert result.stderr == b"aimux: error: cannot write the output: standard output is closed\n"
