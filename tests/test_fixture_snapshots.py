@@ -46,13 +46,13 @@ def test_json_document(rel, snapshot):
 def test_rich_view(rel, snapshot):
     from rich.console import Console
 
-    from aimux_cli.render.rich_view import json_view, render_rich
+    from aimux_cli.render.rich_view import render_rich, render_value
 
     console = Console(file=io.StringIO(), width=100, color_system=None, force_terminal=False, record=True,
                       legacy_windows=False)
     outcome = normalize(Source(rel, (FIXTURES / rel).read_bytes()))
     if outcome.document is None:  # the generic path, drawn as the CLI draws it
-        console.print(json_view(outcome.value))
+        render_value(outcome.value, console)
     else:
         render_rich(outcome.data, console)
     assert console.export_text() == snapshot

@@ -178,12 +178,6 @@ def test_stream_redraws_only_the_tail(monkeypatch: pytest.MonkeyPatch) -> None:
     assert max(len(source) for source in drawn) < len(STREAM_TEXT) / 2
 
 
-def test_stream_renderer_is_also_offered_by_rich_view() -> None:
-    from aimux_cli.render import rich_view
-
-    assert rich_view.StreamRenderer is StreamRenderer
-
-
 @pytest.mark.parametrize(
     ("source", "blocks", "tail"),
     [

@@ -107,7 +107,7 @@ def emit(outcome, fmt: str, opts: PrettifyOptions, env, *, label: str | None = N
 
     `summary_only` (Rich view after --follow drew the blocks): the header, usage and errors without the blocks."""
     if fmt == "rich":
-        from aimux_cli.render.rich_view import json_view, render_rich
+        from aimux_cli.render.rich_view import render_rich, render_value
         console = env.stdout_console
         if label is not None:
             from aimux_cli.render.sanitize import for_terminal
@@ -116,7 +116,7 @@ def emit(outcome, fmt: str, opts: PrettifyOptions, env, *, label: str | None = N
         if outcome.document is not None:
             render_rich(outcome.document.to_dict(), console, blocks=not summary_only)
         else:
-            console.print(json_view(outcome.value))
+            render_value(outcome.value, console)
         return
     text = render(outcome, fmt, opts)
     if label is not None and fmt == "toon":

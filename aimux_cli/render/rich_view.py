@@ -13,7 +13,7 @@ Safety: every string taken from the document goes through `for_terminal` before 
 `Text` object or as Markdown source, never as a markup string, so `[link=…]` or `[bold]` in a response is shown as
 typed. Markdown links are drawn as "text (url)", not as terminal hyperlinks, so a link cannot hide its target.
 The document is a plain dict (as loaded from JSON); missing keys are simply not shown. `render_value` draws any
-other JSON value; `StreamRenderer` (from `stream_view`, also importable from here) draws a stream progressively.
+other JSON value; `StreamRenderer` (in `stream_view`) draws a stream progressively.
 """
 
 from __future__ import annotations
@@ -283,12 +283,3 @@ def json_view(value: Any) -> RenderableType:
 def render_value(value: Any, console: Console) -> None:
     """Draw a JSON value that is not a provider response (the generic `json` path) as highlighted JSON."""
     console.print(json_view(value))
-
-
-def __getattr__(name: str) -> Any:
-    # `StreamRenderer` lives in stream_view (which imports this module); offered here lazily, without an import cycle.
-    if name == "StreamRenderer":
-        from aimux_cli.render.stream_view import StreamRenderer
-
-        return StreamRenderer
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
