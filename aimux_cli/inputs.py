@@ -83,13 +83,22 @@ def load_json(source: Source) -> Any:
         data = data[3:]
     if not data.strip():
         raise InputError(f"{source.label}: empty input")
-    if _DIGIT_RUN in data.translate(_DIGIT_MAP):
-        # orjson turns integers beyond 64 bits into floats, losing digits: the standard library keeps them
-        return _load_slow(source, data)
+    value = exact_json(data)
+    return _load_slow(source, data) if value is NOT_JSON else value
+
+
+NOT_JSON = object()
+
+
+def exact_json(data: bytes) -> Any:
+    """orjson's value of `data`, or NOT_JSON when orjson refuses it or may have rounded an integer."""
     try:
-        return orjson.loads(data)
+        value = orjson.loads(data)
     except orjson.JSONDecodeError:
-        return _load_slow(source, data)
+        return NOT_JSON
+    # orjson turns integers beyond 64 bits into floats, losing digits: the standard library keeps them. Checked
+    # after parsing, so that a body that is not one value (an NDJSON stream) is not scanned for nothing.
+    return NOT_JSON if _DIGIT_RUN in data.translate(_DIGIT_MAP) else value
 
 
 def _load_slow(source: Source, data: bytes) -> Any:

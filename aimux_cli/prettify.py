@@ -15,7 +15,7 @@ import orjson
 from aimux_cli import streams, wire as wires
 from aimux_cli.document import Document
 from aimux_cli.errors import InputError
-from aimux_cli.inputs import Source, decode_utf8, load_json
+from aimux_cli.inputs import NOT_JSON, Source, decode_utf8, exact_json, load_json
 
 
 @dataclass
@@ -37,6 +37,12 @@ def normalize(source: Source, *, wire: str | None = None, provider: str | None =
     if wire == "none":
         return Outcome(value=load_json(source))
     data = source.data
+    if data[:1] == b"{":
+        # The usual input, one JSON object: when it parses as one value, sniff could only have said "json"
+        # (an NDJSON stream is never one value), so skip it.
+        value = exact_json(data)
+        if value is not NOT_JSON:
+            return _from_json(source, value, wire, provider)
     if not data.strip():
         raise InputError(f"{source.label}: empty input")
     kind = streams.sniff(data[:4096])

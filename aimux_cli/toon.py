@@ -16,7 +16,7 @@ the output is byte-identical to the reference encoder @toon-format/toon 4.4.0, e
 
 Nesting depth is unbounded: the walk uses an explicit stack, never recursion. Written for speed: type
 dispatch on exact types, precompiled regular expressions for quoting decisions, str.replace for escaping,
-cached indentation strings, and one join at the end. Imports only `re` and `operator`.
+cached indentation strings and encoded short strings, and one join at the end. Imports only `re` and `operator`.
 """
 
 from __future__ import annotations
@@ -137,28 +137,32 @@ def _scalar_encoder(delimiter: str) -> Any:
     It runs once per primitive, so it is one flat function with the common cases first.
     """
     forbidden = re.compile('[:"\\\\\\[\\]{}\x00-\x1f' + re.escape(delimiter) + "]").search
+    # Short strings already encoded, to their form: documents repeat keys' values ("tool_call", "openai.chat",
+    # model names) and one dict lookup beats the quoting tests. Cleared when full, so it holds the recent ones.
+    seen: dict[str, str] = {}
+    seen_get = seen.get
 
     def scalar(value: Any) -> str:
         kind = type(value)
         if kind is str:
+            encoded = seen_get(value)
+            if encoded is not None:
+                return encoded
             if value.isalnum():  # the common enum-like word: only the literal and number rules can apply
                 if value in _LITERALS or (value[0] in _NUMBER_START and _NUMERIC_LIKE(value)):
-                    return _quote(value)
-                return value
-            if not value:
+                    encoded = _quote(value)
+                else:
+                    encoded = value
+            elif not value:
                 return '""'
-            if forbidden(value) if len(value) < _LONG else _long_needs_quotes(value, delimiter):
-                return _quote(value)
-            first = value[0]
-            if (
-                first in "-# "
-                or value[-1] == " "
-                or (first in _NUMBER_START and _NUMERIC_LIKE(value))
-            ):
-                return _quote(value)
-            if not value.isascii() and not value.isprintable():
-                _no_surrogate(value)
-            return value
+            elif len(value) >= _LONG:
+                return _string(value, _long_needs_quotes(value, delimiter))
+            else:
+                encoded = _string(value, forbidden(value))
+            if len(seen) >= _SEEN_MAX:
+                seen.clear()
+            seen[value] = encoded
+            return encoded
         if kind is int:
             return str(value) if -_BIG < value < _BIG else _big_int(value)
         if kind is float:
@@ -173,9 +177,22 @@ def _scalar_encoder(delimiter: str) -> Any:
             raise _Container
         raise TypeError(f"{kind.__name__} is not a JSON value")
 
+    scalar.seen = seen_get  # type: ignore[attr-defined]  # for the writer's inline look-up
     return scalar
 
 
+def _string(value: str, structural: Any) -> str:
+    """A non-empty string that is not alphanumeric, bare or quoted (§7.2); `structural`: it holds a
+    character that forces quotes."""
+    first = value[0]
+    if structural or first in "-# " or value[-1] == " " or (first in _NUMBER_START and _NUMERIC_LIKE(value)):
+        return _quote(value)
+    if not value.isascii() and not value.isprintable():
+        _no_surrogate(value)
+    return value
+
+
+_SEEN_MAX = 2048
 _SCALARS: dict[str, Any] = {}
 _CONTAINERS = frozenset((dict, list))
 
@@ -265,7 +282,7 @@ class _Writer:
     def run(self) -> None:
         """Walk the open scopes depth-first; a scope that opens a child stops, and resumes after it."""
         stack, pads, scalar = self.stack, self.pads, self.scalar
-        append, bare_keys = self.lines.append, _BARE_KEYS
+        append, bare_keys, seen = self.lines.append, _BARE_KEYS, scalar.seen
         while stack:
             items, depth, is_list = stack[-1]
             pad = pads[depth]
@@ -292,8 +309,8 @@ class _Writer:
                     if kind is dict or kind is list:
                         if self.container(pad + key, item, depth + 1):
                             break
-                    else:
-                        append(f"{pad}{key}: {scalar(item)}")
+                    else:  # a string seen before costs one look-up, no call (an encoded value is never "")
+                        append(f"{pad}{key}: {(kind is str and seen(item)) or scalar(item)}")
                 else:
                     stack.pop()
 
@@ -404,6 +421,8 @@ def _nested_table(rows: list, scalar: Any, delimiter: str) -> tuple[str, list[st
     must then have the same key set in each group, and primitives at the leaves. Every shape is checked
     before any leaf is encoded: a mismatch, the common outcome, then costs no leaf encoding.
     """
+    if _mismatch(rows):
+        return None
     shape = _shape(rows[0], delimiter)
     if shape is None:
         return None
@@ -433,6 +452,37 @@ def _nested_table(rows: list, scalar: Any, delimiter: str) -> tuple[str, list[st
     except _Container:
         return None
     return header, cells
+
+
+def _mismatch(rows: list) -> bool:
+    """A cheap early "no table" for the usual case, rows whose keys differ one level down (tool calls' arguments):
+    True when a row's keys differ from the first row's, at the top level or in the first row's nested objects, when
+    those hold only primitives. False means: not decided here (the full check follows)."""
+    first = rows[0]
+    nested = []
+    for name, value in first.items():
+        kind = type(value)
+        if kind is dict:
+            if not value or not _CONTAINERS.isdisjoint(map(type, value.values())):
+                return False
+            nested.append((name, value.keys()))
+        elif kind is list:
+            return False
+    # A valid shape: whatever follows encodes these keys first, depth-first, so their errors come first here too.
+    for name, value in first.items():
+        _key(name)
+        if type(value) is dict:
+            for inner in value:
+                _key(inner)
+    names = first.keys()
+    for row in rows:
+        if type(row) is not dict or row.keys() != names:
+            return True
+        for name, keys in nested:
+            child = row[name]
+            if type(child) is not dict or child.keys() != keys:
+                return True
+    return False
 
 
 def _shape(first: dict, delimiter: str) -> tuple[list, list, list[tuple[str, ...]]] | None:
