@@ -312,9 +312,6 @@ class Accumulator:
     def block_for(self, key: Any, choice: int = 0) -> dict | None:
         return self._choice(choice).keys.get(key)
 
-    def has_content(self) -> bool:
-        return any(ch.blocks for ch in self.choices.values())
-
     # -- result ---------------------------------------------------------------------------------------------
     def document(self) -> Document:
         """Apply the contract's rules and return the document (the accumulator stays usable)."""
