@@ -7,25 +7,29 @@ forced. No terminal I/O: warnings are returned, the caller prints them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-from aimux_cli import streams, wire as wires
+from aimux_cli import wire as wires
 from aimux_cli.document import Document
 from aimux_cli.errors import InputError
 from aimux_cli.inputs import NOT_JSON, Source, decode_utf8, exact_json, load_json
 
 
-@dataclass
 class Outcome:
-    """What prettify produced for one input: a document, or a generic JSON value (api `json`)."""
+    """What prettify produced for one input: a document, or a generic JSON value (api `json`).
 
-    document: Document | None = None
-    value: Any = None  # the generic path: the input encoded as it is
-    warnings: list[str] = field(default_factory=list)
-    error: InputError | None = None  # raised after what was received has been printed
+    A plain class rather than a dataclass: defining a dataclass costs about a millisecond of start-up."""
+
+    __slots__ = ("document", "value", "warnings", "error")
+
+    def __init__(self, document: Document | None = None, value: Any = None, warnings: list[str] | None = None,
+                 error: InputError | None = None) -> None:
+        self.document = document
+        self.value = value  # the generic path: the input encoded as it is
+        self.warnings = warnings if warnings is not None else []
+        self.error = error  # raised after what was received has been printed
 
     @property
     def data(self) -> Any:
@@ -45,6 +49,8 @@ def normalize(source: Source, *, wire: str | None = None, provider: str | None =
             return _from_json(source, value, wire, provider)
     if not data.strip():
         raise InputError(f"{source.label}: empty input")
+    from aimux_cli import streams  # not needed for the usual one-object body above
+
     kind = streams.sniff(data[:4096])
     if kind == "json-array":
         try:
@@ -70,6 +76,8 @@ def _from_json(source: Source, value: Any, wire: str | None, provider: str | Non
 
 def _from_partial_array(source: Source, wire: str | None, provider: str | None, exc: InputError) -> Outcome:
     """A JSON array of stream chunks cut short (Gemini without alt=sse): fold the complete elements."""
+    from aimux_cli import streams
+
     parser = streams.JSONArrayParser()
     values: list = []
     try:
@@ -89,6 +97,8 @@ def _from_partial_array(source: Source, wire: str | None, provider: str | None, 
 
 
 def _from_sse(source: Source, wire: str | None, provider: str | None) -> Outcome:
+    from aimux_cli import streams
+
     parser = streams.SSEParser()
     events = parser.feed(source.data) + parser.close()
     folder = wires.StreamFolder(api=wire, provider=provider)
@@ -114,6 +124,8 @@ def _from_sse(source: Source, wire: str | None, provider: str | None) -> Outcome
 
 
 def _from_ndjson(source: Source, wire: str | None, provider: str | None) -> Outcome:
+    from aimux_cli import streams
+
     parser = streams.NDJSONParser()
     error: InputError | None = None
     try:
