@@ -128,7 +128,7 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _describe(exc: json.JSONDecodeError, text: str) -> str:
+def _describe(exc: ValueError, text: str) -> str:  # a json.JSONDecodeError
     if exc.pos >= len(text.rstrip()):
         return "unexpected end of input (truncated?)"
     return exc.msg[0].lower() + exc.msg[1:]

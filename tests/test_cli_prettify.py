@@ -9,7 +9,6 @@ import resource
 import select
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest

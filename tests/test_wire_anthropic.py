@@ -7,9 +7,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from aimux_cli import streams
 from aimux_cli.wire import StreamFolder, parse_body
 from aimux_cli.wire import anthropic as wire
+
+from wire_support import load_document
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures" / "anthropic"
@@ -18,16 +19,7 @@ API = "anthropic.messages"
 
 
 def load(path: Path) -> dict:
-    """The document of a fixture file, as a dict: a body through parse_body, a stream through StreamFolder."""
-    kind, events = streams.iter_events(path.read_bytes())
-    if kind == "sse":
-        folder = StreamFolder(api=API)
-        for event in events:
-            folder.feed_sse(event.data, event.event)
-        return folder.document().to_dict()
-    doc = parse_body(events[0], api=API)
-    assert doc is not None
-    return doc.to_dict()
+    return load_document(path, API)
 
 
 def fixture(name: str) -> dict:

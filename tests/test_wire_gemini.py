@@ -7,9 +7,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from aimux_cli import streams
-from aimux_cli.wire import StreamFolder, parse_body
+from aimux_cli.wire import StreamFolder
 from aimux_cli.wire import gemini as wire
+
+from wire_support import load_document, without_ids
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures" / "gemini"
@@ -18,24 +19,11 @@ API = "gemini.generate"
 
 
 def load(path: Path) -> dict:
-    """The document of a fixture: SSE through StreamFolder, a body or a JSON array of chunks through parse_body."""
-    kind, events = streams.iter_events(path.read_bytes())
-    if kind == "sse":
-        folder = StreamFolder(api=API)
-        for event in events:
-            folder.feed_sse(event.data, event.event)
-        return folder.document().to_dict()
-    doc = parse_body(events if kind == "json-array" else events[0], api=API)
-    assert doc is not None
-    return doc.to_dict()
+    return load_document(path, API)
 
 
 def fixture(name: str) -> dict:
     return load(FIXTURES / name)
-
-
-def without_id_timing(doc: dict) -> dict:
-    return {k: v for k, v in doc.items() if k not in ("id", "timing")}
 
 
 # -- detection ------------------------------------------------------------------------------------------------
@@ -154,7 +142,7 @@ def test_stream_and_body_give_the_same_document(body, stream):
     streamed = fixture(stream)
     assert streamed["status"] == "ok"
     assert len(streamed["blocks"]) == len(fixture(body)["blocks"])  # chunks extend one block per kind
-    assert without_id_timing(fixture(body)) == without_id_timing(streamed)
+    assert without_ids(fixture(body)) == without_ids(streamed)
 
 
 def test_thought_signature_is_never_copied():

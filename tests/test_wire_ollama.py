@@ -7,9 +7,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from aimux_cli import streams
 from aimux_cli.wire import StreamFolder, parse_body
 from aimux_cli.wire import ollama, ollama_generate
+
+from wire_support import load_document, without_ids
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures" / "ollama"
@@ -23,24 +24,11 @@ def api_of(obj: dict) -> str:
 
 
 def load(path: Path) -> dict:
-    """The document of a fixture: NDJSON through StreamFolder, a body through parse_body."""
-    kind, values = streams.iter_events(path.read_bytes())
-    if kind == "ndjson":
-        folder = StreamFolder(api=api_of(values[0]))
-        for value in values:
-            folder.feed_json(value)
-        return folder.document().to_dict()
-    doc = parse_body(values[0], api=api_of(values[0]))
-    assert doc is not None
-    return doc.to_dict()
+    return load_document(path, api_of)
 
 
 def fixture(name: str) -> dict:
     return load(FIXTURES / name)
-
-
-def without_id_timing(doc: dict) -> dict:
-    return {k: v for k, v in doc.items() if k not in ("id", "timing")}
 
 
 # -- detection ------------------------------------------------------------------------------------------------
@@ -110,7 +98,7 @@ def test_chat_error_takes_the_transport_status():
 def test_stream_and_body_give_the_same_document(body, stream):
     streamed = fixture(stream)
     assert streamed["status"] == "ok"
-    assert without_id_timing(fixture(body)) == without_id_timing(streamed)
+    assert without_ids(fixture(body)) == without_ids(streamed)
 
 
 def test_stream_without_done_is_incomplete():

@@ -9,8 +9,10 @@ import pytest
 
 from aimux_cli import streams
 from aimux_cli.document import Accumulator
-from aimux_cli.wire import StreamFolder, detect, parse_body
+from aimux_cli.wire import detect, parse_body
 from aimux_cli.wire import openai_responses as wire
+
+from wire_support import load_document, without_ids
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures" / "openai-responses"
@@ -23,24 +25,11 @@ SUMMARY_2 = "**Choosing units**\n\nThey wrote in metric earlier, so Celsius is t
 
 
 def load(path: Path, api: str | None = API) -> dict:
-    """The document of a file: a body through parse_body, a stream through StreamFolder (wire detected if None)."""
-    kind, events = streams.iter_events(path.read_bytes())
-    if kind == "sse":
-        folder = StreamFolder(api=api)
-        for event in events:
-            folder.feed_sse(event.data, event.event)
-        return folder.document().to_dict()
-    doc = parse_body(events[0], api=api)
-    assert doc is not None
-    return doc.to_dict()
+    return load_document(path, api)
 
 
 def fixture(name: str) -> dict:
     return load(FIXTURES / name)
-
-
-def without_ids(doc: dict) -> dict:
-    return {k: v for k, v in doc.items() if k not in ("id", "timing")}
 
 
 def fold_events(*events: dict) -> dict:
