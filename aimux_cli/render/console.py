@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cached_property
 from typing import IO, TYPE_CHECKING
 
@@ -39,18 +38,22 @@ def _columns(value: str | None) -> int | None:
     return None
 
 
-@dataclass(frozen=True)
 class TerminalEnv:
-    """What aimux knows about its terminal; build it with `TerminalEnv.detect()`."""
+    """What aimux knows about its terminal; build it with `TerminalEnv.detect()`.
 
-    stdin_isatty: bool = False
-    stdout_isatty: bool = False
-    stderr_isatty: bool = False
-    color_flag: bool | None = None  # --color (True), --no-color (False), neither (None)
-    no_color: bool = False  # NO_COLOR is set and not empty
-    force_color: bool = False  # FORCE_COLOR is set and not empty
-    term_dumb: bool = False  # TERM is "dumb"
-    columns: int | None = None  # COLUMNS, when a positive integer
+    A plain class, not a dataclass: defining a dataclass costs about a millisecond of every run's start-up."""
+
+    def __init__(self, *, stdin_isatty: bool = False, stdout_isatty: bool = False, stderr_isatty: bool = False,
+                 color_flag: bool | None = None, no_color: bool = False, force_color: bool = False,
+                 term_dumb: bool = False, columns: int | None = None) -> None:
+        self.stdin_isatty = stdin_isatty
+        self.stdout_isatty = stdout_isatty
+        self.stderr_isatty = stderr_isatty
+        self.color_flag = color_flag  # --color (True), --no-color (False), neither (None)
+        self.no_color = no_color  # NO_COLOR is set and not empty
+        self.force_color = force_color  # FORCE_COLOR is set and not empty
+        self.term_dumb = term_dumb  # TERM is "dumb"
+        self.columns = columns  # COLUMNS, when a positive integer
 
     @classmethod
     def detect(
