@@ -36,6 +36,7 @@ _MODULES = {
     "openai.chat": "aimux_cli.wire.openai_chat",
 }
 WIRES = tuple(sorted(_MODULES))
+_CHAT_OBJECTS = frozenset(("chat.completion", "chat.completion.chunk"))
 # `--wire` also accepts these short names
 ALIASES = {"openai": "openai.chat", "chat": "openai.chat", "responses": "openai.responses",
            "anthropic": "anthropic.messages", "gemini": "gemini.generate", "ollama": "ollama.chat"}
@@ -65,6 +66,10 @@ def detect(obj: Any) -> str | None:
         return "gemini.generate" if obj and module("gemini.generate").detect(obj[0]) else None
     if not isinstance(obj, dict):
         return None
+    if obj.get("object") in _CHAT_OBJECTS:
+        # the most common input by far, and unmistakable: no other wire uses these values, so skip the ordered
+        # scan (and importing the other wire modules at all)
+        return "openai.chat"
     for api in _MODULES:
         if (_LOADED.get(api) or module(api)).detect(obj):  # a call less per wire once loaded
             return api
