@@ -52,6 +52,15 @@ def normalize_finish(raw: Any) -> str | None:
     return FINISH_CLASSES.get(str(raw))
 
 
+def first_reported(source: Any, *keys: str) -> Any:
+    """The value of the first of `keys` that a provider's dict reports (0 counts as reported), else None."""
+    if isinstance(source, dict):
+        for key in keys:
+            if source.get(key) is not None:
+                return source[key]
+    return None
+
+
 def parse_arguments(args: Any) -> Any:
     """Tool-call arguments: the parsed JSON value when the string is valid JSON, else the string as received."""
     if not isinstance(args, str):

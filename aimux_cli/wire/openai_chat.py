@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aimux_cli.document import Accumulator
+from aimux_cli.document import Accumulator, first_reported
 
 API = "openai.chat"
 VENDOR = "openai"
@@ -279,21 +279,15 @@ def _usage(acc: Accumulator, usage: Any) -> None:
     cache_read = prompt.get("cached_tokens") if isinstance(prompt, dict) else None
     if usage.get("prompt_cache_hit_tokens") is not None:  # DeepSeek
         cache_read = usage["prompt_cache_hit_tokens"]
+    cache_write = first_reported(prompt, *_CACHE_WRITE_KEYS)  # the details first, then usage itself
+    if cache_write is None:
+        cache_write = first_reported(usage, *_CACHE_WRITE_KEYS)
     acc.set_usage(input_tokens=usage.get("prompt_tokens"), output_tokens=usage.get("completion_tokens"),
                   total_tokens=usage.get("total_tokens"), reasoning_tokens=reasoning,
-                  cache_read_tokens=cache_read, cache_write_tokens=_cache_write(usage, prompt))
+                  cache_read_tokens=cache_read, cache_write_tokens=cache_write)
     if "queue_time" in usage or "total_time" in usage:  # Groq puts its timings in usage
         _timing(acc, usage)
     acc.set_cost(usage.get("cost"))
-
-
-def _cache_write(usage: dict, prompt: Any) -> Any:
-    for source in (prompt, usage):
-        if isinstance(source, dict):
-            for key in _CACHE_WRITE_KEYS:
-                if source.get(key) is not None:
-                    return source[key]
-    return None
 
 
 def _timing(acc: Accumulator, source: dict) -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aimux_cli.document import Accumulator
+from aimux_cli.document import Accumulator, first_reported
 from aimux_cli.wire.openai_chat import salient, url_citations
 
 API = "openai.responses"
@@ -234,16 +234,8 @@ def _usage(acc: Accumulator, usage: Any) -> None:
         total_tokens=usage.get("total_tokens"),
         reasoning_tokens=out_details.get("reasoning_tokens") if isinstance(out_details, dict) else None,
         cache_read_tokens=in_details.get("cached_tokens") if isinstance(in_details, dict) else None,
-        cache_write_tokens=_first(in_details, "cache_write_tokens", "cache_creation_tokens"))
+        cache_write_tokens=first_reported(in_details, "cache_write_tokens", "cache_creation_tokens"))
     acc.set_cost(usage.get("cost"))  # OpenRouter
-
-
-def _first(source: Any, *keys: str) -> Any:
-    if isinstance(source, dict):
-        for key in keys:
-            if source.get(key) is not None:
-                return source[key]
-    return None
 
 
 def _error(acc: Accumulator, err: Any) -> None:
