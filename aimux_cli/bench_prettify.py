@@ -70,7 +70,7 @@ def sizes(source: Source) -> dict[str, int]:
     """Output bytes of the document as indented JSON (what `aimux prettify -f json` writes), compact JSON, TOON."""
     import orjson
 
-    from aimux_cli.commands.prettify import dumps_json
+    from aimux_cli.present import dumps_json
     from aimux_cli.prettify import normalize
     from aimux_cli.toon import encode
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import toon_format
 
-from aimux_cli.commands.prettify import dumps_json
+from aimux_cli.present import dumps_json
 from aimux_cli.inputs import Source
 from aimux_cli.prettify import normalize
 from aimux_cli.toon import encode

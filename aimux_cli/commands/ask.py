@@ -11,7 +11,7 @@ Output, by `--format` (default `rich` on a terminal, `text` when piped):
   time, output tokens per second (and the finish reason when it is not a normal stop).
 - `text`: the answer text written to stdout as it arrives, flushed per chunk, exact bytes into a pipe (sanitized on
   a terminal). Thinking goes to stderr only when stderr is a terminal, so `ask … > out 2> log` keeps the log for
-  errors. This is `prettify --follow`'s progress view (commands/follow.py), reused as it is.
+  errors. This is `prettify --follow`'s progress view (aimux_cli/live.py), reused as it is.
 - `toon` / `json`: the aimux response document (the prettify contract) once the answer is complete; while it
   streams, the text is shown on stderr when stderr is a terminal.
 - `raw`: the provider's body bytes exactly as received, written as they arrive: `aimux ask -f raw > case.sse`
@@ -33,8 +33,8 @@ import time
 from dataclasses import dataclass, field
 
 from aimux_cli import output, streams, wire as wires
-from aimux_cli.commands.follow import Progress, feed_events
-from aimux_cli.commands.prettify import dumps_json, warn
+from aimux_cli.live import Progress, feed_events
+from aimux_cli.present import dumps_json, warn
 from aimux_cli.errors import (
     AimuxError,
     AuthError,

@@ -1,4 +1,5 @@
-"""`aimux prettify`: read inputs, normalize each (aimux_cli.prettify), render, pick the exit code.
+"""`aimux prettify`: read inputs, normalize each (aimux_cli.prettify), present it (aimux_cli.present), pick the
+exit code; `--follow` hands stdin to the live view (aimux_cli.live).
 
 Exit codes: 0; 4 for unreadable or invalid input (other inputs are still written); 9 when a stream ended without
 its terminal event (after printing what arrived); with --fail, 5/6/7 for an error document by its HTTP status.
@@ -6,20 +7,8 @@ its terminal event (after printing what arrived); with --fail, 5/6/7 for an erro
 
 from __future__ import annotations
 
-import sys
-
-from aimux_cli import output
-from aimux_cli.errors import AimuxError, ExitCode, InputError, UsageError, exit_code_for_http_status
-
-
-class PrettifyOptions:
-    """The options of one prettify run (a plain class: a dataclass costs a millisecond of start-up)."""
-
-    def __init__(self, files: list[str], wire: str | None = None, provider: str | None = None,
-                 fmt: str | None = None, delimiter: str = "comma", indent: int = 2, follow: bool = False,
-                 fail: bool = False, color: bool | None = None) -> None:
-        self.files, self.wire, self.provider, self.fmt = files, wire, provider, fmt
-        self.delimiter, self.indent, self.follow, self.fail, self.color = delimiter, indent, follow, fail, color
+from aimux_cli.errors import InputError, UsageError
+from aimux_cli.present import PrettifyOptions, normalize_and_emit, warn
 
 
 def _canonical_wire(name: str | None) -> str | None:
@@ -47,7 +36,7 @@ def run(opts: PrettifyOptions) -> int:
             raise UsageError("--follow reads a stream from stdin; do not give files")
         if opts.wire == "none":
             raise UsageError("--follow needs a provider stream; it cannot be used with --wire none")
-        from aimux_cli.commands.follow import follow
+        from aimux_cli.live import follow
         return follow(opts, fmt, env)
     multi = len(opts.files) > 1
     codes: list[int] = []
@@ -67,110 +56,4 @@ def _one(name: str, opts: PrettifyOptions, fmt: str, env, *, header: bool, first
     return normalize_and_emit(source, opts, fmt, env, label=source.label if header else None, first=first)
 
 
-def normalize_and_emit(source, opts: PrettifyOptions, fmt: str, env, *, label: str | None = None,
-                       first: bool = True) -> int:
-    """Normalize one source, write it, and return its exit code (input errors are reported here)."""
-    from aimux_cli.prettify import normalize
-
-    try:
-        outcome = normalize(source, wire=opts.wire, provider=opts.provider)
-    except InputError as exc:
-        warn(str(exc), error=True)
-        return int(exc.exit_code)
-    for message in outcome.warnings:
-        warn(message)
-    emit(outcome, fmt, opts, env, label=label, first=first)
-    if outcome.error is not None:  # what was received is printed above, the error about the rest here
-        warn(str(outcome.error), error=True)
-        return int(outcome.error.exit_code)
-    return exit_code_of(outcome.document, opts.fail)
-
-
-def exit_code_of(doc, fail: bool) -> int:
-    if doc is None:
-        return 0
-    if doc.status == "incomplete":
-        warn("the stream ended before its terminal event: the response is incomplete", error=True)
-        return int(ExitCode.INCOMPLETE)
-    if doc.status == "error" and fail:
-        return int(exit_code_for_http_status(doc.error.get("status")))
-    return 0
-
-
-def emit(outcome, fmt: str, opts: PrettifyOptions, env, *, label: str | None = None, first: bool = True,
-         summary_only: bool = False) -> None:
-    """Write one outcome in the chosen format; only this function decides what reaches stdout.
-
-    `summary_only` (Rich view after --follow drew the blocks): the header, usage and errors without the blocks."""
-    if fmt == "rich":
-        from aimux_cli.render.rich_view import render_rich, render_value
-        console = env.stdout_console
-        if label is not None:
-            from aimux_cli.render.sanitize import for_terminal
-            from rich.text import Text
-            console.print(Text(f"── {for_terminal(label)} ──", style="bold"))
-        if outcome.document is not None:
-            render_rich(outcome.document.to_dict(), console, blocks=not summary_only)
-        else:
-            render_value(outcome.value, console)
-        return
-    text = render(outcome, fmt, opts)
-    if label is not None and fmt == "toon":
-        text = f"{'' if first else chr(10)}# {_one_line(label)}\n{text}"
-    if env.stdout_isatty:
-        # JSON and TOON escape C0 controls, but not C1, bidi or zero-width characters: on a terminal every format
-        # goes through the sanitizer (a pipe keeps the data exact)
-        from aimux_cli.render.sanitize import for_terminal
-        text = for_terminal(text)
-    output.write(text)
-    if fmt == "text" and outcome.document is not None:
-        _text_notes(outcome.document)
-
-
-def _text_notes(doc) -> None:
-    """`-f text` shows only answer text: say on stderr what else the answer was (an error, a refusal)."""
-    if doc.status == "error":
-        err = doc.error
-        parts = [str(err[k]) for k in ("status", "type", "code") if err.get(k) is not None]
-        parts.append(str(err.get("message") or "(no message)"))
-        warn("the response is an error: " + ": ".join(parts), error=True)
-    for block in doc.blocks:
-        if block.get("type") == "refusal":
-            warn(f"the model refused: {block.get('text', '')}")
-
-
-def render(outcome, fmt: str, opts: PrettifyOptions) -> str:
-    """The text of an outcome for the piped formats (toon, json, text)."""
-    data = outcome.data
-    if fmt == "toon":
-        from aimux_cli.toon import DELIMITERS, encode
-        text = encode(data, indent=opts.indent, delimiter=DELIMITERS[opts.delimiter])
-        return text + "\n" if text else text
-    if fmt == "json" or outcome.document is None:  # text of a non-provider JSON value: the JSON itself
-        return dumps_json(data) + "\n"
-    from aimux_cli.render.text import render_text
-    return render_text(outcome.document.to_dict())
-
-
-def dumps_json(data) -> str:
-    """Indented JSON; the standard library takes over for integers beyond 64 bits, which orjson refuses."""
-    import orjson
-    try:
-        return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
-    except TypeError:
-        import json
-        return json.dumps(data, indent=2, ensure_ascii=False)
-
-
-def _one_line(label: str) -> str:
-    return label.replace("\r", "\\r").replace("\n", "\\n")
-
-
-def warn(message: str, *, error: bool = False) -> None:
-    from aimux_cli.render.sanitize import for_terminal
-    kind = "error" if error else "warning"
-    sys.stderr.write(f"aimux: {kind}: {for_terminal(' '.join(message.splitlines()))}\n")
-    sys.stderr.flush()
-
-
-__all__ = ["AimuxError", "PrettifyOptions", "run"]
+__all__ = ["PrettifyOptions", "run"]

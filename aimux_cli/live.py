@@ -1,4 +1,5 @@
-"""`aimux prettify --follow`: fold a stream from stdin as it arrives, showing text as it streams.
+"""Showing a stream as it arrives: the progress view shared by `aimux ask` and `aimux prettify --follow`, and the
+`--follow` loop that folds a stream from stdin.
 
 Where the progressive text goes depends on the final format: `text` writes the answer to stdout as it arrives
 (that is the whole output); `rich` draws it on stdout with the streaming Markdown renderer, then the document's
@@ -63,7 +64,7 @@ class Progress:
 
 
 def follow(opts, fmt: str, env) -> int:
-    from aimux_cli.commands.prettify import emit, exit_code_of, warn
+    from aimux_cli.present import emit, exit_code_of, normalize_and_emit, warn
     from aimux_cli.prettify import Outcome
 
     folder = wires.StreamFolder(api=opts.wire, provider=opts.provider)
@@ -72,7 +73,6 @@ def follow(opts, fmt: str, env) -> int:
     try:
         body = _pump(folder, progress)
         if body is not None:
-            from aimux_cli.commands.prettify import normalize_and_emit
             return normalize_and_emit(Source("<stdin>", body), opts, fmt, env)
     except streams.StreamError as exc:
         error = InputError(f"<stdin>: {exc}")
