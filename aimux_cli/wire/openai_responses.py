@@ -6,7 +6,10 @@ Input: a body with `object: "response"`, or stream events (`response.created`, `
 `response.incomplete` / `response.failed`, `error`). The event kind is read from the data's `type`, because some
 servers (OpenRouter) send no `event:` lines. Output: Accumulator calls.
 
-Rules (issue 3): `finish_raw` is `incomplete_details.reason` when present, else the response `status`. A function
+Rules (issue 3): `finish_raw` is `incomplete_details.reason` when present, else the response `status`. A response
+the provider marks `incomplete` (`max_output_tokens`, `content_filter`), as a body or a stream ended by
+`response.incomplete`, is complete: status `ok`, finish `length` / `content_filter`. Only a stream cut before its
+terminal event (or a body still `in_progress`/`queued`) has status `incomplete`. A function
 call's `id` is its `call_id`. Each `reasoning` item is one thinking block, its summary parts joined with a blank
 line; a reasoning item with no visible text is a redacted thinking block (its `encrypted_content` is never
 copied). `message` items give text blocks (`url_citation` annotations as citations) and refusal blocks; any other
@@ -175,9 +178,10 @@ def _finish(acc: Accumulator, response: dict) -> None:
     if status == "failed" and not acc.error:
         acc.set_error(message="")
     if status in ("completed", "incomplete", "failed", "cancelled"):
+        # the whole response arrived: an `incomplete` one (token limit, content filter) is a complete answer
+        # that says why it stopped (finish length / content_filter, status ok, as chat's `length` is); the
+        # document's `incomplete` status is kept for a stream cut before its terminal event
         acc.mark_terminal()
-    if status in ("incomplete", "cancelled"):
-        acc.mark_incomplete()
 
 
 def _fold_item(acc: Accumulator, item: dict, index: int) -> None:

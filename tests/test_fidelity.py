@@ -1,0 +1,62 @@
+"""Document fidelity (issue 10, items 6, 9, 10, 11): what a provider reports is kept, and means what it says.
+
+- a response the provider marks incomplete (token limit, content filter) is a complete answer: status ok, exit 0;
+  only a stream cut before its terminal event is `incomplete` (exit 9);
+- content-filter results (Gemini safetyRatings / promptFeedback, Azure content_filter_results /
+  prompt_filter_results) are kept as `safety`, and shown when notable;
+- Gemini's streamed function-call arguments (partialArgs / willContinue) fold into whole calls;
+- Perplexity's top-level citations / search_results become citations of the answer; Together's
+  usage.cached_tokens is cache_read_tokens.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from wire_support import load_document, without_ids
+
+ROOT = Path(__file__).resolve().parents[1]
+FIX = ROOT / "fixtures"
+
+
+def doc_of(rel: str, api: str | None = None) -> dict:
+    from aimux_cli.wire import detect
+    return load_document(FIX / rel, api or detect)
+
+
+def aimux(*args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    return subprocess.run([sys.executable, "-m", "aimux_cli", *args], capture_output=True, cwd=ROOT,
+                          env={**env, "COLUMNS": "100"}, timeout=300)
+
+
+# -- item 6: provider-marked incomplete is not a cut stream ------------------------------------------------------
+
+def test_responses_incomplete_stream_and_body_agree():
+    body = doc_of("openai-responses/incomplete-max-output-tokens.json", "openai.responses")
+    stream = doc_of("openai-responses/stream-incomplete-max-output-tokens.sse", "openai.responses")
+    assert without_ids(body) == without_ids(stream)
+    assert (stream["status"], stream["finish"], stream["finish_raw"]) == ("ok", "length", "max_output_tokens")
+
+
+@pytest.mark.parametrize("rel", ["openai-responses/incomplete-max-output-tokens.json",
+                                 "openai-responses/stream-incomplete-max-output-tokens.sse"])
+def test_responses_incomplete_exits_0_without_the_truncation_message(rel):
+    result = aimux("prettify", "-f", "json", str(FIX / rel))
+    assert result.returncode == 0, result.stderr
+    assert b"terminal event" not in result.stderr
+    doc = orjson.loads(result.stdout)
+    assert (doc["status"], doc["finish"]) == ("ok", "length")
+
+
+def test_a_cut_responses_stream_still_exits_9():
+    result = aimux("prettify", "-f", "json", str(FIX / "openai-responses/stream-truncated.sse"))
+    assert result.returncode == 9
+    assert b"terminal event" in result.stderr
+    assert orjson.loads(result.stdout)["status"] == "incomplete"
