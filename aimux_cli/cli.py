@@ -308,7 +308,9 @@ def _report(exc: BaseException, message: str, code: int) -> None:
     if State.debug or os.environ.get("AIMUX_DEBUG"):
         import traceback
         traceback.print_exception(exc)
+    from aimux_cli import redact
     from aimux_cli.render.sanitize import for_terminal
-    line = " ".join(message.splitlines()) or type(exc).__name__
+    line = " ".join(redact.scrub(message).splitlines()) or type(exc).__name__  # scrub first: a key may span lines
     sys.stderr.write(f"aimux: error: {for_terminal(line)}\n")
+    redact.release_all()
     sys.exit(code)

@@ -1,7 +1,14 @@
-"""The one place that writes to stdout.
+"""The one place that writes to stdout, and the one way to write an output file.
 
 Contract: `write(text)` / `write_bytes(data)` go to stdout, flushed when it is a terminal (or when asked, for
 streaming); a closed pipe (`aimux ... | head -1`) raises `PipeClosed`, which the CLI turns into a quiet exit.
+`write_file(path, text)` writes a whole file atomically (a temporary file beside it, then a rename) or raises
+`OutputError` (exit 1) naming the path.
+
+Secrets: text passes `redact` (every registered key, in every printed form, becomes `[REDACTED]`): `write` through
+the guarded stdout (a key split across two streamed writes is still caught; `flush()` writes the held-back tail at
+the end of a run), `write_file` whole. `write_bytes` is the one exception by design: `ask -f raw` writes the
+provider's bytes exactly as received.
 """
 
 from __future__ import annotations
@@ -9,6 +16,7 @@ from __future__ import annotations
 import os
 import sys
 
+from aimux_cli import redact
 from aimux_cli.errors import OutputError
 
 
@@ -19,6 +27,8 @@ class PipeClosed(Exception):
 def _stdout():
     if sys.stdout is None:  # started with fd 1 closed
         raise OutputError("cannot write the output: standard output is closed")
+    if redact.active() and not isinstance(sys.stdout, redact.Guard):  # replaced since a key was registered
+        redact.guard_streams()
     return sys.stdout
 
 
@@ -39,8 +49,11 @@ def write(text: str, *, flush: bool = False) -> None:
 
 
 def write_bytes(data: bytes, *, flush: bool = False) -> None:
+    """The bytes as they are: not scrubbed (`ask -f raw` records the provider's reply exactly)."""
     out = _stdout()
     try:
+        if isinstance(out, redact.Guard):
+            out.release()
         out.flush()
         out.buffer.write(data)
         if flush:
@@ -65,6 +78,7 @@ def silence_stdout() -> None:
 def flush() -> None:
     """Flush stdout now, so that a failure to write (disk full, closed pipe) is reported like any other instead of
     as a warning from the interpreter at exit."""
+    redact.release_all()
     if sys.stdout is None:
         return
     try:
@@ -73,3 +87,44 @@ def flush() -> None:
         raise PipeClosed() from None
     except OSError as exc:
         raise _failed(exc) from None
+
+
+def write_file(path: str | os.PathLike, text: str) -> None:
+    """Write `text` (scrubbed of secrets, UTF-8) to `path` atomically: readers see the old file or the whole new one.
+
+    A path that exists and is not a regular file (`/dev/stdout`, a FIFO) is written in place. Any failure (missing
+    directory, no permission, a directory at `path`, disk full) is an OutputError (exit 1) naming the path."""
+    import stat
+
+    data = redact.scrub(text).encode("utf-8")
+    name = os.fspath(path)
+    try:
+        try:
+            mode = os.stat(name).st_mode
+        except FileNotFoundError:
+            mode = stat.S_IFREG
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            with open(name, "wb") as fh:
+                fh.write(data)
+            return
+        _replace(name, data)
+    except OSError as exc:
+        raise OutputError(f"{name}: cannot write: {exc.strerror or exc}") from None
+
+
+def _replace(name: str, data: bytes) -> None:
+    directory, base = os.path.split(name)
+    temp = os.path.join(directory, f".{base}.{os.urandom(4).hex()}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as for open(name, "w")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        if os.path.isdir(name):
+            raise IsADirectoryError(21, "Is a directory", name)
+        os.replace(temp, name)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise

@@ -5,8 +5,9 @@ One builder per wire format (`openai.chat`, `openai.responses`, `anthropic.messa
 wins: wire defaults < the provider row and config headers < the auth header.
 
 Secrets: a PreparedRequest holds the key in its headers, so its repr shows the URL without userinfo or query and
-the headers with every credential replaced. `redact`, `redact_headers` and `safe_url` are the helpers every
-printing path (errors, --debug) uses.
+the headers with every credential replaced. Building a request registers its secrets (the key and the values of
+credential headers) with `aimux_cli.redact`, whose scrub every printed string passes; `redact`, `redact_bytes`,
+`redact_headers` and `safe_url` are the helpers for messages (errors, --debug).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from aimux_cli import __version__
+from aimux_cli import redact as registry
 
 if TYPE_CHECKING:
     from aimux_cli.config import ResolvedProvider
@@ -54,21 +56,17 @@ class PreparedRequest:
     __str__ = __repr__
 
 
-def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """`text` with every occurrence of every non-empty secret replaced by [REDACTED]."""
-    for secret in secrets:
-        if secret and len(secret) >= 4 and secret in text:  # 1-3 characters would mangle ordinary text
-            text = text.replace(secret, REDACTED)
-    return text
+def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """`text` with every registered secret and every one of `secrets` (at least 4 characters), in plain, escaped or
+    URL-encoded form, replaced by [REDACTED] (see aimux_cli.redact)."""
+    registry.register(*secrets)
+    return registry.scrub(text)
 
 
-def redact_bytes(data: bytes, secrets: Iterable[str | None]) -> bytes:
+def redact_bytes(data: bytes, secrets: Iterable[str | None] = ()) -> bytes:
     """Like `redact`, for bytes (provider error bodies sometimes echo the key back)."""
-    for secret in secrets:
-        raw = secret.encode() if secret else b""
-        if len(raw) >= 4 and raw in data:
-            data = data.replace(raw, REDACTED.encode())
-    return data
+    registry.register(*secrets)
+    return registry.scrub_bytes(data)
 
 
 def is_secret_header(name: str) -> bool:
@@ -188,7 +186,11 @@ def _headers(resolved: ResolvedProvider, wire_headers: Mapping[str, str]) -> dic
 
 
 def _secrets(resolved: ResolvedProvider) -> tuple[str, ...]:
-    return (resolved.api_key,) if resolved.api_key else ()
+    """The key and the values of credential headers from the config, registered for scrubbing."""
+    values = [resolved.api_key] if resolved.api_key else []
+    values += [v for k, v in resolved.headers.items() if is_secret_header(k) and v]
+    registry.register(*values)
+    return tuple(values)
 
 
 def _chat_messages(args: _Args) -> list[dict[str, str]]:

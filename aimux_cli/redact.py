@@ -1,0 +1,340 @@
+"""Secrets never leave the process: one registry of secrets, one scrub for every string aimux prints or writes.
+
+Contract:
+- `register(secret)` adds a value (an API key, a credential header's value) to a process-wide registry; config.py
+  calls it when it resolves a key, request.py when it prepares a request. Values shorter than 4 characters are
+  ignored (they would mangle ordinary text).
+- `scrub(text)` / `scrub_bytes(data)` replace every occurrence of every registered secret with `[REDACTED]`, in plain
+  form and in the forms that printing paths produce: JSON / Python escapes (`\\n` as two characters, `\\uXXXX`,
+  `\\xNN`, a bytes repr `b'...'`, escaped once or twice, mixed freely), percent-encoding (`%2F`, `%2f`, `+` for a
+  space) and base64 (as in a Basic `user:key` credential). With nothing registered they return their argument
+  unchanged at the cost of one global lookup, so `aimux prettify` pays nothing.
+- `Scrubber` scrubs a stream of writes: it holds back only a tail that could be the start of a secret (in any of
+  those forms) until the next write or `release()`, so a key split across two streamed chunks is still caught.
+- Once a secret is registered, `sys.stdout` and `sys.stderr` are wrapped in a `Guard` (a scrubbing text stream):
+  Rich consoles, warnings, tracebacks under `--debug` and `logging` handlers all write through it. `release_all()`
+  writes the held-back tails (output.flush calls it at the end of a run; an atexit hook does too).
+- `LogFilter` scrubs `logging` records (message and arguments) for handlers that do not write to a guarded stream.
+
+The one documented exception is `output.write_bytes` (`ask -f raw`): the provider's bytes exactly as received.
+"""
+
+from __future__ import annotations
+
+import sys
+
+REDACTED = "[REDACTED]"
+MIN_LENGTH = 4  # shorter values would mangle ordinary text
+_NAMED = {"\n": "n", "\r": "r", "\t": "t", "\b": "b", "\f": "f", '"': '"', "'": "'", "/": "/"}
+_B64_MIN = 8  # shortest base64 run worth replacing
+# Characters that JSON, Python and URL encoders print as they are (RFC 3986 unreserved): a secret character of this
+# kind has one form; any other character may also appear escaped or percent-encoded.
+_PLAIN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
+
+
+class _State:
+    """The compiled registry; replaced whole on every registration (so readers never see half of one)."""
+
+    __slots__ = ("secrets", "source", "pattern", "_bytes_pattern", "variants", "starts", "window")
+
+    def __init__(self, secrets: frozenset[str]) -> None:
+        import re
+
+        self.secrets = secrets
+        # each variant: a list of units, each unit the concrete strings one character of the secret may appear as
+        self.variants: list[list[tuple[str, ...]]] = []
+        for secret in sorted(secrets, key=len, reverse=True):
+            self.variants.append([_forms(c) for c in secret])
+            self.variants.extend([(c,) for c in core] for core in _base64_cores(secret))
+        alternatives = ["".join(_unit_pattern(unit) for unit in variant) for variant in self.variants]
+        source = "|".join(alternatives)
+        self.source = source
+        self.pattern = re.compile(source)
+        self._bytes_pattern = None
+        starts = {f[0] for variant in self.variants for f in variant[0]}
+        self.starts = re.compile("[" + "".join(re.escape(c) for c in sorted(starts)) + "]")
+        self.window = max(sum(max(map(len, unit)) for unit in variant) for variant in self.variants)
+
+    @property
+    def bytes_pattern(self):
+        """The same pattern for bytes, compiled on first use (only error bodies need it)."""
+        if self._bytes_pattern is None:
+            import re
+
+            self._bytes_pattern = re.compile(self.source.encode("utf-8"))
+        return self._bytes_pattern
+
+
+_STATE: _State | None = None
+
+
+def register(*secrets: str | None) -> None:
+    """Add secrets to the registry (values under 4 characters and repeats are ignored); guard stdout/stderr."""
+    global _STATE
+    known = _STATE.secrets if _STATE is not None else frozenset()
+    new = set()
+    for secret in secrets:
+        if not isinstance(secret, str):
+            continue
+        for value in (secret, secret.strip()):
+            if len(value) >= MIN_LENGTH and value not in known:
+                new.add(value)
+    if new:
+        _STATE = _State(known | new)
+    if _STATE is not None:
+        guard_streams()
+
+
+def clear() -> None:
+    """Forget every secret (tests)."""
+    global _STATE
+    _STATE = None
+
+
+def active() -> bool:
+    """Whether any secret is registered."""
+    return _STATE is not None
+
+
+def scrub(text: str) -> str:
+    """`text` with every registered secret, in any known form, replaced by [REDACTED]."""
+    state = _STATE
+    if state is None or not text:
+        return text
+    return state.pattern.sub(REDACTED, text)
+
+
+def scrub_bytes(data: bytes) -> bytes:
+    """`scrub` for bytes (UTF-8 forms)."""
+    state = _STATE
+    if state is None or not data:
+        return data
+    return state.bytes_pattern.sub(REDACTED.encode(), data)
+
+
+def scrub_value(value):
+    """A copy of a JSON-like value (dicts, lists, strings) with every string scrubbed; keys too."""
+    if _STATE is None:
+        return value
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {scrub_value(k): scrub_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub_value(v) for v in value]
+    return value
+
+
+class Scrubber:
+    """Scrub a stream of text pieces: `feed` returns what is safe to write now, `release` the held-back tail."""
+
+    __slots__ = ("held",)
+
+    def __init__(self) -> None:
+        self.held = ""
+
+    def feed(self, text: str) -> str:
+        state = _STATE
+        if state is None:
+            if not self.held:
+                return text
+            text, self.held = self.held + text, ""
+            return text
+        text = state.pattern.sub(REDACTED, self.held + text)
+        keep = _held_length(state, text)
+        if keep:
+            self.held = text[-keep:]
+            return text[:-keep]
+        self.held = ""
+        return text
+
+    def release(self) -> str:
+        held, self.held = self.held, ""
+        return held
+
+
+def _held_length(state: _State, text: str) -> int:
+    """Length of the longest tail of `text` that is a proper prefix of a match of some secret variant."""
+    n = len(text)
+    for found in state.starts.finditer(text, max(0, n - state.window)):
+        i = found.start()
+        if any(_could_start(variant, text, i) for variant in state.variants):
+            return n - i
+    return 0
+
+
+def _could_start(variant: list[tuple[str, ...]], text: str, start: int) -> bool:
+    """Whether text[start:] is a proper prefix of some string the variant matches (a small NFA walk)."""
+    end = len(text)
+    positions = {start}
+    for unit in variant:
+        following = set()
+        for pos in positions:
+            rest = text[pos:]
+            for form in unit:
+                if text.startswith(form, pos):
+                    if pos + len(form) == end:
+                        return True  # ends exactly between two units: the rest may follow
+                    following.add(pos + len(form))
+                elif form.startswith(rest):
+                    return True  # ends inside this unit's form
+        positions = following
+        if not positions:
+            return False
+    return False  # a whole match: already replaced by scrub
+
+
+class Guard:
+    """A text stream that scrubs everything written through it, holding back a tail that could begin a secret."""
+
+    def __init__(self, raw) -> None:
+        import _thread
+
+        self._raw = raw
+        self._scrubber = Scrubber()
+        self._lock = _thread.allocate_lock()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            safe = self._scrubber.feed(text)
+            if safe:
+                self._raw.write(safe)
+        return len(text)
+
+    def writelines(self, lines) -> None:
+        for line in lines:
+            self.write(line)
+
+    def release(self) -> None:
+        """Write the held-back tail (end of output)."""
+        with self._lock:
+            held = self._scrubber.release()
+            if held:
+                self._raw.write(held)
+
+    def flush(self) -> None:
+        self._raw.flush()
+
+    @property
+    def raw(self):
+        return self._raw
+
+    def __getattr__(self, name: str):
+        return getattr(self._raw, name)
+
+
+_HOOKED = False
+
+
+def guard_streams() -> None:
+    """Wrap sys.stdout and sys.stderr in a Guard (once each; again if something replaced them since)."""
+    global _HOOKED
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None and not isinstance(stream, Guard):
+            setattr(sys, name, Guard(stream))
+    if not _HOOKED:
+        import atexit
+
+        atexit.register(release_all)
+        _HOOKED = True
+
+
+def release_all() -> None:
+    """Write the held-back tails of the guarded stdout and stderr."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, Guard):
+            try:
+                stream.release()
+            except (OSError, ValueError):
+                pass
+
+
+def unguard_streams() -> None:
+    """Put the raw streams back (tests)."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if isinstance(stream, Guard):
+            stream.release()
+            setattr(sys, name, stream.raw)
+
+
+class _LogFilter:
+    """A logging filter that scrubs a record's message (arguments merged in) of every registered secret."""
+
+    def filter(self, record) -> bool:
+        if _STATE is not None:
+            try:
+                message = record.getMessage()
+            except Exception:  # a bad format string: keep logging's own behaviour
+                return True
+            record.msg, record.args = scrub(message), None
+        return True
+
+
+LogFilter = _LogFilter
+
+
+# --- the forms a secret can take -------------------------------------------------------------------------------
+
+
+def _hexes(value: int, width: int) -> tuple[str, ...]:
+    lower = f"{value:0{width}x}"
+    return (lower,) if lower == lower.upper() else (lower, lower.upper())
+
+
+def _forms(c: str) -> tuple[str, ...]:
+    """Every string one character of a secret may be printed as: itself, escaped (once or twice), %-encoded."""
+    if c in _PLAIN:  # no encoder escapes these
+        return (c,)
+    code = ord(c)
+    forms = [c]
+    escapes = []  # the part after the backslash(es)
+    if c == "\\":
+        forms += ["\\\\", "\\" * 4]
+    elif c in _NAMED:
+        escapes.append(_NAMED[c])
+    if c == " ":
+        forms.append("+")
+    if code < 0x100:
+        escapes += [f"x{h}" for h in _hexes(code, 2)]
+    if code < 0x10000:
+        escapes += [f"u{h}" for h in _hexes(code, 4)]
+    else:
+        escapes += [f"U{h}" for h in _hexes(code, 8)]
+        hi, lo = 0xD800 + ((code - 0x10000) >> 10), 0xDC00 + ((code - 0x10000) & 0x3FF)
+        escapes += [f"u{a}\\u{b}" for a in _hexes(hi, 4) for b in _hexes(lo, 4)]
+        escapes += [f"u{a}\\\\u{b}" for a in _hexes(hi, 4) for b in _hexes(lo, 4)]
+    for slashes in ("\\", "\\\\", "\\\\\\"):
+        forms += [slashes + e for e in escapes]
+    utf8 = c.encode("utf-8")
+    for case in (str.lower, str.upper):
+        forms.append("".join(f"%{case(f'{b:02x}')}" for b in utf8))
+        if code >= 0x80:  # a bytes repr of the UTF-8 encoding
+            forms += ["".join(f"{slashes}x{case(f'{b:02x}')}" for b in utf8) for slashes in ("\\", "\\\\")]
+    return tuple(dict.fromkeys(forms))
+
+
+def _unit_pattern(unit: tuple[str, ...]) -> str:
+    import re
+
+    if len(unit) == 1:
+        return re.escape(unit[0])
+    return "(?:" + "|".join(re.escape(f) for f in sorted(unit, key=len, reverse=True)) + ")"
+
+
+def _base64_cores(secret: str) -> list[str]:
+    """The runs of base64 text that encode only the secret's bytes, at each of the three alignments, standard and
+    URL-safe (a Basic credential `base64(user:key)` contains one of them)."""
+    import base64
+
+    data = secret.encode("utf-8")
+    cores = []
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + data + b"\0\0").decode("ascii")
+        start, end = -(-8 * offset // 6), (8 * offset + 8 * len(data)) // 6
+        core = encoded[start:end]
+        if len(core) >= _B64_MIN:
+            cores.append(core)
+            cores.append(core.replace("+", "-").replace("/", "_"))
+    return list(dict.fromkeys(cores))
