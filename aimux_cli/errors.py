@@ -7,6 +7,11 @@ Every failure a user can meet is an `AimuxError` carrying its exit code and a on
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 
 class ExitCode(IntEnum):
@@ -17,8 +22,8 @@ class ExitCode(IntEnum):
     USAGE = 2  # bad command-line usage (Click's own code)
     CONFIG = 3  # configuration error: unknown provider, missing key, bad config file
     INPUT = 4  # input error: empty, invalid JSON/UTF-8, unreadable file
-    AUTH = 5  # authentication or permission refused (401/403)
-    RATE_LIMIT = 6  # rate limited or out of quota (429) after retries
+    AUTH = 5  # authentication or permission refused (401/403, or the error type says so: ERROR_KINDS)
+    RATE_LIMIT = 6  # rate limited or out of quota or credits (429, 402) after retries
     PROVIDER = 7  # any other provider error (4xx/5xx)
     NETWORK = 8  # network error or timeout
     INCOMPLETE = 9  # a stream cut short: what arrived is still printed
@@ -84,9 +89,54 @@ class CheckFailed(AimuxError):
 
 
 def exit_code_for_http_status(status: int | None) -> ExitCode:
-    """Map an HTTP status of an error response to the exit-code table (401/403 -> 5, 429 -> 6, else 7)."""
+    """Map an HTTP status of an error response to the exit-code table (401/403 -> 5, 402/429 -> 6, else 7)."""
     if status in (401, 403):
         return ExitCode.AUTH
-    if status == 429:
+    if status in (402, 429):  # 402: out of credits (OpenRouter, DeepSeek, Mistral), as good as out of quota
         return ExitCode.RATE_LIMIT
     return ExitCode.PROVIDER
+
+
+# A body, or an error event inside a 200 stream, carries no HTTP status: the provider's own error type or code says
+# what happened. One table for every wire (the names do not collide); the README's exit-code section lists it.
+ERROR_KINDS: dict[str, ExitCode] = {
+    # Anthropic `type` (Mistral uses the same names)
+    "authentication_error": ExitCode.AUTH, "permission_error": ExitCode.AUTH,
+    "rate_limit_error": ExitCode.RATE_LIMIT, "billing_error": ExitCode.RATE_LIMIT,
+    "overloaded_error": ExitCode.PROVIDER,
+    # OpenAI `code` / `type` (Groq, DeepSeek, Cerebras and the other compatibles use the same names)
+    "invalid_api_key": ExitCode.AUTH, "organization_restricted": ExitCode.AUTH,
+    "insufficient_quota": ExitCode.RATE_LIMIT, "rate_limit_exceeded": ExitCode.RATE_LIMIT,
+    # Gemini `status` (and the ErrorInfo reason of a bad key)
+    "UNAUTHENTICATED": ExitCode.AUTH, "PERMISSION_DENIED": ExitCode.AUTH, "API_KEY_INVALID": ExitCode.AUTH,
+    "RESOURCE_EXHAUSTED": ExitCode.RATE_LIMIT,
+}
+
+
+def exit_code_for_error(error: Mapping[str, Any] | None) -> ExitCode:
+    """The exit code of a document's `error` ({status, type, code, message}): its `code`, else its `type`, in
+    ERROR_KINDS; else its HTTP status (OpenRouter's numeric code is one); else 7."""
+    error = error or {}
+    for key in ("code", "type"):
+        kind = error.get(key)
+        if isinstance(kind, str) and kind in ERROR_KINDS:
+            return ERROR_KINDS[kind]
+    status = error.get("status")
+    return exit_code_for_http_status(status if isinstance(status, int) else None)
+
+
+# The error category of a failure, by its exit code: test-providers' `category` and bench's error counts.
+CATEGORIES: dict[ExitCode, str] = {
+    ExitCode.FAILURE: "internal", ExitCode.USAGE: "usage", ExitCode.CONFIG: "config", ExitCode.INPUT: "input",
+    ExitCode.AUTH: "auth", ExitCode.RATE_LIMIT: "rate_limit", ExitCode.PROVIDER: "provider",
+    ExitCode.NETWORK: "network", ExitCode.INCOMPLETE: "incomplete", ExitCode.CHECK_FAILED: "check",
+    ExitCode.INTERRUPTED: "interrupted",
+}
+
+
+def category(code: ExitCode | int) -> str:
+    """The category name of an exit code ("provider" for one the table does not know)."""
+    try:
+        return CATEGORIES.get(ExitCode(code), "provider")
+    except ValueError:
+        return "provider"

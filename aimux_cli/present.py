@@ -3,7 +3,7 @@ and errors on stderr, and the exit code it earns. Shared by the commands (pretti
 `output` writes to stdout.
 
 Exit codes of a document: 0; 9 when a stream ended without its terminal event; with `fail`, 5/6/7 for an error
-document by its HTTP status.
+document by the provider's error type or code, else its HTTP status (errors.exit_code_for_error).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 
 from aimux_cli import output
-from aimux_cli.errors import ExitCode, InputError, exit_code_for_http_status
+from aimux_cli.errors import ExitCode, InputError, exit_code_for_error
 
 
 class PrettifyOptions:
@@ -50,7 +50,7 @@ def exit_code_of(doc, fail: bool) -> int:
         warn("the stream ended before its terminal event: the response is incomplete", error=True)
         return int(ExitCode.INCOMPLETE)
     if doc.status == "error" and fail:
-        return int(exit_code_for_http_status(doc.error.get("status")))
+        return int(exit_code_for_error(doc.error))
     return 0
 
 
@@ -85,15 +85,22 @@ def emit(outcome, fmt: str, opts: PrettifyOptions, env, *, label: str | None = N
 
 
 def _text_notes(doc) -> None:
-    """`-f text` shows only answer text: say on stderr what else the answer was (an error, a refusal)."""
+    """`-f text` shows only answer text: say on stderr what else the answer was (an error, a refusal), so that an
+    error never vanishes in a pipeline (the exit code stays 0 without --fail)."""
     if doc.status == "error":
-        err = doc.error
-        parts = [str(err[k]) for k in ("status", "type", "code") if err.get(k) is not None]
-        parts.append(str(err.get("message") or "(no message)"))
-        warn("the response is an error: " + ": ".join(parts), error=True)
+        warn(error_line(doc), error=True)
     for block in doc.blocks:
         if block.get("type") == "refusal":
             warn(f"the model refused: {block.get('text', '')}")
+
+
+def error_line(doc) -> str:
+    """One line for an error document: provider, HTTP status when known, the error's type and code, its message."""
+    err = doc.error
+    parts = [str(doc.provider or "the response"), f"HTTP {err['status']}" if err.get("status") else None,
+             err.get("type"), err.get("code") if err.get("code") != err.get("type") else None,
+             err.get("message") or "(no message)"]
+    return ": ".join(str(p) for p in parts if p not in (None, ""))
 
 
 def render(outcome, fmt: str, opts: PrettifyOptions) -> str:

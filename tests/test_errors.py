@@ -1,0 +1,142 @@
+"""The one table from a provider's error (type, code, HTTP status) to an exit code (errors.py), and what an error
+document does in `prettify`: in `-f text` one line on stderr even without --fail, and with --fail the table's code.
+
+Run in process through `cli.main` (the same path as the console script) to keep the many fixture cases cheap.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aimux_cli.errors import ExitCode, category, exit_code_for_error
+
+ROOT = Path(__file__).resolve().parents[1]
+FIX = ROOT / "fixtures"
+CORPUS = ROOT.parent / "shared" / "provider-corpus"
+
+# every error fixture of the project -> the exit code --fail gives it
+ERROR_FIXTURES = {
+    "anthropic/error-401-authentication.json": 5,
+    "anthropic/error-429-rate-limit.json": 6,
+    "anthropic/error-529-overloaded.json": 7,
+    "anthropic/stream-error-overloaded.sse": 7,
+    "azure/error-400-content-filter.json": 7,
+    "azure/error-401.json": 5,
+    "gemini/error-400-invalid-argument.json": 7,  # a bad key, but only details[].reason says so: not in the document
+    "gemini/error-404-not-found.json": 7,
+    "gemini/error-429-resource-exhausted.json": 6,
+    "gemini/wire-error-array.json": 7,
+    "gemini/wire-stream-error.sse": 7,
+    "groq/chat-stream-error-event.sse": 7,
+    "groq/error-401-invalid-api-key.json": 5,
+    "groq/error-429-rate-limit.json": 6,
+    "hostile/error-ansi.json": 5,
+    "ollama/error-model-not-found.json": 7,
+    "ollama/wire-chat-stream-error.ndjson": 7,
+    "openai-responses/stream-error-event.sse": 6,
+    "openai/chat-stream-error-midway.sse": 7,
+    "openai/error-400-invalid-request.json": 7,
+    "openai/error-401-invalid-api-key.json": 5,
+    "openai/error-429-insufficient-quota.json": 6,
+    "openai/error-500-server-error.json": 7,
+    "openrouter/error-402-insufficient-credits.json": 6,
+}
+
+# real recorded bodies (../shared/provider-corpus), when that corpus is beside the clone
+CORPUS_ERRORS = {
+    "anthropic/error-401-authentication_error.json": 5,
+    "anthropic/error-429-rate_limit_error.json": 6,
+    "anthropic/error-529-overloaded_error.json": 7,
+    "openai/error-401-invalid_api_key-completions.json": 5,
+    "openai/error-429-insufficient_quota.json": 6,
+    "openai/error-429-insufficient_quota-2023-code-null.json": 6,
+    "openai/error-429-rate_limit_exceeded-tokens.json": 6,
+    "openrouter/error-429-provider-rate-limited.json": 6,
+    "azure-openai/error-401-invalid-subscription-key.json": 5,
+    "gemini/error-404-NOT_FOUND.json": 7,
+    "groq/error-404-model_not_found.json": 7,
+}
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    from aimux_cli.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return exited.value.code or 0, out, err
+
+
+def test_every_error_fixture_is_listed():
+    on_disk = {str(p.relative_to(FIX)) for p in FIX.rglob("*error*")}
+    assert on_disk == set(ERROR_FIXTURES)
+
+
+@pytest.mark.parametrize(("rel", "code"), sorted(ERROR_FIXTURES.items()))
+def test_text_format_reports_the_error_on_stderr_and_fail_maps_it(capsys, rel, code):
+    path = str(FIX / rel)
+    rc, out, err = run(capsys, "prettify", "-f", "text", path)
+    assert rc == 0  # without --fail an error document is not a failure of aimux
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("aimux: error: "), err
+    from aimux_cli.inputs import Source
+    from aimux_cli.prettify import normalize
+
+    doc = normalize(Source(rel, (FIX / rel).read_bytes())).document
+    assert lines[0].startswith(f"aimux: error: {doc.provider}: ")
+    message = doc.error.get("message", "")
+    if message.isprintable():
+        assert message in lines[0]
+    if doc.error.get("type") and doc.error["type"].isprintable():
+        assert doc.error["type"] in lines[0]
+    assert "\x1b" not in err  # provider text is shown inert
+
+    rc_fail, out_fail, err_fail = run(capsys, "prettify", "-f", "text", "--fail", path)
+    assert rc_fail == code, err_fail
+    assert (out_fail, err_fail) == (out, err)  # --fail changes the exit code only
+
+
+@pytest.mark.parametrize(("rel", "code"), sorted(CORPUS_ERRORS.items()))
+def test_recorded_error_bodies_map_by_their_type(capsys, rel, code):
+    path = CORPUS / rel
+    if not path.exists():
+        pytest.skip("../shared/provider-corpus is not beside the clone")
+    rc, _, err = run(capsys, "prettify", "-f", "json", "--fail", str(path))
+    assert rc == code, err
+
+
+@pytest.mark.parametrize(("error", "code"), [
+    ({"type": "authentication_error", "message": "invalid x-api-key"}, ExitCode.AUTH),
+    ({"type": "permission_error"}, ExitCode.AUTH),
+    ({"type": "rate_limit_error"}, ExitCode.RATE_LIMIT),
+    ({"type": "overloaded_error"}, ExitCode.PROVIDER),
+    ({"type": "invalid_request_error", "code": "invalid_api_key"}, ExitCode.AUTH),
+    ({"type": "insufficient_quota", "code": "insufficient_quota"}, ExitCode.RATE_LIMIT),
+    ({"type": "tokens", "code": "rate_limit_exceeded"}, ExitCode.RATE_LIMIT),
+    ({"status": 401, "type": "UNAUTHENTICATED"}, ExitCode.AUTH),
+    ({"status": 403, "type": "PERMISSION_DENIED"}, ExitCode.AUTH),
+    ({"type": "PERMISSION_DENIED"}, ExitCode.AUTH),
+    ({"type": "RESOURCE_EXHAUSTED"}, ExitCode.RATE_LIMIT),
+    ({"status": 400, "type": "invalid_request_error", "code": "organization_restricted"}, ExitCode.AUTH),
+    ({"status": 402}, ExitCode.RATE_LIMIT),  # OpenRouter: out of credits
+    ({"status": 429, "message": "Provider returned error"}, ExitCode.RATE_LIMIT),
+    ({"status": 401}, ExitCode.AUTH),
+    ({"status": 400, "code": "content_filter"}, ExitCode.PROVIDER),
+    ({"message": "model 'x' not found"}, ExitCode.PROVIDER),
+    ({}, ExitCode.PROVIDER),
+    (None, ExitCode.PROVIDER),
+    ({"type": ["not", "a", "name"], "status": "429"}, ExitCode.PROVIDER),  # odd types never raise
+])
+def test_exit_code_for_error(error, code):
+    assert exit_code_for_error(error) == code
+
+
+def test_categories_name_every_exit_code():
+    assert category(ExitCode.AUTH) == "auth"
+    assert category(6) == "rate_limit"
+    assert category(ExitCode.NETWORK) == "network"
+    assert category(42) == "provider"
+    assert {category(c) for c in ExitCode if c != ExitCode.OK} >= {"auth", "rate_limit", "provider", "network",
+                                                                   "incomplete", "check", "config", "internal"}
