@@ -140,3 +140,20 @@ def test_categories_name_every_exit_code():
     assert category(42) == "provider"
     assert {category(c) for c in ExitCode if c != ExitCode.OK} >= {"auth", "rate_limit", "provider", "network",
                                                                    "incomplete", "check", "config", "internal"}
+
+
+# --- ask: an error event inside a 200 stream takes its code from the same table ------------------------------------
+
+from provider_server import Reply  # noqa: E402
+from test_ask import inline, route, server  # noqa: E402,F401 - the loopback provider and in-process runner of ask
+
+
+@pytest.mark.parametrize(("provider", "fixture", "code"), [
+    ("responses", "openai-responses/stream-error-event.sse", 6),  # code rate_limit_exceeded
+    ("anthropic", "anthropic/stream-error-overloaded.sse", 7),  # overloaded_error
+])
+def test_ask_maps_an_error_event_in_a_200_stream_by_its_type(server, inline, provider, fixture, code):
+    route(server, provider, Reply.file(fixture))
+    result = inline("ask", "-p", provider, "-f", "text", "hello")
+    assert result.returncode == code, result.stderr
+    assert result.stderr.decode().count("aimux: error: ") == 1

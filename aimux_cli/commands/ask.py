@@ -44,7 +44,7 @@ from aimux_cli.errors import (
     ProviderError,
     RateLimitError,
     UsageError,
-    exit_code_for_http_status,
+    exit_code_for_error,
 )
 
 _PARSERS = {"sse": streams.SSEParser, "ndjson": streams.NDJSONParser, "json-array": streams.JSONArrayParser}
@@ -322,7 +322,7 @@ def finish(doc, cut: IncompleteError | None, fmt: str, env, view: View, exchange
         status = err.get("status")
         where = f"HTTP {status}" if status else "error in the response"
         line = f"{provider}: {where}: {_type_message(err) or 'no details given'}"
-        raise AimuxError(_scrub(line, exchange.prepared), exit_code=exit_code_for_http_status(status))
+        raise AimuxError(_scrub(line, exchange.prepared), exit_code=exit_code_for_error(err))
     if doc.status == "incomplete":
         raise IncompleteError(f"{provider}: the stream ended before its terminal event: the answer is incomplete")
     return int(ExitCode.OK)
