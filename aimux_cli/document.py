@@ -269,8 +269,8 @@ class Accumulator:
         ch.last = block
         if key is not None:
             ch.keys[key] = block
-            if ch.pending_citations and kind == "text" and key in ch.pending_citations:
-                block["citations"] = ch.pending_citations.pop(key)
+        if ch.pending_citations and kind == "text" and key in ch.pending_citations:
+            block["citations"] = ch.pending_citations.pop(key)
         return block
 
     def text(self, delta: str, choice: int = 0, key: Any = None) -> None:
@@ -292,15 +292,21 @@ class Accumulator:
             self._extend("refusal", delta, choice, key)
 
     def citations(self, cites: list[dict], choice: int = 0, key: Any = None) -> None:
-        """Attach citations ({url, title}) to the current text block (or the one with `key`)."""
+        """Attach citations ({url, title}) to the latest text block of the choice (or the one with `key`).
+        Citations that arrive before any such text wait for it (Anthropic's citations_delta comes first, Perplexity
+        sends its sources in a stream's first chunk)."""
+        if not cites:
+            return
         ch = self._choice(choice)
-        block = ch.keys.get(key) if key is not None else ch.last
-        if block is None and key is not None and cites:
+        if key is not None:
+            block = ch.keys.get(key)
+        else:
+            block = next((b for b in reversed(ch.blocks) if b["type"] == "text"), None)
+        if block is None:
             ch.pending_citations.setdefault(key, []).extend(cites)  # attached when the block's text arrives
             return
-        if block is None or block["type"] != "text" or not cites:
-            return
-        block.setdefault("citations", []).extend(cites)
+        if block["type"] == "text":
+            block.setdefault("citations", []).extend(cites)
 
     def redacted_thinking(self, choice: int = 0, key: Any = None) -> None:
         ch = self._choice(choice)

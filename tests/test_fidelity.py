@@ -26,8 +26,7 @@ FIX = ROOT / "fixtures"
 
 
 def doc_of(rel: str, api: str | None = None) -> dict:
-    from aimux_cli.wire import detect
-    return load_document(FIX / rel, api or detect)
+    return load_document(FIX / rel, api)  # api None: detected from the first value
 
 
 def aimux(*args: str) -> subprocess.CompletedProcess:
@@ -60,3 +59,53 @@ def test_a_cut_responses_stream_still_exits_9():
     assert result.returncode == 9
     assert b"terminal event" in result.stderr
     assert orjson.loads(result.stdout)["status"] == "incomplete"
+
+
+# -- item 11: Perplexity sources, Together cache reads -------------------------------------------------------------
+
+PERPLEXITY_CITES = [
+    {"url": "https://science.nasa.gov/mission/webb/", "title": "James Webb Space Telescope - NASA Science"},
+    {"url": "https://www.esa.int/Science_Exploration/Space_Science/Webb", "title": "ESA - Webb"},
+    {"url": "https://en.wikipedia.org/wiki/James_Webb_Space_Telescope",
+     "title": "James Webb Space Telescope - Wikipedia"},
+    {"url": "https://webbtelescope.org/news/journey-to-l2", "title": "Webb's journey to L2 explained"},
+]
+
+
+@pytest.mark.parametrize("rel", ["perplexity/chat-citations-search-results.json",
+                                 "perplexity/chat-citations-search-results-stream.sse"])
+def test_perplexity_citations_and_search_results_are_the_answers_citations(rel):
+    doc = doc_of(rel)
+    assert doc["provider"] == "perplexity"
+    assert [b["type"] for b in doc["blocks"]] == ["text"]
+    # citations order, titles from search_results, then the search result that was not cited; each URL once
+    assert doc["blocks"][0]["citations"] == PERPLEXITY_CITES
+
+
+def test_perplexity_stream_and_body_agree():
+    body = doc_of("perplexity/chat-citations-search-results.json")
+    stream = doc_of("perplexity/chat-citations-search-results-stream.sse")
+    assert without_ids(body) == without_ids(stream)
+
+
+def test_sources_that_arrive_before_the_text_wait_for_it():
+    from aimux_cli.document import Accumulator
+    from aimux_cli.wire import openai_chat
+
+    acc = Accumulator("openai.chat")
+    head = {"object": "chat.completion.chunk", "citations": ["https://a.example/"],
+            "search_results": [{"url": "https://a.example/", "title": "A"}]}
+    openai_chat.fold(acc, {**head, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}, None)
+    openai_chat.fold(acc, {"object": "chat.completion.chunk",
+                           "choices": [{"index": 0, "delta": {"content": "Answer [1]."}}]}, None)
+    openai_chat.fold(acc, {**head, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}, None)
+    acc.mark_terminal()
+    assert acc.document().blocks == ({"type": "text", "text": "Answer [1].",
+                                      "citations": [{"url": "https://a.example/", "title": "A"}]},)
+
+
+def test_together_cached_tokens_are_cache_reads():
+    doc = doc_of("together/chat-cached-tokens.json")
+    assert doc["usage"] == {"input_tokens": 1862, "output_tokens": 27, "total_tokens": 1889,
+                            "cache_read_tokens": 1792}
+    assert (doc["finish"], doc["finish_raw"]) == ("stop", "eos")

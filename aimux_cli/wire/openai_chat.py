@@ -13,8 +13,10 @@ A body's `message` and a chunk's `delta` carry the same fields, so both go throu
 - `tool_calls`, keyed by their `index` (a stream names id and function only in the first delta), and the legacy
   `function_call`.
 Per choice: `finish_reason` (never OpenRouter's `native_finish_reason`); a choice-level `error` (OpenRouter).
-Per body or chunk: `usage` (also Groq's `x_groq.usage` in streams, with its timings), Cerebras `time_info`,
-OpenRouter `usage.cost`, a top-level `error` (an error event inside a stream keeps the blocks before it).
+Per body or chunk: `usage` (also Groq's `x_groq.usage` in streams, with its timings; Together's top-level
+`usage.cached_tokens`), Cerebras `time_info`, OpenRouter `usage.cost`, Perplexity's top-level `citations` and
+`search_results` (citations of the answer text), a top-level `error` (an error event inside a stream keeps the
+blocks before it).
 The vendor is inferred from markers, in the contract's order (see `_infer_vendor`).
 """
 
@@ -99,6 +101,8 @@ def fold(acc: Accumulator, obj: Any, event: str | None, body: bool = False) -> l
             _usage(acc, groq["usage"])
     if "time_info" in obj and isinstance(obj["time_info"], dict):
         _timing(acc, obj["time_info"])
+    if "citations" in obj or "search_results" in obj:
+        _sources(acc, obj)
     if acc.inferred_provider is None and (acc.state or usage or "x_groq" in obj or "time_info" in obj
                                           or "prompt_filter_results" in obj):
         _infer_vendor(acc, obj)  # only a chunk that may carry a marker: plain OpenAI streams never infer
@@ -232,6 +236,28 @@ def _tool_calls(acc: Accumulator, calls: list, index: int) -> None:
         acc.tool_call(key, id=call.get("id"), name=fn.get("name"), arguments=fn.get("arguments"), choice=index)
 
 
+def _sources(acc: Accumulator, obj: dict) -> None:
+    """Perplexity: the top-level `citations` (URLs) and `search_results` ({title, url, date, ...}) are the sources
+    of the answer: citations of choice 0's text, in `citations` order, then any other search result. A stream
+    repeats them in its chunks: each URL is cited once."""
+    results = [r for r in _list(obj.get("search_results")) if isinstance(r, dict) and isinstance(r.get("url"), str)]
+    titles = {r["url"]: r.get("title") for r in results}
+    urls = [u for u in _list(obj.get("citations")) if isinstance(u, str)] + [r["url"] for r in results]
+    seen = acc.state.setdefault("sources", set())
+    cites = []
+    for url in urls:
+        if url and url not in seen:
+            seen.add(url)
+            title = titles.get(url)
+            cites.append({"url": url, "title": title} if isinstance(title, str) and title else {"url": url})
+    if cites:
+        acc.citations(cites, 0)
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
 def url_citations(annotations: Any) -> list[dict]:
     """`url_citation` annotations -> [{url, title}] (Chat nests them under `url_citation`; Responses does not)."""
     out = []
@@ -279,6 +305,8 @@ def _usage(acc: Accumulator, usage: Any) -> None:
     cache_read = prompt.get("cached_tokens") if isinstance(prompt, dict) else None
     if usage.get("prompt_cache_hit_tokens") is not None:  # DeepSeek
         cache_read = usage["prompt_cache_hit_tokens"]
+    elif cache_read is None:
+        cache_read = usage.get("cached_tokens")  # Together: at the top of usage
     cache_write = first_reported(prompt, *_CACHE_WRITE_KEYS)  # the details first, then usage itself
     if cache_write is None:
         cache_write = first_reported(usage, *_CACHE_WRITE_KEYS)
@@ -306,6 +334,8 @@ def _infer_vendor(acc: Accumulator, obj: dict) -> None:
         acc.infer_provider("azure")
     elif "openrouter" in state:
         acc.infer_provider("openrouter")
+    elif "search_results" in obj or isinstance(obj.get("citations"), list):
+        acc.infer_provider("perplexity")
     elif "reasoning_content" in state and isinstance(obj.get("usage"), dict) \
             and "prompt_cache_hit_tokens" in obj["usage"]:
         acc.infer_provider("deepseek")
