@@ -32,6 +32,19 @@ class State:
     debug = False
 
 
+_DEBUG_HELP = "Show tracebacks for errors and log the HTTP exchange (secrets stay redacted). Also AIMUX_DEBUG=1."
+
+
+def _debug_option():
+    """`--debug` on every command as well as before it (`aimux ask --debug` and `aimux --debug ask` alike)."""
+    return typer.Option(False, "--debug", help=_DEBUG_HELP)
+
+
+def _set_debug(debug: bool) -> bool:
+    State.debug = State.debug or debug or bool(os.environ.get("AIMUX_DEBUG"))
+    return State.debug
+
+
 def _version(value: bool) -> None:
     if value:
         sys.stdout.write(f"aimux {__version__}\n")
@@ -42,9 +55,9 @@ def _version(value: bool) -> None:
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Print the version and exit."),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors (secrets stay redacted)."),
+    debug: bool = _debug_option(),
 ) -> None:
-    State.debug = debug
+    _set_debug(debug)
 
 
 class Format(str, Enum):
@@ -85,7 +98,9 @@ def prettify(
                               "when the response is an error; without it an error document exits 0."),
     color: Optional[bool] = typer.Option(None, "--color/--no-color",
                                          help="Force colours on or off (NO_COLOR and FORCE_COLOR are honoured)."),
+    debug: bool = _debug_option(),
 ) -> None:
+    _set_debug(debug)
     from aimux_cli.commands.prettify import PrettifyOptions, run
 
     opts = PrettifyOptions(files=files or [], wire=wire, provider=provider,
@@ -138,13 +153,15 @@ def ask(
                                             "toon/json (the response document), raw (the provider's bytes)."),
     color: Optional[bool] = typer.Option(None, "--color/--no-color",
                                          help="Force colours on or off (NO_COLOR and FORCE_COLOR are honoured)."),
+    debug: bool = _debug_option(),
 ) -> None:
+    _set_debug(debug)
     from aimux_cli.commands.ask import AskOptions, run
 
     opts = AskOptions(prompt=prompt or [], provider=provider, model=model, system=system, temperature=temperature,
                       max_tokens=max_tokens, base_url=base_url, timeout=timeout, retries=retries,
                       stream=not no_stream, fmt=fmt.value if fmt else None, color=color,
-                      debug=State.debug or bool(os.environ.get("AIMUX_DEBUG")))
+                      debug=State.debug)
     code = run(opts)
     if code:
         raise typer.Exit(int(code))
@@ -175,7 +192,9 @@ def test_providers(
                                               help="Also save the report as JSON to FILE."),
     color: Optional[bool] = typer.Option(None, "--color/--no-color",
                                          help="Force colours on or off (NO_COLOR and FORCE_COLOR are honoured)."),
+    debug: bool = _debug_option(),
 ) -> None:
+    _set_debug(debug)
     from aimux_cli.commands.test_providers import TestProvidersOptions, run
 
     code = run(TestProvidersOptions(names=names or [], timeout=timeout, strict=strict,
@@ -227,7 +246,9 @@ def bench_provider(
     output_file: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE", help=_BENCH_OUTPUT_HELP),
     fmt: Optional[BenchFormat] = typer.Option(None, "--format", "-f", help=_BENCH_FORMAT_HELP),
     color: Optional[bool] = typer.Option(None, "--color/--no-color", help="Force colours on or off."),
+    debug: bool = _debug_option(),
 ) -> None:
+    _set_debug(debug)
     from aimux_cli.commands.bench import ProviderOptions, run_provider
 
     code = run_provider(ProviderOptions(
@@ -249,7 +270,9 @@ def bench_prettify(
     output_file: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE", help=_BENCH_OUTPUT_HELP),
     fmt: Optional[BenchFormat] = typer.Option(None, "--format", "-f", help=_BENCH_FORMAT_HELP),
     color: Optional[bool] = typer.Option(None, "--color/--no-color", help="Force colours on or off."),
+    debug: bool = _debug_option(),
 ) -> None:
+    _set_debug(debug)
     from aimux_cli.commands.bench import PrettifyOptions, run_prettify
 
     code = run_prettify(PrettifyOptions(files=files or [], min_time=min_time, output=output_file,
@@ -261,16 +284,28 @@ def bench_prettify(
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: runs the app and turns every failure into a line and an exit code.
 
-    Typer (in standalone mode) already maps usage errors to 2 and Ctrl-C to 130; aimux's own errors carry their
-    exit code; a closed stdout pipe ends quietly; anything else is a bug, reported in one line (traceback with
-    --debug or AIMUX_DEBUG=1)."""
+    Usage errors are one line and a hint, exit 2 (Typer's own report is a Rich box); Ctrl-C is 130; aimux's own
+    errors carry their exit code; a closed stdout pipe ends quietly; anything else is a bug, reported in one line
+    that asks for a report (traceback with --debug or AIMUX_DEBUG=1)."""
+    try:  # Typer 0.2x vendors Click; before that it used the click package
+        from typer._click.exceptions import ClickException
+    except ImportError:  # pragma: no cover - depends on the installed Typer
+        from click.exceptions import ClickException
+
     from aimux_cli import output
 
+    State.debug = False  # set again by --debug at either level; main may run several times in one process
+    args = sys.argv[1:] if argv is None else list(argv)
     try:
         try:
-            app_for(sys.argv[1:] if argv is None else argv)(args=argv, prog_name="aimux")
-        finally:  # Typer ends with sys.exit: flush first, so a failed write is reported (and exits non-zero)
+            code = app_for(args)(args=args, prog_name="aimux", standalone_mode=False)
+        finally:  # flush now, so that a failed write is reported (and exits non-zero)
             output.flush()
+        sys.exit(code if isinstance(code, int) else 0)
+    except ClickException as exc:
+        _usage(exc, args)
+    except typer.Abort:
+        sys.exit(int(ExitCode.INTERRUPTED))
     except AimuxError as exc:
         if isinstance(exc, OutputError):  # what is left in stdout's buffer cannot be written either
             output.silence_stdout()
@@ -283,7 +318,28 @@ def main(argv: list[str] | None = None) -> None:
         where = f"{exc.filename}: " if exc.filename else "cannot write the output: "
         _report(exc, f"{where}{exc.strerror or exc}", int(ExitCode.FAILURE))
     except Exception as exc:
-        _report(exc, f"internal error: {type(exc).__name__}: {exc}", 1)
+        _report(exc, internal_error_line(exc), int(ExitCode.FAILURE))
+
+
+def internal_error_line(exc: BaseException) -> str:
+    """The line for a bug: what broke, the version, and how to report it usefully."""
+    return (f"internal error in aimux {__version__}: {type(exc).__name__}: {exc} -- this is a bug: please report "
+            "it with the output of the same command run with --debug")
+
+
+def _usage(exc, args: list[str]) -> None:
+    """A usage error (a bad option, a missing argument, an unknown command): one line and a hint, exit 2."""
+    if type(exc).__name__ == "NoArgsIsHelpError":  # `aimux` alone: the help was printed already
+        sys.exit(exc.exit_code)
+    from aimux_cli.render.sanitize import for_terminal
+
+    ctx = getattr(exc, "ctx", None)
+    path = ctx.command_path if ctx is not None else "aimux"
+    if path == "aimux":  # Click reports some parse errors (a missing option value) without the command's context
+        path = _named_path(args)
+    line = " ".join(exc.format_message().split()) or type(exc).__name__
+    sys.stderr.write(f"aimux: error: {for_terminal(line)}\nTry '{for_terminal(path)} --help' for help.\n")
+    sys.exit(exc.exit_code)
 
 
 def app_for(args: list[str]) -> typer.Typer:
@@ -302,6 +358,21 @@ def app_for(args: list[str]) -> typer.Typer:
     lean = copy.copy(app)
     lean.registered_commands, lean.registered_groups = commands, groups
     return lean
+
+
+def _named_path(args: list[str]) -> str:
+    """"aimux", then the command (and sub-command) names that `args` start with."""
+    words, level = ["aimux"], app
+    for arg in (a for a in args if not a.startswith("-")):
+        names = {c.name or c.callback.__name__.replace("_", "-"): None for c in level.registered_commands}
+        names.update({g.typer_instance.info.name: g.typer_instance for g in level.registered_groups})
+        if arg not in names:
+            break
+        words.append(arg)
+        if names[arg] is None:
+            break
+        level = names[arg]
+    return " ".join(words)
 
 
 def _report(exc: BaseException, message: str, code: int) -> None:

@@ -11,17 +11,17 @@ _aimux() {
     "ask")
       if [[ "$prev" == "--format" ]]; then COMPREPLY=($(compgen -W "rich text toon json raw" -- "$cur")); return; fi
       if [[ "$prev" == "-f" ]]; then COMPREPLY=($(compgen -W "rich text toon json raw" -- "$cur")); return; fi
-      COMPREPLY=($(compgen -W "--base-url --color --format --help --max-tokens --model --no-color --no-stream --provider --retries --system --temperature --timeout -f -m -p -s" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "--base-url --color --debug --format --help --max-tokens --model --no-color --no-stream --provider --retries --system --temperature --timeout -f -m -p -s" -- "$cur")) ;;
     "bench")
       COMPREPLY=($(compgen -W "prettify provider --help" -- "$cur")) ;;
     "bench prettify")
       if [[ "$prev" == "--format" ]]; then COMPREPLY=($(compgen -W "rich toon json" -- "$cur")); return; fi
       if [[ "$prev" == "-f" ]]; then COMPREPLY=($(compgen -W "rich toon json" -- "$cur")); return; fi
-      COMPREPLY=($(compgen -W "--color --format --help --min-time --no-color --output -f -o" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "--color --debug --format --help --min-time --no-color --output -f -o" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
     "bench provider")
       if [[ "$prev" == "--format" ]]; then COMPREPLY=($(compgen -W "rich toon json" -- "$cur")); return; fi
       if [[ "$prev" == "-f" ]]; then COMPREPLY=($(compgen -W "rich toon json" -- "$cur")); return; fi
-      COMPREPLY=($(compgen -W "--color --concurrency --duration --format --help --max-tokens --model --no-color --output --prompt --prompt-file --provider --rate --requests --seed --warmup -c -d -f -m -n -o -p -r" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "--color --concurrency --debug --duration --format --help --max-tokens --model --no-color --output --prompt --prompt-file --provider --rate --requests --seed --warmup -c -d -f -m -n -o -p -r" -- "$cur")) ;;
     "prettify")
       if [[ "$prev" == "--delimiter" ]]; then COMPREPLY=($(compgen -W "comma tab pipe" -- "$cur")); return; fi
       if [[ "$prev" == "--format" ]]; then COMPREPLY=($(compgen -W "toon json text rich" -- "$cur")); return; fi
@@ -29,11 +29,11 @@ _aimux() {
       if [[ "$prev" == "-d" ]]; then COMPREPLY=($(compgen -W "comma tab pipe" -- "$cur")); return; fi
       if [[ "$prev" == "-f" ]]; then COMPREPLY=($(compgen -W "toon json text rich" -- "$cur")); return; fi
       if [[ "$prev" == "-w" ]]; then COMPREPLY=($(compgen -W "anthropic.messages gemini.generate ollama.chat ollama.generate openai.chat openai.responses none" -- "$cur")); return; fi
-      COMPREPLY=($(compgen -W "--color --delimiter --fail --follow --format --help --indent --no-color --provider --wire -d -f -p -w" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "--color --debug --delimiter --fail --follow --format --help --indent --no-color --provider --wire -d -f -p -w" -- "$cur")); COMPREPLY+=($(compgen -f -- "$cur")) ;;
     "test-providers")
       if [[ "$prev" == "--format" ]]; then COMPREPLY=($(compgen -W "rich toon json" -- "$cur")); return; fi
       if [[ "$prev" == "-f" ]]; then COMPREPLY=($(compgen -W "rich toon json" -- "$cur")); return; fi
-      COMPREPLY=($(compgen -W "--color --format --help --no-color --output --strict --timeout -f -o -t" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "--color --debug --format --help --no-color --output --strict --timeout -f -o -t" -- "$cur")) ;;
   esac
 }
 complete -o default -F _aimux aimux

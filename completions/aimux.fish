@@ -9,6 +9,7 @@ complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench pret
 complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench prettify test-providers' -l version
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l base-url
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l color
+complete -c aimux -n '__fish_seen_subcommand_from ask' -l debug
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l format -x -a 'rich text toon json raw'
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l help
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l max-tokens
@@ -28,6 +29,7 @@ complete -c aimux -n '__fish_seen_subcommand_from bench' -a prettify
 complete -c aimux -n '__fish_seen_subcommand_from bench' -a provider
 complete -c aimux -n '__fish_seen_subcommand_from bench' -l help
 complete -c aimux -n '__fish_seen_subcommand_from prettify' -l color
+complete -c aimux -n '__fish_seen_subcommand_from prettify' -l debug
 complete -c aimux -n '__fish_seen_subcommand_from prettify' -l format -x -a 'rich toon json'
 complete -c aimux -n '__fish_seen_subcommand_from prettify' -l help
 complete -c aimux -n '__fish_seen_subcommand_from prettify' -l min-time
@@ -38,6 +40,7 @@ complete -c aimux -n '__fish_seen_subcommand_from prettify' -s o
 complete -c aimux -n '__fish_seen_subcommand_from prettify' -F
 complete -c aimux -n '__fish_seen_subcommand_from provider' -l color
 complete -c aimux -n '__fish_seen_subcommand_from provider' -l concurrency
+complete -c aimux -n '__fish_seen_subcommand_from provider' -l debug
 complete -c aimux -n '__fish_seen_subcommand_from provider' -l duration
 complete -c aimux -n '__fish_seen_subcommand_from provider' -l format -x -a 'rich toon json'
 complete -c aimux -n '__fish_seen_subcommand_from provider' -l help
@@ -61,6 +64,7 @@ complete -c aimux -n '__fish_seen_subcommand_from provider' -s o
 complete -c aimux -n '__fish_seen_subcommand_from provider' -s p
 complete -c aimux -n '__fish_seen_subcommand_from provider' -s r
 complete -c aimux -n '__fish_seen_subcommand_from prettify' -l color
+complete -c aimux -n '__fish_seen_subcommand_from prettify' -l debug
 complete -c aimux -n '__fish_seen_subcommand_from prettify' -l delimiter -x -a 'comma tab pipe'
 complete -c aimux -n '__fish_seen_subcommand_from prettify' -l fail
 complete -c aimux -n '__fish_seen_subcommand_from prettify' -l follow
@@ -76,6 +80,7 @@ complete -c aimux -n '__fish_seen_subcommand_from prettify' -s p
 complete -c aimux -n '__fish_seen_subcommand_from prettify' -s w -x -a 'anthropic.messages gemini.generate ollama.chat ollama.generate openai.chat openai.responses none'
 complete -c aimux -n '__fish_seen_subcommand_from prettify' -F
 complete -c aimux -n '__fish_seen_subcommand_from test-providers' -l color
+complete -c aimux -n '__fish_seen_subcommand_from test-providers' -l debug
 complete -c aimux -n '__fish_seen_subcommand_from test-providers' -l format -x -a 'rich toon json'
 complete -c aimux -n '__fish_seen_subcommand_from test-providers' -l help
 complete -c aimux -n '__fish_seen_subcommand_from test-providers' -l no-color

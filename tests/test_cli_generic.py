@@ -191,3 +191,122 @@ def test_closed_stdout_is_one_line_and_exit_1():
                             stderr=subprocess.PIPE, cwd=ROOT, preexec_fn=lambda: os.close(1), timeout=60)
     assert result.returncode == 1
     assert result.stderr == b"aimux: error: cannot write the output: standard output is closed\n"
+
+
+# --- the command-line frame: usage errors, --debug, internal errors (issue 10) ----------------------------------------
+
+
+def run_main(capsys, *args: str) -> tuple[int, str, str]:
+    """`cli.main(args)` in this process (the console script's path): (exit code, stdout, stderr)."""
+    from aimux_cli.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return exited.value.code or 0, out, err
+
+
+USAGE_ERRORS = [  # (arguments, the command path the hint names, a piece of the message)
+    (["prettify", "--delimiter", "semicolon", "x.json"], "aimux prettify", "'semicolon' is not one of"),
+    (["prettify", "--indent", "99", "x.json"], "aimux prettify", "99 is not in the range"),
+    (["ask", "--no-such-option", "hi"], "aimux ask", "No such option: --no-such-option"),
+    (["ask", "--retries"], "aimux ask", "requires an argument"),
+    (["bench", "provider", "-n"], "aimux bench provider", "requires an argument"),
+    (["test-providers", "--timeout", "soon"], "aimux test-providers", "'soon' is not a valid"),
+    (["bench", "provider", "--requests", "0"], "aimux bench provider", "0 is not in the range"),
+    (["bench", "prettify", "--format", "xml"], "aimux bench prettify", "'xml' is not one of"),
+    (["bench", "nosuch"], "aimux bench", "No such command 'nosuch'"),
+    (["nosuch"], "aimux", "No such command 'nosuch'"),
+]
+
+
+@pytest.mark.parametrize(("args", "path", "message"), USAGE_ERRORS)
+def test_usage_errors_are_one_line_and_a_hint(capsys, args, path, message):
+    code, out, err = run_main(capsys, *args)
+    assert code == 2
+    assert out == ""
+    first, hint = err.splitlines()  # exactly two lines, no Rich box
+    assert first.startswith("aimux: error: ") and message in first, err
+    assert hint == f"Try '{path} --help' for help."
+    assert not set("╭╮╰╯│─") & set(err)
+
+
+def test_usage_errors_are_one_line_on_a_terminal_too():
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "aimux_cli", "prettify", "--delimiter", "semicolon", "x.json"],
+                            stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, cwd=ROOT,
+                            env={**os.environ, "COLUMNS": "100", "TERM": "xterm-256color"})
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert proc.wait(timeout=60) == 2
+    screen = b"".join(chunks).decode()
+    assert screen.splitlines() == [
+        "aimux: error: Invalid value for '--delimiter' / '-d': 'semicolon' is not one of 'comma', 'tab', 'pipe'.",
+        "Try 'aimux prettify --help' for help."]
+
+
+def test_help_and_version_still_exit_0(capsys):
+    assert run_main(capsys, "prettify", "--help")[0] == 0
+    code, out, _ = run_main(capsys, "--version")
+    assert (code, out.startswith("aimux ")) == (0, True)
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+@pytest.mark.parametrize(("args", "code", "message"), [
+    (["prettify", "-f", "json", str(ROOT / "fixtures" / "openai" / "chat-text.json")], 0, None),
+    (["ask"], 2, "no prompt"),  # reaches the command: the option was accepted
+    (["test-providers"], 3, "config file not found"),
+    (["bench", "provider", "-p", "nosuch"], 3, "config file not found"),
+    (["bench", "prettify", "--min-time", "0.001", "-f", "json", str(ROOT / "fixtures" / "openai" / "chat-text.json")],
+     0, None),
+])
+def test_debug_is_accepted_before_and_after_the_command(capsys, monkeypatch, tmp_path, where, args, code, message):
+    monkeypatch.setenv("AIMUX_CONFIG", str(tmp_path / "missing.toml"))
+    monkeypatch.delenv("AIMUX_DEBUG", raising=False)
+    monkeypatch.setattr(sys, "stdin", open(os.devnull))  # not a terminal, and empty
+    full = ["--debug", *args] if where == "before" else [*args, "--debug"]
+    got, _, err = run_main(capsys, *full)
+    assert "No such option" not in err
+    assert got == code, err
+    if message:
+        assert "aimux: error: " in err and message in err
+        assert "Traceback (most recent call last)" in err  # --debug shows where an error came from
+    from aimux_cli.cli import State
+    assert State.debug
+
+
+def test_debug_does_not_stick_between_runs_in_one_process(capsys):
+    from aimux_cli.cli import State
+
+    run_main(capsys, "--debug", "--version")
+    run_main(capsys, "--version")
+    assert State.debug is False
+
+
+def test_an_internal_error_names_the_version_and_asks_for_a_report(capsys, monkeypatch):
+    from aimux_cli import __version__
+    from aimux_cli.commands import prettify
+
+    def broken(opts):
+        raise KeyError("surprise")
+
+    monkeypatch.delenv("AIMUX_DEBUG", raising=False)
+    monkeypatch.setattr(prettify, "run", broken)
+    code, out, err = run_main(capsys, "prettify", "x.json")
+    assert code == 1
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"aimux: error: internal error in aimux {__version__}: KeyError: 'surprise'")
+    assert "please report it" in err and "--debug" in err
+    code, _, err = run_main(capsys, "prettify", "x.json", "--debug")
+    assert code == 1 and "Traceback (most recent call last)" in err
