@@ -109,3 +109,67 @@ def test_together_cached_tokens_are_cache_reads():
     assert doc["usage"] == {"input_tokens": 1862, "output_tokens": 27, "total_tokens": 1889,
                             "cache_read_tokens": 1792}
     assert (doc["finish"], doc["finish_raw"]) == ("stop", "eos")
+
+
+# -- item 10: Gemini streamed function-call arguments -------------------------------------------------------------
+
+GEMINI3_CALLS = [
+    {"type": "tool_call", "name": "get_weather", "arguments": {"city": "Lisbon", "date": "2026-12-04", "unit": "celsius"}},
+    {"type": "tool_call", "name": "get_weather", "arguments": {"city": "Porto", "date": "2026-12-05", "unit": "celsius"}},
+    {"type": "tool_call", "name": "find_restaurants",
+     "arguments": {"city": "Lisbon", "cuisine": "seafood", "max_results": 3, "open_now": False}},
+    {"type": "tool_call", "name": "create_reminder",
+     "arguments": {"title": "Pack an umbrella and a warm jacket", "when": {"date": "2026-12-03", "time": "20:00"},
+                   "tags": ["travel", "weather"], "note": None}},
+]
+
+
+def test_gemini_streamed_function_call_arguments_fold_into_whole_calls():
+    doc = doc_of("gemini/vertex-stream-function-call-arguments-gemini3.sse")
+    assert (doc["status"], doc["finish"]) == ("ok", "tool_call")
+    assert doc["blocks"][1:] == GEMINI3_CALLS
+    assert doc["blocks"][0]["type"] == "text"
+
+
+def test_gemini_streamed_function_call_arguments_stream_and_body_agree():
+    body = doc_of("gemini/vertex-function-calls-gemini3.json")
+    stream = doc_of("gemini/vertex-stream-function-call-arguments-gemini3.sse")
+    assert without_ids(body) == without_ids(stream)
+    assert b"thoughtSignature" not in orjson.dumps(stream) and b"CiQB0e2K" not in orjson.dumps(stream)
+
+
+def _fold_parts(*parts: dict) -> list[dict]:
+    from aimux_cli.document import Accumulator
+    from aimux_cli.wire import gemini
+
+    acc = Accumulator("gemini.generate")
+    for part in parts:
+        gemini.fold(acc, {"candidates": [{"content": {"role": "model", "parts": [part]}}]}, None)
+    return list(acc.document().blocks)
+
+
+def test_streamed_call_pieces_repeating_name_and_id_stay_one_call():
+    blocks = _fold_parts(
+        {"functionCall": {"name": "lookup", "id": "c1", "willContinue": True,
+                          "partialArgs": [{"jsonPath": "$.q", "stringValue": "San ", "willContinue": True}]}},
+        {"functionCall": {"name": "lookup", "id": "c1", "partialArgs": [{"jsonPath": "$.q", "stringValue": "Jose"}]}},
+        {"functionCall": {"name": "lookup", "id": "c2", "args": {"q": "Oslo"}}},
+    )
+    assert blocks == [{"type": "tool_call", "id": "c1", "name": "lookup", "arguments": {"q": "San Jose"}},
+                      {"type": "tool_call", "id": "c2", "name": "lookup", "arguments": {"q": "Oslo"}}]
+
+
+def test_streamed_call_paths_in_bracket_form_and_paths_that_cannot_be_set():
+    blocks = _fold_parts(
+        {"functionCall": {"name": "f", "willContinue": True}},
+        {"functionCall": {"partialArgs": [{"jsonPath": "$['a b'][1]", "numberValue": 2.5},
+                                          {"jsonPath": "$.n", "stringValue": "x"},
+                                          {"jsonPath": "$.n.deeper", "boolValue": True},  # n is a string
+                                          {"jsonPath": "$.big[99999999]", "boolValue": True},
+                                          {"jsonPath": "no-dollar", "stringValue": "kept"}],
+                          "willContinue": True}},
+        {"functionCall": {}},
+        {"functionCall": {}},  # an end marker without an open call is no call either
+    )
+    assert blocks == [{"type": "tool_call", "name": "f", "arguments": {
+        "a b": [None, 2.5], "n": "x", "$.n.deeper": True, "$.big[99999999]": True, "no-dollar": "kept"}}]

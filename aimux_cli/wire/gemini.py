@@ -24,12 +24,19 @@ PROHIBITED_CONTENT, BLOCKLIST and IMAGE_SAFETY give `content_filter` (the contra
 blockReason value, under content_filter); OTHER gives null. The feedback is also kept as a block
 `{"type": "promptFeedback", "blockReason": ..., "blockReasonMessage": ...}` so its message is not lost.
 
-Not handled: Vertex's streamed function-call arguments (`partialArgs` / `willContinue`); each `functionCall`
-part is taken as one whole call.
+Streamed function-call arguments (Vertex `toolConfig.functionCallingConfig.streamFunctionCallArguments`, Gemini 3):
+a call arrives in pieces, `functionCall` parts that carry `partialArgs` or `willContinue: true`. The first piece
+names the function (`name`, maybe `id`); each `partialArgs` entry sets the value at its `jsonPath` (RFC 9535,
+`$.city`, `$.when.date`, `$.tags[0]`, `$['a b']`): `stringValue` pieces of one path are concatenated,
+`numberValue`, `boolValue` and `nullValue` set the value. A piece without `willContinue: true` completes the call;
+an empty `functionCall: {}` (or `{"willContinue": false}`) only marks the end. So the stream gives the calls, with
+their arguments, of the body of the same answer. A piece naming another function or id starts a new call; a path
+that cannot be read keeps its value under the path itself.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aimux_cli.document import Accumulator
@@ -39,6 +46,9 @@ VENDOR = "gemini"
 DONE_MARKERS: tuple[str, ...] = ()
 
 _SKIP_PART_KEYS = frozenset({"text", "thought", "thoughtSignature", "functionCall", "partMetadata", "videoMetadata"})
+# one step of an RFC 9535 path: .name, [index], ['name'] or ["name"]
+_PATH_STEP = re.compile(r"""\.([^.\[\]'"]+)|\[(\d{1,9})\]|\['((?:[^'\\]|\\.)*)'\]|\["((?:[^"\\]|\\.)*)"\]""")
+_MAX_INDEX = 10_000  # a larger array index in a path is not padded out: the value is kept under the path
 
 
 def detect(obj: Any) -> bool:
@@ -125,11 +135,7 @@ def _part(acc: Accumulator, part: dict, index: int, deltas: list[tuple[str, str]
         deltas.append((kind, text))
     call = part.get("functionCall")
     if isinstance(call, dict):
-        args = call.get("args")
-        # each functionCall part is a whole call with no stable key of its own: a fresh key keeps
-        # parallel calls of the same function apart
-        acc.tool_call(object(), id=call.get("id"), name=call.get("name"),
-                      arguments={} if args is None else args, choice=index)
+        _function_call(acc, call, index)
     for key, value in part.items():
         if key not in _SKIP_PART_KEYS:
             block = {"type": key}
@@ -138,6 +144,111 @@ def _part(acc: Accumulator, part: dict, index: int, deltas: list[tuple[str, str]
             else:
                 block["value"] = value
             acc.other(block, choice=index)
+
+
+class _StreamedCall:
+    """A call whose arguments are still arriving: its block key, name, id, arguments and string pieces per path."""
+
+    __slots__ = ("key", "name", "id", "args", "pieces")
+
+    def __init__(self, name: Any, id: Any) -> None:
+        self.key, self.name, self.id = object(), name, id
+        self.args: dict = {}
+        self.pieces: dict[str, list[str]] = {}
+
+
+def _function_call(acc: Accumulator, call: dict, index: int) -> None:
+    """A whole call, or one piece of a call whose arguments stream (see the module docstring)."""
+    state_key = ("streamed_call", index)
+    current: _StreamedCall | None = acc.state.get(state_key)
+    name, id = call.get("name"), call.get("id")
+    partial = call.get("partialArgs")
+    if not partial and call.get("willContinue") is not True:
+        acc.state.pop(state_key, None)  # not a piece: any call still open is complete
+        args = call.get("args")
+        if name or id or args:  # `{}` / `{"willContinue": false}` only end a streamed call
+            # each whole call has no stable key of its own: a fresh key keeps parallel calls of one function apart
+            acc.tool_call(object(), id=id, name=name, arguments={} if args is None else args, choice=index)
+        return
+    if current is None or (name and current.name and name != current.name) or (id and current.id and id != current.id):
+        current = acc.state[state_key] = _StreamedCall(name, id)
+    current.name, current.id = current.name or name, current.id or id
+    if isinstance(call.get("args"), dict):
+        current.args.update(call["args"])
+    for arg in partial if isinstance(partial, list) else ():
+        if isinstance(arg, dict):
+            _partial_arg(current, arg)
+    acc.tool_call(current.key, id=id, name=name, arguments=current.args, choice=index)
+    if call.get("willContinue") is not True:
+        del acc.state[state_key]
+
+
+def _partial_arg(call: _StreamedCall, arg: dict) -> None:
+    """Set one `partialArgs` value at its JSON path; string pieces of a path are joined."""
+    path = arg.get("jsonPath")
+    if not isinstance(path, str):
+        return
+    if isinstance(arg.get("stringValue"), str):
+        pieces = call.pieces.setdefault(path, [])
+        pieces.append(arg["stringValue"])
+        value: Any = "".join(pieces)
+    elif isinstance(arg.get("numberValue"), (int, float)) and not isinstance(arg["numberValue"], bool):
+        value = arg["numberValue"]
+    elif isinstance(arg.get("boolValue"), bool):
+        value = arg["boolValue"]
+    elif "nullValue" in arg:
+        value = None
+    else:
+        return  # no value in this piece
+    if not isinstance(arg.get("stringValue"), str):
+        call.pieces.pop(path, None)  # a scalar replaces what the string pieces had built
+    steps = _json_path(path)
+    if not steps or not _set_path(call.args, steps, value):
+        call.args[path] = value
+
+
+def _json_path(path: str) -> list[str | int] | None:
+    """`$.a.b[0]['c d']` -> ["a", "b", 0, "c d"]; None when the path is not of that form."""
+    if not path.startswith("$"):
+        return None
+    steps: list[str | int] = []
+    pos = 1
+    while pos < len(path):
+        match = _PATH_STEP.match(path, pos)
+        if match is None:
+            return None
+        name, number, single, double = match.groups()
+        if number is not None:
+            steps.append(int(number))
+        elif name is not None:
+            steps.append(name)
+        else:
+            steps.append(re.sub(r"\\(.)", r"\1", single if single is not None else double))  # \' -> '
+        pos = match.end()
+    return steps
+
+
+def _set_path(target: dict, steps: list[str | int], value: Any) -> bool:
+    """Set `value` at `steps` inside `target`, creating objects and arrays on the way; False when the path runs
+    into a value of another shape or an index beyond _MAX_INDEX."""
+    if any(isinstance(step, int) and step > _MAX_INDEX for step in steps):
+        return False  # checked first: a failed path creates nothing
+    node: Any = target
+    for step, after in zip(steps, steps[1:] + [None]):
+        if isinstance(step, int):
+            if not isinstance(node, list):
+                return False
+            node.extend([None] * (step + 1 - len(node)))
+        elif not isinstance(node, dict):
+            return False
+        if after is None:
+            node[step] = value
+            return True
+        child = node[step] if isinstance(step, int) else node.get(step)
+        if child is None:  # created on the way; an existing value of another shape is never replaced
+            child = node[step] = [] if isinstance(after, int) else {}
+        node = child
+    return False
 
 
 def _citations(cand: dict) -> list[dict]:
