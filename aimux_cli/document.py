@@ -43,13 +43,14 @@ TIMING_KEYS = ("queue_s", "load_s", "prompt_s", "completion_s", "total_s")
 ERROR_KEYS = ("status", "type", "code", "message")
 
 _THINK_OPEN = re.compile(r"<(think|thinking)>")
+_CONTENT_KINDS = frozenset(("text", "thinking", "refusal", "tool_call"))  # blocks only the accumulator makes
+MAX_WARNINGS = 20  # a document keeps this many distinct warnings; a broken stream could produce one per event
 
 
 def normalize_finish(raw: Any) -> str | None:
-    """The finish class of a provider's raw stop reason; None when none was given or it is unknown."""
-    if raw is None:
-        return None
-    return FINISH_CLASSES.get(str(raw))
+    """The finish class of a provider's raw stop reason; None when none was given or it is unknown (every known
+    reason is a string: anything else, a number or a nested value, is unknown without being looked at)."""
+    return FINISH_CLASSES.get(raw) if isinstance(raw, str) else None
 
 
 def first_reported(source: Any, *keys: str) -> Any:
@@ -59,6 +60,25 @@ def first_reported(source: Any, *keys: str) -> Any:
             if source.get(key) is not None:
                 return source[key]
     return None
+
+
+def _scalar_text(value: Any, field: str, acc: Accumulator) -> str | None:
+    """A reported name or id as text: a string as is, a number in decimal; anything else (an object, a list) is
+    not a name: it is left out with a warning rather than turned into an unreadable (or unbounded) repr."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return str(value)
+        except ValueError:  # an integer beyond the interpreter's digit limit
+            pass
+    acc.warn(f"{field}: ignored a value of type {type(value).__name__}")
+    return None
+
+
+def _digits(value: Any) -> bool:
+    """An all-digit string that is a number (ASCII only: "²".isdigit() is True, and int() refuses it)."""
+    return isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 9
 
 
 def parse_arguments(args: Any) -> Any:
@@ -83,20 +103,22 @@ class Document:
     None; provider, model, id: as reported; finish_raw: the provider's own stop reason; stop_sequence: the matched
     stop sequence; blocks: the ordered content of choice 0; choices: only when more than one; usage: token counts
     reported; timing: provider timings in seconds; cost: as reported; error: status, type, code, message;
-    request_id: the request id a body reports.
+    request_id: the request id a body reports; warnings: what aimux could not read in the input (a shape it does
+    not understand, bytes that are not UTF-8), so that a partly read document says so.
     """
 
     __slots__ = ("api", "status", "finish", "provider", "model", "id", "finish_raw", "stop_sequence", "blocks",
-                 "choices", "usage", "timing", "cost", "error", "request_id")
+                 "choices", "usage", "timing", "cost", "error", "request_id", "warnings")
 
     def __init__(self, api: str, status: str, finish: str | None, provider: str | None = None,
                  model: str | None = None, id: str | None = None, finish_raw: Any = None,
                  stop_sequence: str | None = None, blocks: tuple[dict, ...] = (), choices: tuple[dict, ...] = (),
                  usage: dict | None = None, timing: dict | None = None, cost: Any = None,
-                 error: dict | None = None, request_id: str | None = None) -> None:
+                 error: dict | None = None, request_id: str | None = None,
+                 warnings: tuple[str, ...] = ()) -> None:
         values = (api, status, finish, provider, model, id, finish_raw, stop_sequence, blocks, choices,
                   {} if usage is None else usage, {} if timing is None else timing, cost,
-                  {} if error is None else error, request_id)
+                  {} if error is None else error, request_id, warnings)
         for name, value in zip(self.__slots__, values):
             object.__setattr__(self, name, value)
 
@@ -145,6 +167,8 @@ class Document:
             out["error"] = dict(self.error)
         if self.request_id:
             out["request_id"] = self.request_id
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
         return out
 
     def text(self) -> str:
@@ -190,13 +214,26 @@ class Accumulator:
         self.terminal = False  # the wire's terminal event (or a complete body) was seen
         self.incomplete = False  # the provider itself marked the response incomplete
         self.state: dict[Any, Any] = {}  # a wire module's own stream bookkeeping; never in the document
+        self.warnings: list[str] = []  # what could not be read (see `warn`)
+        self.dropped_warnings = 0  # distinct warnings beyond MAX_WARNINGS, counted only
 
     # -- metadata -------------------------------------------------------------------------------------------
     def meta(self, *, model: Any = None, id: Any = None) -> None:
         if model:
-            self.model = str(model)
+            self.model = _scalar_text(model, "model", self)
         if id:
-            self.id = str(id)
+            self.id = _scalar_text(id, "id", self)
+
+    def warn(self, message: str) -> None:
+        """Note something in the input that could not be read; the document lists these as `warnings`. The same
+        message is kept once, and at most MAX_WARNINGS are kept (the last one then counts the rest)."""
+        warnings = self.warnings
+        if message in warnings:
+            return
+        if len(warnings) < MAX_WARNINGS:
+            warnings.append(message)
+        else:
+            self.dropped_warnings += 1
 
     def infer_provider(self, name: str | None) -> None:
         if name and not self.inferred_provider:
@@ -221,11 +258,11 @@ class Accumulator:
         """Record an error; an all-digit code (Azure's "401") is the HTTP status, other codes stay `code`."""
         if isinstance(code, bool):
             code = str(code)
-        if isinstance(code, int) or (isinstance(code, str) and code.isdigit()):
+        if isinstance(code, int) or _digits(code):
             if status is None:
                 status = int(code)
             code = None
-        if isinstance(status, str) and status.isdigit():
+        if _digits(status):
             status = int(status)
         err = {"status": status if isinstance(status, int) else None, "type": type, "code": code,
                "message": message}
@@ -274,7 +311,7 @@ class Accumulator:
         return block
 
     def text(self, delta: str, choice: int = 0, key: Any = None) -> None:
-        if delta:
+        if delta and isinstance(delta, str):  # a wire passes what the provider sent: [1] is no text
             if key is None:  # the bulk of every stream: one more piece for the current text block, inline
                 ch = self.choices.get(choice)
                 block = ch.last if ch is not None else None
@@ -284,11 +321,11 @@ class Accumulator:
             self._extend("text", delta, choice, key)
 
     def thinking(self, delta: str, choice: int = 0, key: Any = None) -> None:
-        if delta:
+        if delta and isinstance(delta, str):
             self._extend("thinking", delta, choice, key)
 
     def refusal(self, delta: str, choice: int = 0, key: Any = None) -> None:
-        if delta:
+        if delta and isinstance(delta, str):
             self._extend("refusal", delta, choice, key)
 
     def citations(self, cites: list[dict], choice: int = 0, key: Any = None) -> None:
@@ -327,9 +364,9 @@ class Accumulator:
             ch.blocks.append(block)
         ch.last = block
         if id and not block["id"]:
-            block["id"] = str(id)
+            block["id"] = _scalar_text(id, "tool call id", self)
         if name and not block["name"]:
-            block["name"] = str(name)
+            block["name"] = _scalar_text(name, "tool call name", self)
         if arguments is None:
             return
         if isinstance(arguments, str) and isinstance(block["arguments"], str):
@@ -341,6 +378,12 @@ class Accumulator:
         """A provider block with no row in the contract: kept with its provider type and salient fields."""
         ch = self._choice(choice)
         block = {k: v for k, v in block.items() if v is not None}
+        kind = block.get("type")
+        if not isinstance(kind, str) or kind in _CONTENT_KINDS:
+            # a block must name its type, and only the accumulator makes the contract's kinds (a "tool_call" here
+            # would lack the fields every reader of the document expects)
+            self.warn(f"a block of type {_type_name(kind)} was kept as type \"unknown\"")
+            block = {"type": "unknown", **{k: v for k, v in block.items() if k != "type"}}
         ch.blocks.append(block)
         ch.last = block
         if key is not None:
@@ -354,7 +397,7 @@ class Accumulator:
         """Apply the contract's rules and return the document (the accumulator stays usable)."""
         status = "error" if self.error else ("incomplete" if self.incomplete or not self.terminal else "ok")
         rendered = [(index, *self._finish_choice(self.choices[index], status))
-                    for index in sorted(self.choices)]
+                    for index in sorted(self.choices, key=_choice_order)]
         if not rendered:  # an error body has no choice, and its finish is still `error`
             rendered = [(0, [], "error" if status == "error" else None, None)]
         _, blocks, finish, finish_raw = rendered[0]
@@ -369,7 +412,13 @@ class Accumulator:
         return _make_document(api=self.api, status=status, finish=finish, provider=provider, model=self.model,
                               id=self.id, finish_raw=finish_raw, stop_sequence=self.stop_sequence,
                               blocks=tuple(blocks), choices=choices, usage=usage, timing=timing, cost=self.cost,
-                              error=error, request_id=self.request_id)
+                              error=error, request_id=self.request_id, warnings=self._warnings())
+
+    def _warnings(self) -> tuple[str, ...]:
+        if not self.warnings:
+            return ()
+        dropped = self.dropped_warnings
+        return tuple(self.warnings) + ((f"… and {dropped} more warning(s)",) if dropped else ())
 
     def _finish_choice(self, ch: _Choice, status: str) -> tuple[list[dict], str | None, Any]:
         blocks = _split_think_tags([_finalize_block(b) for b in ch.blocks])
@@ -396,6 +445,15 @@ def _make_document(**fields: Any) -> Document:
     for name, setter in _SLOT_SETTERS:
         setter(doc, fields[name])
     return doc
+
+
+def _choice_order(index: Any) -> tuple:
+    """Choices in index order; an index a provider sent as something other than an integer sorts after them."""
+    return (0, index, "") if isinstance(index, int) else (1, 0, repr(index)[:100])
+
+
+def _type_name(kind: Any) -> str:
+    return repr(kind) if isinstance(kind, str) else f"<{type(kind).__name__}>"
 
 
 def _finalize_block(block: dict) -> dict:

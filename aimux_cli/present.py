@@ -92,6 +92,8 @@ def _text_notes(doc) -> None:
     for block in doc.blocks:
         if block.get("type") == "refusal":
             warn(f"the model refused: {block.get('text', '')}")
+    for message in doc.warnings:  # what could not be read: the document's `warnings`
+        warn(message)
 
 
 def error_line(doc) -> str:
@@ -117,13 +119,9 @@ def render(outcome, fmt: str, opts: PrettifyOptions) -> str:
 
 
 def dumps_json(data) -> str:
-    """Indented JSON; the standard library takes over for integers beyond 64 bits, which orjson refuses."""
-    import orjson
-    try:
-        return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
-    except TypeError:
-        import json
-        return json.dumps(data, indent=2, ensure_ascii=False)
+    """Indented JSON of any depth and any integer (aimux_cli.jsondump takes over where orjson refuses)."""
+    from aimux_cli.jsondump import dumps
+    return dumps(data, 2)
 
 
 def _one_line(label: str) -> str:

@@ -7,18 +7,23 @@
 - the blocks of the answer (each choice under its own rule when there are several): text as Markdown; thinking
   dimmed (redacted thinking as a dim placeholder); tool calls with name, id and arguments as highlighted JSON; a
   refusal in yellow; any other provider block as its type and a compact line per field;
-- an error in a red panel (HTTP status, type, code, message, request id), or a warning when the stream was cut.
+- an error in a red panel (HTTP status, type, code, message, request id), or a warning when the stream was cut;
+- the document's `warnings` (what aimux could not read in the input), one yellow line each.
 
 Safety: every string taken from the document goes through `for_terminal` before Rich sees it, and reaches Rich as a
 `Text` object or as Markdown source, never as a markup string, so `[link=…]` or `[bold]` in a response is shown as
 typed. Markdown links are drawn as "text (url)", not as terminal hyperlinks, so a link cannot hide its target.
+
+Bounds: the answer's own content (text, thinking, refusal, tool-call arguments) is drawn whole; any other single
+value (a finish reason, a model name, an error message, a field of an unknown block) draws at most FIELD_LINES lines
+and FIELD_CHARS characters, then "… N more lines" (issue 9: a finish_reason of 200,000 newlines once took 42 s to
+draw). Values of any depth or size are written by `aimux_cli.jsondump`, which never recurses.
 The document is a plain dict (as loaded from JSON); missing keys are simply not shown. `render_value` draws any
 other JSON value; `StreamRenderer` (in `stream_view`) draws a stream progressively.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -31,6 +36,7 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
+from aimux_cli.jsondump import dumps
 from aimux_cli.render.sanitize import for_terminal
 
 _USAGE_LABELS = (
@@ -45,12 +51,30 @@ _TIMING_LABELS = (("queue_s", "queue"), ("load_s", "load"), ("prompt_s", "prompt
                   ("total_s", "total"))
 _ERROR_FIELDS = ("status", "type", "code", "message")
 _FIELD_WIDTH = 160  # longest value shown for a field of an unknown block
+FIELD_LINES = 12  # most lines one metadata value may draw
+FIELD_CHARS = 2000  # most characters one metadata value may draw
 _SEP = " · "
 
 
 def safe(value: Any) -> str:
-    """Any document value as terminal-safe text."""
-    return for_terminal(value if isinstance(value, str) else str(value))
+    """Any document value (but the answer's content) as terminal-safe text, bounded: see the module docstring."""
+    return for_terminal(bounded(value if isinstance(value, str) else _compact_json(value)))
+
+
+def bounded(text: str, lines: int = FIELD_LINES, chars: int = FIELD_CHARS) -> str:
+    """`text` cut to `lines` lines and `chars` characters, with a note of how much was left out."""
+    if len(text) <= chars and text.count("\n", 0, chars) < lines:
+        return text
+    head = text[:chars]
+    cut = head.find("\n")
+    for _ in range(lines - 1):
+        if cut < 0:
+            break
+        cut = head.find("\n", cut + 1)
+    head = head[:cut] if cut >= 0 else head
+    more = text.count("\n", len(head))
+    rest = f"{more:,} more line{'s' if more != 1 else ''}" if more else f"{len(text) - len(head):,} more characters"
+    return f"{head}… {rest}"
 
 
 def markdown(source: str) -> Markdown:
@@ -88,7 +112,18 @@ def rich_view(doc: Any, *, blocks: bool = True) -> list[RenderableType]:
     elif doc.get("status") == "incomplete":
         parts.append(Text("⚠ incomplete: the response ended before its final event; what arrived is shown above.",
                           style="yellow"))
+    warnings = doc.get("warnings")
+    if isinstance(warnings, list) and warnings:
+        parts.append(warnings_view(warnings))
     return parts
+
+
+def warnings_view(warnings: list) -> Text:
+    """What aimux could not read in the input, one line each."""
+    text = Text(style="yellow")
+    for n, warning in enumerate(warnings):
+        text.append(f"{chr(10) if n else ''}⚠ {safe(warning)}")
+    return text
 
 
 def header(doc: Mapping[str, Any]) -> Text:
@@ -118,7 +153,7 @@ def finish_line(doc: Mapping[str, Any]) -> Text:
     if raw not in (None, "") and raw != doc.get("finish"):
         text.append(f" ({safe(raw)})", style="dim")
     if doc.get("stop_sequence") not in (None, ""):
-        text.append(f"{_SEP}stop sequence {json.dumps(safe(doc['stop_sequence']), ensure_ascii=False)}")
+        text.append(f"{_SEP}stop sequence {dumps(safe(doc['stop_sequence']))}")
     status = doc.get("status")
     if status not in (None, "ok"):
         text.append(_SEP)
@@ -143,7 +178,7 @@ def timing_line(timing: Any) -> Text:
 
 
 def _count(value: Any) -> str:
-    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else safe(value)
+    return bounded(f"{value:,}") if isinstance(value, int) and not isinstance(value, bool) else safe(value)
 
 
 def _seconds(value: Any) -> str:
@@ -189,7 +224,7 @@ def block_view(block: Mapping[str, Any]) -> RenderableType:
     if kind == "tool_call":
         return tool_call_block(block)
     if kind == "refusal":
-        return Text.assemble(("refusal ", "bold reverse yellow"), " ", (safe(block.get("text", "")), "yellow"))
+        return Text.assemble(("refusal ", "bold reverse yellow"), " ", (content(block.get("text", "")), "yellow"))
     return other_block(block)
 
 
@@ -210,7 +245,7 @@ def thinking_block(block: Mapping[str, Any]) -> RenderableType:
     if block.get("redacted") and not block.get("text"):
         return Text("[redacted thinking]", style="dim italic")
     return Group(Text("thinking", style="dim italic"),
-                 Padding(Text(safe(block.get("text", "")), style="dim"), (0, 0, 0, 2)))
+                 Padding(Text(content(block.get("text", "")), style="dim"), (0, 0, 0, 2)))
 
 
 def tool_call_block(block: Mapping[str, Any]) -> RenderableType:
@@ -222,7 +257,7 @@ def tool_call_block(block: Mapping[str, Any]) -> RenderableType:
         return head
     if isinstance(args, str):
         head.append("  (arguments are not valid JSON)", style="dim")
-        body = Text(safe(args))
+        body = Text(content(args))
     else:
         body = json_text(args)
     return Group(head, Padding(body, (0, 0, 0, 2)))
@@ -230,11 +265,7 @@ def tool_call_block(block: Mapping[str, Any]) -> RenderableType:
 
 def json_text(value: Any, indent: int | None = 2) -> Text:
     """`value` as highlighted JSON text, sanitized (JSON escapes C0 controls; bidi and C1 are escaped here)."""
-    try:
-        source = json.dumps(value, indent=indent, ensure_ascii=False, default=str)
-    except (ValueError, RecursionError):  # circular or absurdly deep data: show something rather than fail
-        source = repr(value)[:10_000]
-    return JSONHighlighter()(Text(for_terminal(source)))
+    return JSONHighlighter()(Text(for_terminal(dumps(value, indent))))
 
 
 def other_block(block: Mapping[str, Any]) -> RenderableType:
@@ -259,10 +290,12 @@ def fields_grid(rows: Iterable[tuple[Any, Any]], key_style: str = "bold") -> Tab
 
 
 def _compact_json(value: Any) -> str:
-    try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-    except (ValueError, RecursionError):
-        return repr(value)
+    return dumps(value)
+
+
+def content(value: Any) -> str:
+    """The answer's own content (thinking, a refusal, tool-call arguments) as terminal-safe text, whole."""
+    return for_terminal(value if isinstance(value, str) else _compact_json(value))
 
 
 def error_panel(doc: Mapping[str, Any]) -> Panel:

@@ -11,6 +11,12 @@ A wire module `m` provides:
 
 Deltas are `(kind, text)` with kind `text`, `thinking` or `refusal`; `--follow` and `ask` print them as they come.
 
+Robustness: a provider may send any JSON where a wire module expects a shape. Detection never raises (a module
+whose `detect` trips over a value is simply not that value's wire), and each body's parse and each event's fold is
+isolated here: a `SHAPE_ERRORS` exception keeps what was folded before it, adds a line to the document's
+`warnings`, and the rest of the stream still folds. Wire modules still check the shapes they know of (that keeps
+the rest of the same event); this is the net under them.
+
 Contract: body or events -> `Document` (aimux_cli/document.py). The same answer streamed or not gives the same
 document, because both paths go through the one Accumulator.
 """
@@ -44,6 +50,17 @@ ALIASES = {"openai": "openai.chat", "chat": "openai.chat", "responses": "openai.
 
 _LOADED: dict[str, Any] = {}
 
+# What a wire module raises on a shape it does not understand: a list where it expects an object, a number too
+# large for a float, a value nested past the recursion limit. Anything else is a bug, and propagates.
+SHAPE_ERRORS = (TypeError, KeyError, AttributeError, ValueError, IndexError, RecursionError, OverflowError)
+
+
+def unreadable(api: str, exc: BaseException, where: str = "") -> str:
+    """The warning for a body or event that a wire module could not read to its end. Only the exception's type is
+    named: its message could quote provider data (the document must not echo whatever the provider sent)."""
+    return f"{api}: {where}part of the response has a shape aimux does not understand and was skipped " \
+           f"({type(exc).__name__})"
+
 
 def module(api: str):
     """The wire module of `api` (imported on demand, so start-up pays only for what it uses)."""
@@ -63,17 +80,25 @@ def detect(obj: Any) -> str | None:
     """The wire format of a JSON body or first stream chunk, or None when it is not a known provider response."""
     if isinstance(obj, list):
         # Gemini's stream without alt=sse is a JSON array of chunks
-        return "gemini.generate" if obj and module("gemini.generate").detect(obj[0]) else None
+        return "gemini.generate" if obj and _detects(module("gemini.generate"), obj[0]) else None
     if not isinstance(obj, dict):
         return None
-    if obj.get("object") in _CHAT_OBJECTS:
+    kind = obj.get("object")
+    if kind.__class__ is str and kind in _CHAT_OBJECTS:
         # the most common input by far, and unmistakable: no other wire uses these values, so skip the ordered
         # scan (and importing the other wire modules at all)
         return "openai.chat"
     for api in _MODULES:
-        if (_LOADED.get(api) or module(api)).detect(obj):  # a call less per wire once loaded
+        if _detects(_LOADED.get(api) or module(api), obj):  # a call less per wire once loaded
             return api
     return None
+
+
+def _detects(mod: Any, obj: Any) -> bool:
+    try:
+        return bool(mod.detect(obj))
+    except SHAPE_ERRORS:  # e.g. {"type": ["string", "null"]}, a JSON Schema: not this wire's shape
+        return False
 
 
 def parse_body(obj: Any, *, api: str | None = None, provider: str | None = None,
@@ -85,10 +110,17 @@ def parse_body(obj: Any, *, api: str | None = None, provider: str | None = None,
     mod = module(api)
     acc = Accumulator(api, provider=provider, default_provider=mod.VENDOR)
     if isinstance(obj, list):  # a JSON array of stream chunks
-        for chunk in obj:
-            mod.fold(acc, chunk, None)
+        for number, chunk in enumerate(obj, 1):
+            try:
+                mod.fold(acc, chunk, None)
+            except SHAPE_ERRORS as exc:
+                acc.warn(unreadable(api, exc, f"element {number}: "))
     else:
-        mod.parse(obj, acc)
+        try:
+            mod.parse(obj, acc)
+        except SHAPE_ERRORS as exc:
+            acc.warn(unreadable(api, exc))
+            acc.mark_terminal()  # the body arrived whole: what could not be read is a warning, not a cut stream
     _apply_http_status(acc, http_status)
     return acc.document()
 
@@ -112,6 +144,7 @@ class StreamFolder:
         self.mod = None
         self.events = 0
         self.skipped = 0
+        self._notes: list[str] = []  # warnings given before the first event started the document
 
     def _start(self, obj: Any) -> None:
         api = self.api or detect(obj)
@@ -120,13 +153,30 @@ class StreamFolder:
         self.api = api
         self.mod = module(api)
         self.acc = Accumulator(api, provider=self.provider, default_provider=self.mod.VENDOR)
+        for message in self._notes:
+            self.acc.warn(message)
+
+    def warn(self, message: str) -> None:
+        """A warning about the stream itself (bytes that are not UTF-8, a line that is not JSON) for the document."""
+        if self.acc is None:
+            self._notes.append(message)
+        else:
+            self.acc.warn(message)
 
     def feed_json(self, obj: Any, event: str | None = None) -> list[Delta]:
         """Fold one decoded event; returns its visible deltas."""
         if self.acc is None:
             self._start(obj)
         self.events += 1
-        return self.mod.fold(self.acc, obj, event)
+        try:
+            return self.mod.fold(self.acc, obj, event)
+        except SHAPE_ERRORS as exc:
+            return self._unreadable(exc)
+
+    def _unreadable(self, exc: BaseException) -> list[Delta]:
+        """An event the wire module could not read to its end: what it folded stays, the document says so."""
+        self.acc.warn(unreadable(self.api, exc, f"event {self.events}: "))
+        return []
 
     def feed_done(self, data: str) -> bool:
         """Handle a non-JSON data line; True when it is this wire's end-of-stream marker."""
@@ -149,7 +199,10 @@ class StreamFolder:
         if self.acc is None:
             self._start(obj)
         self.events += 1  # feed_json inlined: this runs once per event of every stream
-        return self.mod.fold(self.acc, obj, None if event == "message" else event)
+        try:
+            return self.mod.fold(self.acc, obj, None if event == "message" else event)
+        except SHAPE_ERRORS as exc:
+            return self._unreadable(exc)
 
     def feed_all(self, objs: Iterable[Any]) -> None:
         for obj in objs:

@@ -33,6 +33,7 @@ _STREAM_TYPES = frozenset({"message_start", "content_block_start", "content_bloc
 # Opaque or noise fields never copied into a kept block (signatures and encrypted payloads are large blobs
 # meaningful only to the provider; `caller` is routing detail).
 _OPAQUE = frozenset({"signature", "data", "encrypted_content", "encrypted_index", "caller"})
+_DEPTH = 32  # how deep `_clean` looks for opaque fields
 
 
 def detect(obj: Any) -> bool:
@@ -53,11 +54,20 @@ def parse(obj: dict, acc: Accumulator) -> None:
         _error(acc, obj)
         return
     _message_start(acc, obj)
-    for index, block in enumerate(obj.get("content") or ()):
-        if isinstance(block, dict):
-            _block(acc, block, index, body=True)
+    _content(acc, obj)
     acc.set_finish(obj.get("stop_reason"), stop_sequence=obj.get("stop_sequence"))
     acc.mark_terminal()
+
+
+def _content(acc: Accumulator, message: dict) -> None:
+    """A whole message's content blocks (a body, or the message of `message_start`)."""
+    content = message.get("content")
+    if content and not isinstance(content, list):
+        acc.warn(f"{API}: `content` is not a list; ignored")
+        return
+    for index, block in enumerate(content or ()):
+        if isinstance(block, dict):
+            _block(acc, block, index, body=True)
 
 
 def fold(acc: Accumulator, obj: Any, event: str | None) -> list[tuple[str, str]]:
@@ -66,21 +76,22 @@ def fold(acc: Accumulator, obj: Any, event: str | None) -> list[tuple[str, str]]
         return []
     kind = obj.get("type") or event
     if kind == "content_block_delta":
-        return _delta(acc, obj.get("delta") or {}, obj.get("index", 0))
+        delta = obj.get("delta")
+        return _delta(acc, delta, obj.get("index", 0)) if isinstance(delta, dict) else []
     if kind == "content_block_start":
         block = obj.get("content_block")
         return _block(acc, block, obj.get("index", 0), body=False) if isinstance(block, dict) else []
     if kind == "content_block_stop":
         _close_other(acc, obj.get("index", 0))
     elif kind == "message_start":
-        message = obj.get("message") or {}
+        message = obj.get("message")
+        message = message if isinstance(message, dict) else {}
         _message_start(acc, message)
-        for index, block in enumerate(message.get("content") or ()):
-            if isinstance(block, dict):
-                _block(acc, block, index, body=True)
+        _content(acc, message)
     elif kind == "message_delta":
-        delta = obj.get("delta") or {}
-        acc.set_finish(delta.get("stop_reason"), stop_sequence=delta.get("stop_sequence"))
+        delta = obj.get("delta")
+        if isinstance(delta, dict):
+            acc.set_finish(delta.get("stop_reason"), stop_sequence=delta.get("stop_sequence"))
         _usage(acc, obj.get("usage"))
     elif kind == "message_stop":
         acc.mark_terminal()
@@ -125,12 +136,12 @@ def _block(acc: Accumulator, block: dict, index: Any, body: bool) -> list[tuple[
     """One content block: a whole one in a body, or the opening of a streamed one (`body=False`)."""
     kind = block.get("type")
     if kind == "text":
-        text = block.get("text") or ""
+        text = _text(block, "text")
         acc.text(text, key=index)
         acc.citations(_citations(block.get("citations")), key=index)
         return [("text", text)] if text else []
     if kind == "thinking":
-        text = block.get("thinking") or ""
+        text = _text(block, "thinking")
         acc.thinking(text, key=index)
         return [("thinking", text)] if text else []
     if kind == "redacted_thinking":
@@ -148,11 +159,11 @@ def _block(acc: Accumulator, block: dict, index: Any, body: bool) -> list[tuple[
 def _delta(acc: Accumulator, delta: dict, index: Any) -> list[tuple[str, str]]:
     kind = delta.get("type")
     if kind == "text_delta":
-        text = delta.get("text") or ""
+        text = _text(delta, "text")
         acc.text(text, key=index)
         return [("text", text)] if text else []
     if kind == "thinking_delta":
-        text = delta.get("thinking") or ""
+        text = _text(delta, "thinking")
         acc.thinking(text, key=index)
         return [("thinking", text)] if text else []
     if kind == "input_json_delta":
@@ -160,6 +171,11 @@ def _delta(acc: Accumulator, delta: dict, index: Any) -> list[tuple[str, str]]:
     elif kind == "citations_delta":
         acc.citations(_citations([delta.get("citation")]), key=index)
     return []  # signature_delta and unknown deltas carry nothing to show
+
+
+def _text(source: dict, key: str) -> str:
+    text = source.get(key)
+    return text if isinstance(text, str) else ""
 
 
 def _input_json(acc: Accumulator, index: Any, piece: str) -> None:
@@ -194,10 +210,13 @@ def _citations(cites: Any) -> list[dict]:
     return out
 
 
-def _clean(value: Any) -> Any:
-    """A copy of a provider block without its opaque blobs or null fields."""
+def _clean(value: Any, depth: int = 0) -> Any:
+    """A copy of a provider block without its opaque blobs or null fields. Nesting deeper than _DEPTH (no real
+    block comes near) is kept as it is rather than walked: a 1,000-deep value would exhaust the stack."""
+    if depth >= _DEPTH:
+        return value
     if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items() if k not in _OPAQUE and v is not None}
+        return {k: _clean(v, depth + 1) for k, v in value.items() if k not in _OPAQUE and v is not None}
     if isinstance(value, list):
-        return [_clean(v) for v in value]
+        return [_clean(v, depth + 1) for v in value]
     return value

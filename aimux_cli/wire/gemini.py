@@ -81,9 +81,13 @@ def fold(acc: Accumulator, obj: Any, event: str | None) -> list[tuple[str, str]]
     _usage(acc, obj.get("usageMetadata"))
     deltas: list[tuple[str, str]] = []
     candidates = obj.get("candidates") or ()
+    if candidates.__class__ is not list and candidates != ():
+        acc.warn(f"{API}: `candidates` is not a list; ignored")
+        candidates = ()
     for position, cand in enumerate(candidates):
         if isinstance(cand, dict):
-            _candidate(acc, cand, cand.get("index", position), deltas)
+            index = cand.get("index", position)
+            _candidate(acc, cand, index if isinstance(index, int) else position, deltas)
     if candidates and isinstance(candidates[-1], dict) and candidates[-1].get("finishReason"):
         acc.mark_terminal()
     feedback = obj.get("promptFeedback")
@@ -269,6 +273,7 @@ def _citations(cand: dict) -> list[dict]:
 
 
 def _add_cite(out: list[dict], seen: set, url: Any, title: Any) -> None:
+    url, title = (v if isinstance(v, str) else None for v in (url, title))  # a citation's fields are text
     entry = {k: v for k, v in (("url", url), ("title", title)) if v}
     marker = (url, title)
     if entry and marker not in seen:

@@ -95,8 +95,13 @@ def done(acc: Accumulator, obj: dict) -> None:
     """The final chunk (`done: true`): finish reason, counts, timings; the stream's terminal event."""
     acc.set_finish(obj.get("done_reason"))
     acc.set_usage(input_tokens=obj.get("prompt_eval_count"), output_tokens=obj.get("eval_count"))
-    acc.set_timing(**{name: obj[key] / _NS for key, name in _TIMINGS
-                      if isinstance(obj.get(key), (int, float)) and not isinstance(obj.get(key), bool)})
+    for key, name in _TIMINGS:
+        value = obj.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            try:
+                acc.set_timing(**{name: value / _NS})
+            except OverflowError:  # an integer of 309+ digits has no float value
+                acc.warn(f"{API}: `{key}` is too large a number of nanoseconds; ignored")
     acc.mark_terminal()
 
 

@@ -88,9 +88,12 @@ def fold(acc: Accumulator, obj: Any, event: str | None, body: bool = False) -> l
         acc.meta(model=obj.get("model"), id=obj.get("id"))
     choices = obj.get("choices")
     if choices:
-        for position, choice in enumerate(choices):
-            if isinstance(choice, dict):
-                _fold_choice(acc, choice, position, deltas, body)
+        if choices.__class__ is list:
+            for position, choice in enumerate(choices):
+                if isinstance(choice, dict):
+                    _fold_choice(acc, choice, position, deltas, body)
+        else:
+            acc.warn(f"{API}: `choices` is not a list; ignored")
     usage = obj.get("usage")
     if usage:
         _usage(acc, usage)
@@ -118,6 +121,9 @@ def _fold_choice(acc: Accumulator, choice: dict, position: int, deltas: list[Del
     msg = choice.get("message") if body else choice.get("delta")
     if msg is None:
         msg = choice.get("delta") or choice.get("message")  # servers that mix the two up
+    if msg and msg.__class__ is not dict:
+        acc.warn(f"{API}: a choice's message is not an object; ignored")
+        msg = None
     content = msg.get("content") if msg else None
     if content and type(content) is str and len(msg) == 1:
         # the bulk of every stream: {"content": "..."}; kept short because folding must stay fast
