@@ -13,23 +13,33 @@ A missing file at the default place is an empty config; a missing `$AIMUX_CONFIG
 
 Keys per table: wire, base_url, api_key_env ("" = no key), api_key_cmd (string split like a shell, or a list),
 model, headers (table of strings), timeout (seconds), auth (bearer | x-api-key | x-goog-api-key | none).
-The key comes from the api_key_env variable first, then api_key_cmd. Every problem is a ConfigError (exit 3) whose
-one-line message names the file, the key and the problem; key values and command output never appear in it.
+The key comes from the api_key_env variable first, then api_key_cmd (read until the command exits, within
+KEY_CMD_TIMEOUT; a background child left holding its stdout is not waited for). A key is registered with
+aimux_cli.redact before it is checked, and must be printable ASCII: a line break (a multi-line `pass show`), another
+control character or a non-ASCII character is a ConfigError naming the variable or the command. Every problem is a
+ConfigError (exit 3) whose one-line message names the file, the key and the problem; key values and command output
+never appear in it. URLs (config and --base-url) must be http(s) with a host and a valid port; timeouts finite,
+positive, at most MAX_TIMEOUT.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from aimux_cli.errors import ConfigError
+from aimux_cli import redact
+from aimux_cli.errors import ConfigError, UsageError
 from aimux_cli.providers import AUTH_STYLES, CATALOG, DEFAULT_AUTH, WIRES, ProviderRow, known_names
 
 DEFAULT_TIMEOUT = 120.0  # seconds; also the longest silence allowed between two chunks of a stream
 KEY_CMD_TIMEOUT = 30.0  # seconds; a password manager may wait for an unlock
+KEY_CMD_LIMIT = 8192  # bytes of api_key_cmd output, and characters of a key, at most (servers cap a header at 8 KiB)
+MAX_TIMEOUT = 86400.0  # seconds: a day; larger values overflow some event loops' timers
+NAMES_SHOWN = 12  # provider names listed in an "unknown provider" message before "and N more"
 _TOP_KEYS = ("default_provider", "providers")
 _TABLE_KEYS = ("wire", "base_url", "api_key_env", "api_key_cmd", "model", "headers", "timeout", "auth")
 _OVERRIDES = ("model", "base_url", "timeout")
@@ -105,6 +115,10 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Conf
         raise ConfigError(f"{path}: config file is not valid UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise ConfigError(f"{path}: invalid TOML: values nested too deeply") from None
+    except ValueError:  # an integer beyond Python's digit limit for str -> int
+        raise ConfigError(f"{path}: invalid TOML: a number with too many digits") from None
     return parse(data, path)
 
 
@@ -121,8 +135,7 @@ def parse(data: Mapping[str, Any], path: Path) -> Config:
         raise ConfigError(f"{path}: providers: expected a table of [providers.NAME] tables, got {_kind(tables)}")
     providers = {name: _settings(name, table, path) for name, table in tables.items()}
     if default is not None and default not in CATALOG and default not in providers:
-        known = ", ".join(known_names(providers))
-        raise ConfigError(f"{path}: default_provider: unknown provider {default!r} (known: {known})")
+        raise ConfigError(f"{path}: default_provider: unknown provider {default!r} (known: {names_line(providers)})")
     return Config(path, exists=True, default_provider=default, providers=providers)
 
 
@@ -143,9 +156,7 @@ def _settings(name: str, table: Any, path: Path) -> ProviderSettings:
 def _check(key: str, value: Any, where: str) -> Any:
     """Validate one table value and return it in its stored form."""
     if key == "timeout":
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise ConfigError(f"{where}: expected a positive number of seconds, got {_show(value)}")
-        return float(value)
+        return check_timeout(value, where, ConfigError)
     if key == "headers":
         return _check_headers(value, where)
     if key == "api_key_cmd":
@@ -157,21 +168,100 @@ def _check(key: str, value: Any, where: str) -> Any:
     if key == "auth" and value not in AUTH_STYLES:
         raise ConfigError(f"{where}: unknown auth style {value!r} (expected one of: {', '.join(AUTH_STYLES)})")
     if key == "base_url":
-        return _check_url(value, where)
+        return check_url(value, where)
     if key == "model" and not value:
         raise ConfigError(f"{where}: expected a model name, got an empty string")
     return value
 
 
-def _check_url(value: str, where: str) -> str:
+def check_timeout(value: Any, where: str, error: type[Exception] = ConfigError) -> float:
+    """A timeout in seconds: a finite number, above 0, at most MAX_TIMEOUT (nan, inf and negatives are refused)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:  # `not >`: nan fails too
+        raise error(f"{where}: expected a positive number of seconds, got {_show(value)}")
+    if not value <= MAX_TIMEOUT:
+        raise error(f"{where}: expected at most {MAX_TIMEOUT:g} seconds (a day), got {_show(value)}")
+    return float(value)
+
+
+def check_url(value: str, where: str, error: type[Exception] = ConfigError) -> str:
+    """An http(s) base URL with a host and a valid port, no credentials, no spaces or control characters; returned
+    without its trailing slash. Anything else raises `error` naming `where` (the URL is shown only without userinfo)."""
+    fast = _PLAIN_URL.fullmatch(value)
+    if fast and _plain_host(fast[1]) and (fast[2] is None or 0 < int(fast[2]) < 65536):
+        return value.rstrip("/")  # the common case, checked without urllib (a config may hold thousands)
+    from urllib.parse import urlsplit
+
     scheme, _, rest = value.partition("://")
-    if scheme not in ("http", "https") or not rest or rest.startswith("/") or any(c.isspace() for c in value):
-        raise ConfigError(f"{where}: expected an http:// or https:// URL, got {value!r}")
-    if "@" in rest.split("/", 1)[0]:
+    authority = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    if "@" in authority:
         # userinfo would be sent as Basic auth instead of the provider's key, and shown wherever the URL is
-        raise ConfigError(f"{where}: the URL must not contain credentials (user:password@); "
-                          "give the key with api_key_env or api_key_cmd")
+        raise error(f"{where}: the URL must not contain credentials (user:password@); "
+                    "give the key with api_key_env or api_key_cmd")
+    shown = _shown(value)
+    if scheme.lower() not in ("http", "https") or not rest or rest.startswith("/"):
+        raise error(f"{where}: expected an http:// or https:// URL, got {shown}")
+    if not value.isprintable() or any(c.isspace() for c in value):
+        raise error(f"{where}: the URL contains a space or a control character: {shown}")
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # raises for a port that is not a number in 0..65535
+        host = parts.hostname
+    except ValueError as exc:
+        raise error(f"{where}: invalid URL {shown}: {exc}") from None
+    if not host:
+        raise error(f"{where}: the URL has no host: {shown}")
+    if port == 0:
+        raise error(f"{where}: invalid URL {shown}: the port must be a number from 1 to 65535")
+    problem = _host_problem(host, bracketed="[" in authority)
+    if problem:
+        raise error(f"{where}: invalid URL {shown}: {problem}")
     return value.rstrip("/")
+
+
+# http(s)://host[:port][/path...]: an ASCII host name of letters, digits and hyphens (not an IP literal), printable path
+_PLAIN_URL = re.compile(r"https?://([A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.?)(?::([0-9]{1,5}))?(?:[/?#][!-~]*)?")
+
+
+def _plain_host(host: str) -> bool:
+    """A host name of the fast path: a dotted quad of 0..255, or a name that is neither IP-like nor IDNA."""
+    if host.rstrip(".").rpartition(".")[2].isdigit():
+        parts = host.split(".")
+        return len(parts) == 4 and all(p.isdigit() and p == str(int(p)) and int(p) <= 255 for p in parts)
+    return len(host) <= 253 and "xn--" not in host.lower()
+
+
+def _host_problem(host: str, bracketed: bool) -> str | None:
+    """Why an HTTP client would refuse `host` (lower-case, without brackets), or None: what httpx and the resolver
+    check (IP literals, IDNA labels, label lengths), so that a bad URL is a config error, not a crash mid-request."""
+    import ipaddress
+    import re
+
+    if bracketed or ":" in host or re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+", host):
+        try:
+            (ipaddress.IPv6Address if bracketed else ipaddress.ip_address)(host)
+        except ValueError:
+            return "invalid IP address"
+        return None
+    labels = host.removesuffix(".").split(".")
+    if not host.isascii() or any(label.startswith("xn--") for label in labels):
+        try:
+            import idna  # httpx's own IDNA codec (installed with it)
+
+            ascii_host = idna.encode(host).decode("ascii")
+            idna.decode(ascii_host)
+        except ImportError:  # pragma: no cover - httpx brings idna
+            ascii_host = host
+        except (UnicodeError, ValueError) as exc:  # idna.IDNAError is a UnicodeError
+            return f"invalid international host name ({type(exc).__name__})"
+        labels = ascii_host.removesuffix(".").split(".")
+    if len(host) > 253 or not all(0 < len(label) <= 63 for label in labels):
+        return "a host name label is empty or longer than 63 characters"
+    return None
+
+
+def _shown(value: str) -> str:
+    """A URL as it may be printed: at most 200 characters (repr keeps control characters inert)."""
+    return repr(value if len(value) <= 200 else value[:200] + "…")
 
 
 def _check_headers(value: Any, where: str) -> dict[str, str]:
@@ -179,12 +269,24 @@ def _check_headers(value: Any, where: str) -> dict[str, str]:
         raise ConfigError(f"{where}: expected a table of header names to strings, got {_kind(value)}")
     headers = {}
     for name, val in value.items():
-        if not name or any(c in name for c in " \t\r\n:") or not name.isascii():
+        if not name or not all(c in _TOKEN for c in name):
             raise ConfigError(f"{where}: invalid header name {name!r}")
         if not isinstance(val, str) or "\r" in val or "\n" in val:
             raise ConfigError(f"{where}.{name}: expected a one-line string, got {_kind(val)}")
+        if not _header_safe(val):  # httpx sends header values as ASCII: anything else fails mid-request
+            raise ConfigError(f"{where}.{name}: the value must be printable ASCII (no control or non-ASCII "
+                              "characters)")
         headers[name.lower()] = val
     return headers
+
+
+# RFC 9110 token characters: what a header name may be made of
+_TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+
+def _header_safe(value: str) -> bool:
+    """Printable ASCII (spaces and tabs allowed inside): what every HTTP client sends as a header value."""
+    return value.isascii() and all(c == "\t" or " " <= c <= "~" for c in value)
 
 
 def _check_cmd(value: Any, where: str) -> tuple[str, ...]:
@@ -217,24 +319,42 @@ def rows(config: Config) -> dict[str, ProviderRow]:
     """The catalog with the config's tables applied: overrides for built-in names, additions for new ones."""
     merged = dict(CATALOG)
     for name, s in config.providers.items():
-        base = CATALOG.get(name)
-        if base is None:
-            wire = s.wire or ""
-            base = ProviderRow(name, wire, s.base_url or "", None, "", {}, DEFAULT_AUTH.get(wire, "bearer"))
-        changes: dict[str, Any] = {"headers": {**base.headers, **s.headers}}
-        if s.wire is not None:
-            changes["wire"] = s.wire
-            changes["auth"] = DEFAULT_AUTH[s.wire] if name not in CATALOG or base.wire != s.wire else base.auth
-        if s.base_url is not None:
-            changes["base_url"] = s.base_url
-        if s.api_key_env is not None:
-            changes["key_env"] = s.api_key_env or None
-        if s.model is not None:
-            changes["default_model"] = s.model
-        if s.auth is not None:
-            changes["auth"] = s.auth
-        merged[name] = replace(base, **changes)
+        merged[name] = _apply(name, s)
     return merged
+
+
+def row(config: Config, name: str) -> ProviderRow | None:
+    """The one row `name` of rows(config), without building the others (a config may hold thousands)."""
+    settings = config.providers.get(name)
+    return CATALOG.get(name) if settings is None else _apply(name, settings)
+
+
+def names_line(extra: Any = (), shown: int = NAMES_SHOWN) -> str:
+    """Known provider names (catalog + `extra`) for a message: the first few, sorted, then "and N more"."""
+    names = known_names(extra)
+    if len(names) <= shown + 1:
+        return ", ".join(names)
+    return f"{', '.join(names[:shown])} and {len(names) - shown} more"
+
+
+def _apply(name: str, s: ProviderSettings) -> ProviderRow:
+    base = CATALOG.get(name)
+    if base is None:
+        wire = s.wire or ""
+        base = ProviderRow(name, wire, s.base_url or "", None, "", {}, DEFAULT_AUTH.get(wire, "bearer"))
+    changes: dict[str, Any] = {"headers": {**base.headers, **s.headers}}
+    if s.wire is not None:
+        changes["wire"] = s.wire
+        changes["auth"] = DEFAULT_AUTH[s.wire] if name not in CATALOG or base.wire != s.wire else base.auth
+    if s.base_url is not None:
+        changes["base_url"] = s.base_url
+    if s.api_key_env is not None:
+        changes["key_env"] = s.api_key_env or None
+    if s.model is not None:
+        changes["default_model"] = s.model
+    if s.auth is not None:
+        changes["auth"] = s.auth
+    return replace(base, **changes)
 
 
 _CACHE: dict[tuple, ResolvedProvider] = {}
@@ -275,33 +395,31 @@ def resolve(
 
 
 def _resolve(name: str | None, overrides: dict[str, Any], env: Mapping[str, str], config: Config) -> ResolvedProvider:
-    table = rows(config)
     name = name or config.default_provider
     if not name:
-        raise ConfigError(
-            f"no provider chosen: use --provider NAME or set default_provider in {config.path} "
-            f"(known: {', '.join(sorted(table))})"
-        )
-    row = table.get(name)
-    if row is None:
-        raise ConfigError(f"unknown provider {name!r} (known: {', '.join(sorted(table))})")
+        raise ConfigError(f"no provider chosen: use --provider NAME or set default_provider in {config.path} "
+                          f"(known: {names_line(config.providers)})")
+    found = row(config, name)
+    if found is None:
+        raise ConfigError(f"unknown provider {name!r} (known: {names_line(config.providers)})")
     settings = config.providers.get(name, ProviderSettings())
-    base_url = row.base_url
-    if overrides.get("base_url"):
-        base_url = _check_url(str(overrides["base_url"]), "--base-url")
-    model = overrides.get("model") or row.default_model
+    base_url = found.base_url
+    if overrides.get("base_url") is not None:
+        base_url = check_url(str(overrides["base_url"]), "--base-url")
+    model = overrides.get("model") or found.default_model
     if not model:
         raise ConfigError(f"provider {name} has no default model: use --model or set model in {config.path}")
-    timeout = overrides.get("timeout") or settings.timeout or DEFAULT_TIMEOUT
-    key = _api_key(name, row, settings, env, config.path)
-    return ResolvedProvider(
-        name, row.wire, base_url, model, key, dict(row.headers), float(timeout), row.auth, row.key_env, str(config.path)
-    )
+    timeout = overrides.get("timeout")
+    timeout = check_timeout(timeout, "--timeout", UsageError) if timeout is not None else None
+    timeout = timeout or settings.timeout or DEFAULT_TIMEOUT
+    key = _api_key(name, found, settings, env, config.path)
+    return ResolvedProvider(name, found.wire, base_url, model, key, dict(found.headers), float(timeout), found.auth,
+                            found.key_env, str(config.path))
 
 
 def _api_key(name: str, row: ProviderRow, s: ProviderSettings, env: Mapping[str, str], path: Path) -> str | None:
     if row.key_env and env.get(row.key_env, "").strip():
-        return env[row.key_env].strip()
+        return checked_key(env[row.key_env], f"provider {name}: the API key in {row.key_env}")
     if s.api_key_cmd:
         return run_key_cmd(name, s.api_key_cmd)
     if row.key_env:
@@ -309,24 +427,97 @@ def _api_key(name: str, row: ProviderRow, s: ProviderSettings, env: Mapping[str,
     return None  # keyless: a local server, or a table with api_key_env = "" and no api_key_cmd
 
 
-def run_key_cmd(name: str, argv: tuple[str, ...]) -> str:
-    """Run a password-manager command and return its stripped stdout; its output never reaches a message."""
-    import subprocess  # only for users of api_key_cmd
+def checked_key(raw: str, where: str, hint: str = "") -> str:
+    """`raw` stripped, once registered as a secret and checked to be one line of printable ASCII (what an HTTP
+    header can carry); otherwise a ConfigError naming `where` and the problem, never the value."""
+    key = raw.strip()
+    if len(key) > KEY_CMD_LIMIT:  # never sent, never printed: not worth a place among the secrets
+        raise ConfigError(f"{where} is longer than {KEY_CMD_LIMIT} characters: not a key")
+    redact.register(key)  # first: whatever happens next, the value is scrubbed from every output
+    if key.isascii() and key.isprintable():
+        return key
+    if "\n" in key or "\r" in key:
+        problem = "contains a line break"
+    elif not key.isascii() and all(c.isprintable() for c in key):
+        problem = "contains a non-ASCII character"
+    else:
+        problem = "contains a control character" if key.isascii() else "contains a non-ASCII or control character"
+    raise ConfigError(f"{where} {problem}: a key must be one line of printable ASCII{hint}")
 
+
+def run_key_cmd(name: str, argv: tuple[str, ...]) -> str:
+    """Run a password-manager command and return its stripped stdout; its output never reaches a message.
+
+    The output is read until the command itself exits (at most KEY_CMD_TIMEOUT), not until end of file: a
+    background child that inherited stdout (`sh -c 'echo key; sleep 60 &'`) is not waited for."""
     where = f"provider {name}: api_key_cmd {argv[0]!r}"
+    status, data = _run_for_output(argv, where)
+    if len(data) > KEY_CMD_LIMIT:
+        raise ConfigError(f"{where}: printed more than {KEY_CMD_LIMIT} bytes, not a key")
+    if status != 0:  # what it printed is dropped unread
+        raise ConfigError(f"{where}: exited with status {status}")
     try:
-        done = subprocess.run(
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, timeout=KEY_CMD_TIMEOUT, check=False
-        )
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{where}: printed output that is not UTF-8 text") from None
+    if not text.strip():
+        raise ConfigError(f"{where}: printed no key")
+    return checked_key(text, f"{where}: the key it printed",
+                       " (a multi-line password entry? print the first line only, e.g. | head -n 1)")
+
+
+def _run_for_output(argv: tuple[str, ...], where: str) -> tuple[int, bytes]:
+    """(exit status, stdout) of `argv`: stdout is read while it runs and drained once it exited."""
+    import subprocess  # only for users of api_key_cmd
+    import time
+
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
     except FileNotFoundError:
         raise ConfigError(f"{where}: command not found") from None
-    except subprocess.TimeoutExpired:
-        raise ConfigError(f"{where}: no answer within {KEY_CMD_TIMEOUT:g} s") from None
     except OSError as exc:
         raise ConfigError(f"{where}: cannot run: {exc.strerror or type(exc).__name__}") from None
-    if done.returncode != 0:
-        raise ConfigError(f"{where}: exited with status {done.returncode}")
-    key = done.stdout.decode("utf-8", "replace").strip()
-    if not key:
-        raise ConfigError(f"{where}: printed no key")
-    return key
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + KEY_CMD_TIMEOUT
+    try:
+        with proc.stdout:  # type: ignore[union-attr]
+            fd = proc.stdout.fileno()  # type: ignore[union-attr]
+            os.set_blocking(fd, False)
+            while True:
+                exited = proc.poll() is not None
+                if not _read_available(fd, chunks) or exited:  # end of file, or the command is done
+                    break
+                if sum(map(len, chunks)) > KEY_CMD_LIMIT:
+                    break
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise ConfigError(f"{where}: no answer within {KEY_CMD_TIMEOUT:g} s")
+                _wait_readable(fd, min(left, 0.05))
+        status = proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        raise ConfigError(f"{where}: no answer within {KEY_CMD_TIMEOUT:g} s") from None
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return status, b"".join(chunks)
+
+
+def _read_available(fd: int, chunks: list[bytes]) -> bool:
+    """Read what the pipe holds now into `chunks`; False at end of file."""
+    while True:
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return True
+        if not data:
+            return False
+        chunks.append(data)
+        if len(data) < 65536:
+            return True
+
+
+def _wait_readable(fd: int, seconds: float) -> None:
+    import select
+
+    select.select([fd], [], [], seconds)

@@ -61,7 +61,7 @@ class _State:
         if self._bytes_pattern is None:
             import re
 
-            self._bytes_pattern = re.compile(self.source.encode("utf-8"))
+            self._bytes_pattern = re.compile(self.source.encode("utf-8", "surrogatepass"))
         return self._bytes_pattern
 
 
@@ -76,9 +76,9 @@ def register(*secrets: str | None) -> None:
     for secret in secrets:
         if not isinstance(secret, str):
             continue
-        for value in (secret, secret.strip()):
-            if len(value) >= MIN_LENGTH and value not in known:
-                new.add(value)
+        value = secret.strip()  # surrounding whitespace is not part of a key, and the rest is found inside it
+        if len(value) >= MIN_LENGTH and value not in known:
+            new.add(value)
     if new:
         _STATE = _State(known | new)
     if _STATE is not None:
@@ -307,7 +307,7 @@ def _forms(c: str) -> tuple[str, ...]:
         escapes += [f"u{a}\\\\u{b}" for a in _hexes(hi, 4) for b in _hexes(lo, 4)]
     for slashes in ("\\", "\\\\", "\\\\\\"):
         forms += [slashes + e for e in escapes]
-    utf8 = c.encode("utf-8")
+    utf8 = c.encode("utf-8", "surrogateescape" if 0xDC80 <= code <= 0xDCFF else "surrogatepass")
     for case in (str.lower, str.upper):
         forms.append("".join(f"%{case(f'{b:02x}')}" for b in utf8))
         if code >= 0x80:  # a bytes repr of the UTF-8 encoding
@@ -328,7 +328,7 @@ def _base64_cores(secret: str) -> list[str]:
     URL-safe (a Basic credential `base64(user:key)` contains one of them)."""
     import base64
 
-    data = secret.encode("utf-8")
+    data = secret.encode("utf-8", "surrogatepass")
     cores = []
     for offset in range(3):
         encoded = base64.b64encode(b"\0" * offset + data + b"\0\0").decode("ascii")
