@@ -438,10 +438,12 @@ def checked_key(raw: str, where: str, hint: str = "") -> str:
         return key
     if "\n" in key or "\r" in key:
         problem = "contains a line break"
-    elif not key.isascii() and all(c.isprintable() for c in key):
-        problem = "contains a non-ASCII character"
     else:
-        problem = "contains a control character" if key.isascii() else "contains a non-ASCII or control character"
+        hint = ""  # the hint is about multi-line output
+        if not key.isascii() and all(c.isprintable() for c in key):
+            problem = "contains a non-ASCII character"
+        else:
+            problem = "contains a control character" if key.isascii() else "contains a non-ASCII or control character"
     raise ConfigError(f"{where} {problem}: a key must be one line of printable ASCII{hint}")
 
 
@@ -463,7 +465,7 @@ def run_key_cmd(name: str, argv: tuple[str, ...]) -> str:
     if not text.strip():
         raise ConfigError(f"{where}: printed no key")
     return checked_key(text, f"{where}: the key it printed",
-                       " (a multi-line password entry? print the first line only, e.g. | head -n 1)")
+                       " (a multi-line password entry? print its first line only, e.g. with | head -n 1)")
 
 
 def _run_for_output(argv: tuple[str, ...], where: str) -> tuple[int, bytes]:

@@ -18,3 +18,14 @@ def provider_server() -> Iterator[ProviderServer]:
     finally:
         server.close()
     assert not server.errors, f"provider_server saw unexpected requests: {server.errors}"
+
+
+@pytest.fixture(autouse=True)
+def _no_secrets_between_tests() -> Iterator[None]:
+    """Each test starts with an empty secret registry (aimux_cli/redact.py) and unguarded stdout/stderr: a key one
+    test registered must not hold back or scrub another test's output."""
+    yield
+    from aimux_cli import redact
+
+    redact.unguard_streams()
+    redact.clear()
