@@ -15,6 +15,8 @@ from typing import Any
 
 import orjson
 
+from aimux_cli import safety as _safety
+
 # Normalized finish classes, from the provider's own value. One table for all wires: the raw values of the
 # providers do not collide, and a single table keeps the classes consistent.
 FINISH_CLASSES: dict[str, str] = {
@@ -104,21 +106,22 @@ class Document:
     stop sequence; blocks: the ordered content of choice 0; choices: only when more than one; usage: token counts
     reported; timing: provider timings in seconds; cost: as reported; error: status, type, code, message;
     request_id: the request id a body reports; warnings: what aimux could not read in the input (a shape it does
-    not understand, bytes that are not UTF-8), so that a partly read document says so.
+    not understand, bytes that are not UTF-8), so that a partly read document says so; safety: content-filter
+    results (aimux_cli/safety.py).
     """
 
     __slots__ = ("api", "status", "finish", "provider", "model", "id", "finish_raw", "stop_sequence", "blocks",
-                 "choices", "usage", "timing", "cost", "error", "request_id", "warnings")
+                 "choices", "usage", "timing", "cost", "error", "request_id", "warnings", "safety")
 
     def __init__(self, api: str, status: str, finish: str | None, provider: str | None = None,
                  model: str | None = None, id: str | None = None, finish_raw: Any = None,
                  stop_sequence: str | None = None, blocks: tuple[dict, ...] = (), choices: tuple[dict, ...] = (),
                  usage: dict | None = None, timing: dict | None = None, cost: Any = None,
                  error: dict | None = None, request_id: str | None = None,
-                 warnings: tuple[str, ...] = ()) -> None:
+                 warnings: tuple[str, ...] = (), safety: tuple[dict, ...] = ()) -> None:
         values = (api, status, finish, provider, model, id, finish_raw, stop_sequence, blocks, choices,
                   {} if usage is None else usage, {} if timing is None else timing, cost,
-                  {} if error is None else error, request_id, warnings)
+                  {} if error is None else error, request_id, warnings, safety)
         for name, value in zip(self.__slots__, values):
             object.__setattr__(self, name, value)
 
@@ -157,6 +160,8 @@ class Document:
             out["blocks"] = list(self.blocks)
         if self.choices:
             out["choices"] = list(self.choices)
+        if self.safety:
+            out["safety"] = list(self.safety)
         if self.usage:
             out["usage"] = dict(self.usage)
         if self.timing:
@@ -212,8 +217,8 @@ class Accumulator:
         self.request_id: str | None = None
         self.choices: dict[int, _Choice] = {}
         self.terminal = False  # the wire's terminal event (or a complete body) was seen
-        self.incomplete = False  # the provider itself marked the response incomplete
         self.state: dict[Any, Any] = {}  # a wire module's own stream bookkeeping; never in the document
+        self.safety_results: dict[tuple, dict] = {}  # content-filter results by (scope, choice, category)
         self.warnings: list[str] = []  # what could not be read (see `warn`)
         self.dropped_warnings = 0  # distinct warnings beyond MAX_WARNINGS, counted only
 
@@ -277,11 +282,13 @@ class Accumulator:
         if stop_sequence is not None:
             self.stop_sequence = stop_sequence
 
+    def safety(self, scope: str, category: Any, choice: int = 0, **fields: Any) -> None:
+        """Record a content-filter result: `scope` prompt or output, the provider's category, and the entry fields
+        (probability, severity, detected, filtered, ...); see aimux_cli/safety.py for the shape and the merging."""
+        _safety.record(self.safety_results, scope, category, choice, fields)
+
     def mark_terminal(self) -> None:
         self.terminal = True
-
-    def mark_incomplete(self) -> None:
-        self.incomplete = True
 
     # -- content --------------------------------------------------------------------------------------------
     def _choice(self, index: int) -> _Choice:
@@ -395,7 +402,8 @@ class Accumulator:
     # -- result ---------------------------------------------------------------------------------------------
     def document(self) -> Document:
         """Apply the contract's rules and return the document (the accumulator stays usable)."""
-        status = "error" if self.error else ("incomplete" if self.incomplete or not self.terminal else "ok")
+        # `incomplete` is a stream cut before its terminal event; a provider's own "incomplete" is a finish reason
+        status = "error" if self.error else ("ok" if self.terminal else "incomplete")
         rendered = [(index, *self._finish_choice(self.choices[index], status))
                     for index in sorted(self.choices, key=_choice_order)]
         if not rendered:  # an error body has no choice, and its finish is still `error`
@@ -412,7 +420,9 @@ class Accumulator:
         return _make_document(api=self.api, status=status, finish=finish, provider=provider, model=self.model,
                               id=self.id, finish_raw=finish_raw, stop_sequence=self.stop_sequence,
                               blocks=tuple(blocks), choices=choices, usage=usage, timing=timing, cost=self.cost,
-                              error=error, request_id=self.request_id, warnings=self._warnings())
+                              error=error, request_id=self.request_id, warnings=self._warnings(),
+                              safety=_safety.entries(self.safety_results, len(rendered) > 1) if self.safety_results
+                              else ())
 
     def _warnings(self) -> tuple[str, ...]:
         if not self.warnings:

@@ -94,6 +94,10 @@ def _text_notes(doc) -> None:
             warn(f"the model refused: {block.get('text', '')}")
     for message in doc.warnings:  # what could not be read: the document's `warnings`
         warn(message)
+    if doc.safety:  # notable content-filter results (a filtered answer, a detected jailbreak)
+        from aimux_cli.render.text import safety_notes
+        for note in safety_notes({"safety": list(doc.safety)}):
+            warn(note)
 
 
 def error_line(doc) -> str:

@@ -173,3 +173,102 @@ def test_streamed_call_paths_in_bracket_form_and_paths_that_cannot_be_set():
     )
     assert blocks == [{"type": "tool_call", "name": "f", "arguments": {
         "a b": [None, 2.5], "n": "x", "$.n.deeper": True, "$.big[99999999]": True, "no-dollar": "kept"}}]
+
+
+# -- item 9: content-filter results ------------------------------------------------------------------------------
+
+def _safety(doc: dict) -> list[dict]:
+    return doc.get("safety", [])
+
+
+def test_azure_filter_results_are_kept_as_safety():
+    doc = doc_of("azure/chat-content-filter.json")
+    safety = _safety(doc)
+    assert [e["scope"] for e in safety] == ["prompt"] * 5 + ["output"] * 6
+    assert {"scope": "prompt", "category": "jailbreak", "detected": False, "filtered": False} in safety
+    assert {"scope": "prompt", "category": "hate", "severity": "safe", "filtered": False} in safety
+    assert {"scope": "output", "category": "violence", "severity": "medium", "filtered": True} in safety
+
+
+def test_azure_stream_and_body_agree_on_safety():
+    # the stream rates each segment (violence safe, then low, then filtered medium): merged, it is the body's
+    body = doc_of("azure/chat-content-filter.json")
+    stream = doc_of("azure/chat-content-filter-stream.sse")
+    assert without_ids(body) == without_ids(stream)
+
+
+def test_gemini_safety_ratings_and_prompt_feedback_are_kept():
+    doc = doc_of("gemini/safety-ratings-low.json")
+    safety = _safety(doc)
+    assert safety[0] == {"scope": "prompt", "category": "HARM_CATEGORY_SEXUALLY_EXPLICIT",
+                         "probability": "NEGLIGIBLE", "filtered": False}
+    assert {"scope": "output", "category": "HARM_CATEGORY_HARASSMENT", "probability": "LOW",
+            "filtered": False} in safety
+    assert len(safety) == 8
+    blocked = _safety(doc_of("gemini/safety.json"))
+    assert {"scope": "output", "category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH",
+            "filtered": True} in blocked
+
+
+def test_gemini_stream_and_body_agree_on_safety():
+    body = doc_of("gemini/safety-ratings-low.json")
+    stream = doc_of("gemini/safety-ratings-low-stream.sse")
+    assert without_ids(body) == without_ids(stream)
+
+
+def test_vertex_scores_and_severity_and_several_candidates():
+    from aimux_cli.wire import parse_body
+
+    rating = {"category": "HARM_CATEGORY_HATE_SPEECH", "probability": "LOW", "probabilityScore": 0.21,
+              "severity": "HARM_SEVERITY_NEGLIGIBLE", "severityScore": 0.07}
+    doc = parse_body({"candidates": [
+        {"content": {"parts": [{"text": "a"}]}, "finishReason": "STOP", "safetyRatings": [rating]},
+        {"content": {"parts": [{"text": "b"}]}, "finishReason": "STOP", "index": 1, "safetyRatings": [rating]},
+    ]}).to_dict()
+    assert doc["safety"] == [
+        {"scope": "output", "choice": 0, "category": "HARM_CATEGORY_HATE_SPEECH", "probability": "LOW",
+         "probability_score": 0.21, "severity": "HARM_SEVERITY_NEGLIGIBLE", "severity_score": 0.07,
+         "filtered": False},
+        {"scope": "output", "choice": 1, "category": "HARM_CATEGORY_HATE_SPEECH", "probability": "LOW",
+         "probability_score": 0.21, "severity": "HARM_SEVERITY_NEGLIGIBLE", "severity_score": 0.07,
+         "filtered": False},
+    ]
+
+
+def test_azure_extra_fields_and_a_filter_error_are_kept():
+    from aimux_cli.wire import parse_body
+
+    doc = parse_body({"object": "chat.completion", "choices": [{"index": 0, "finish_reason": "stop",
+        "message": {"content": "x"}, "content_filter_results": {
+            "protected_material_code": {"filtered": False, "detected": True,
+                                        "citation": {"URL": "https://github.com/example/repo", "license": "MIT"}},
+            "custom_blocklists": {"filtered": False, "details": []},
+            "error": {"code": "content_filter_error", "message": "The contents are not filtered"}}}]}).to_dict()
+    assert doc["safety"] == [
+        {"scope": "output", "category": "protected_material_code", "detected": True, "filtered": False,
+         "citation": {"URL": "https://github.com/example/repo", "license": "MIT"}},
+        {"scope": "output", "category": "custom_blocklists", "filtered": False},
+        {"scope": "output", "category": "error", "filtered": False, "code": "content_filter_error",
+         "message": "The contents are not filtered"},
+    ]
+
+
+def test_only_notable_safety_is_shown():
+    from aimux_cli.render.text import safety_notes
+
+    assert safety_notes(doc_of("azure/chat-filter-results.json")) == []  # all safe: nothing on screen
+    assert safety_notes(doc_of("azure/chat-content-filter.json")) == [
+        "content filter: output violence medium, filtered"]
+    assert safety_notes(doc_of("gemini/safety-ratings-low.json")) == [
+        "content filter: output HARM_CATEGORY_HARASSMENT LOW"]
+    assert safety_notes(doc_of("gemini/wire-prompt-blocked.json")) == [
+        "content filter: prompt HARM_CATEGORY_DANGEROUS_CONTENT HIGH"]
+
+
+def test_text_format_says_on_stderr_that_the_answer_was_filtered():
+    result = aimux("prettify", "-f", "text", str(FIX / "azure/chat-content-filter.json"))
+    assert result.returncode == 0
+    assert result.stdout == b"The battle scene opens at dawn, and the first\n"
+    assert b"content filter: output violence medium, filtered" in result.stderr
+    quiet = aimux("prettify", "-f", "text", str(FIX / "azure/chat-filter-results.json"))
+    assert b"content filter" not in quiet.stderr

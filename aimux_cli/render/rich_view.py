@@ -3,7 +3,8 @@
 `render_rich(doc, console)` draws, in order:
 
 - a header: provider · model (api and id dimmed); finish, with the provider's own reason when it differs, the stop
-  sequence, and the status when it is not `ok`; token usage; provider timings; cost as reported;
+  sequence, and the status when it is not `ok`; notable content-filter results (`safety`); token usage; provider
+  timings; cost as reported;
 - the blocks of the answer (each choice under its own rule when there are several): text as Markdown; thinking
   dimmed (redacted thinking as a dim placeholder); tool calls with name, id and arguments as highlighted JSON; a
   refusal in yellow; any other provider block as its type and a compact line per field;
@@ -134,8 +135,8 @@ def header(doc: Mapping[str, Any]) -> Text:
     details = _SEP.join(safe(doc[k]) for k in ("api", "id") if doc.get(k) not in (None, ""))
     if details:
         text.append(f"  {details}", style="dim")
-    lines = [("finish", finish_line(doc)), ("tokens", usage_line(doc.get("usage"))),
-             ("timing", timing_line(doc.get("timing")))]
+    lines = [("finish", finish_line(doc)), ("safety", safety_line(doc.get("safety"))),
+             ("tokens", usage_line(doc.get("usage"))), ("timing", timing_line(doc.get("timing")))]
     if doc.get("cost") not in (None, ""):
         lines.append(("cost", Text(safe(doc["cost"]))))
     for label, value in lines:
@@ -158,6 +159,19 @@ def finish_line(doc: Mapping[str, Any]) -> Text:
     if status not in (None, "ok"):
         text.append(_SEP)
         text.append(f"status {safe(status)}", style="bold red" if status == "error" else "bold yellow")
+    return text
+
+
+def safety_line(entries: Any) -> Text:
+    """The notable content-filter results only (filtered, detected, or rated above negligible / safe): a normal
+    answer's all-clear ratings are in the document, not on the screen."""
+    from aimux_cli.safety import describe, notable
+
+    shown = [e for e in entries if notable(e)] if isinstance(entries, list) else []
+    text = Text()
+    for n, entry in enumerate(shown):
+        text.append(_SEP if n else "")
+        text.append(safe(describe(entry)), style="bold red" if entry.get("filtered") is True else "yellow")
     return text
 
 

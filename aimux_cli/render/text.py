@@ -12,7 +12,7 @@
 - a non-empty result always ends with one newline, so that shell tools see a complete last line.
 
 With `terminal=True` the result is passed through `sanitize.for_terminal`: use it when stdout is a terminal. Into a
-pipe the text stays exact. This module never imports Rich.
+pipe the text stays exact. `safety_notes(doc)` gives the notable content-filter results as lines for stderr. This module never imports Rich.
 """
 
 from __future__ import annotations
@@ -36,6 +36,17 @@ def blocks_text(blocks: Iterable[Any]) -> str:
     if current:
         runs.append("".join(current))
     return "\n\n".join(run for run in runs if run)
+
+
+def safety_notes(doc: Any) -> list[str]:
+    """The notable content-filter results of `doc` (filtered, detected, rated above negligible / safe), one line
+    each, for stderr next to the answer text (aimux_cli/safety.py); none for a normal answer."""
+    from aimux_cli.safety import describe, notable
+
+    entries = doc.get("safety") if isinstance(doc, Mapping) else None
+    if not isinstance(entries, list):
+        return []
+    return [f"content filter: {describe(e)}" for e in entries if notable(e)]
 
 
 def render_text(doc: Any, *, terminal: bool = False) -> str:

@@ -10,6 +10,7 @@ Contract: a GenerateContentResponse (a body, one SSE event of `alt=sse`, or one 
   binary `data`. `thoughtSignature` is never copied. Text parts across chunks extend one block per candidate.
 - `citationMetadata` and `groundingMetadata` web sources become `{url, title}` citations of the candidate's text.
 - `finishReason` is `finish_raw` (STOP with function calls becomes tool_call by the document's rule).
+- `safetyRatings` of a candidate and of `promptFeedback` -> the document's `safety` (aimux_cli/safety.py).
 - Usage: promptTokenCount, candidatesTokenCount, totalTokenCount, thoughtsTokenCount -> reasoning_tokens,
   cachedContentTokenCount -> cache_read_tokens; a later chunk's counts replace earlier ones.
 - `modelVersion` is the model, `responseId` the id.
@@ -91,6 +92,8 @@ def fold(acc: Accumulator, obj: Any, event: str | None) -> list[tuple[str, str]]
     if candidates and isinstance(candidates[-1], dict) and candidates[-1].get("finishReason"):
         acc.mark_terminal()
     feedback = obj.get("promptFeedback")
+    if isinstance(feedback, dict) and "safetyRatings" in feedback:
+        _ratings(acc, "prompt", feedback["safetyRatings"], 0)
     if isinstance(feedback, dict) and feedback.get("blockReason"):
         acc.other({"type": "promptFeedback", "blockReason": feedback["blockReason"],
                    "blockReasonMessage": feedback.get("blockReasonMessage")})
@@ -124,8 +127,19 @@ def _candidate(acc: Accumulator, cand: dict, index: int, deltas: list[tuple[str,
         if isinstance(part, dict):
             _part(acc, part, index, deltas)
     acc.citations(_citations(cand), choice=index)
+    if "safetyRatings" in cand:
+        _ratings(acc, "output", cand["safetyRatings"], index)
     if cand.get("finishReason"):
         acc.set_finish(cand["finishReason"], choice=index)
+
+
+def _ratings(acc: Accumulator, scope: str, ratings: Any, index: int) -> None:
+    """SafetyRating {category, probability, blocked; Vertex also probabilityScore, severity, severityScore}."""
+    for rating in ratings if isinstance(ratings, list) else ():
+        if isinstance(rating, dict):
+            acc.safety(scope, rating.get("category"), index, probability=rating.get("probability"),
+                       probability_score=rating.get("probabilityScore"), severity=rating.get("severity"),
+                       severity_score=rating.get("severityScore"), filtered=rating.get("blocked"))
 
 
 def _part(acc: Accumulator, part: dict, index: int, deltas: list[tuple[str, str]]) -> None:

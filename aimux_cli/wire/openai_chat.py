@@ -12,7 +12,8 @@ A body's `message` and a chunk's `delta` carry the same fields, so both go throu
 - `refusal`; `annotations` (`url_citation`) -> citations of the text block;
 - `tool_calls`, keyed by their `index` (a stream names id and function only in the first delta), and the legacy
   `function_call`.
-Per choice: `finish_reason` (never OpenRouter's `native_finish_reason`); a choice-level `error` (OpenRouter).
+Per choice: `finish_reason` (never OpenRouter's `native_finish_reason`); a choice-level `error` (OpenRouter);
+Azure's `content_filter_results` (and per body or chunk its `prompt_filter_results`) -> the document's `safety`.
 Per body or chunk: `usage` (also Groq's `x_groq.usage` in streams, with its timings; Together's top-level
 `usage.cached_tokens`), Cerebras `time_info`, OpenRouter `usage.cost`, Perplexity's top-level `citations` and
 `search_results` (citations of the answer text), a top-level `error` (an error event inside a stream keeps the
@@ -106,6 +107,10 @@ def fold(acc: Accumulator, obj: Any, event: str | None, body: bool = False) -> l
         _timing(acc, obj["time_info"])
     if "citations" in obj or "search_results" in obj:
         _sources(acc, obj)
+    if "prompt_filter_results" in obj or "prompt_annotations" in obj:  # Azure (the second is the older name)
+        for item in _list(obj.get("prompt_filter_results")) + _list(obj.get("prompt_annotations")):
+            if isinstance(item, dict):
+                _filter_results(acc, "prompt", item.get("content_filter_results"), 0)
     if acc.inferred_provider is None and (acc.state or usage or "x_groq" in obj or "time_info" in obj
                                           or "prompt_filter_results" in obj):
         _infer_vendor(acc, obj)  # only a chunk that may carry a marker: plain OpenAI streams never infer
@@ -137,6 +142,8 @@ def _fold_choice(acc: Accumulator, choice: dict, position: int, deltas: list[Del
     if finish is not None:
         stop = choice.get("stop_reason")  # vLLM: the matched stop string (an int is a token id)
         acc.set_finish(finish, index, stop_sequence=stop if isinstance(stop, str) and index == 0 else None)
+    if "content_filter_results" in choice:
+        _filter_results(acc, "output", choice["content_filter_results"], index)
     if acc.inferred_provider is None:
         if "content_filter_results" in choice:
             acc.state["azure"] = True
@@ -258,6 +265,20 @@ def _sources(acc: Accumulator, obj: dict) -> None:
             cites.append({"url": url, "title": title} if isinstance(title, str) and title else {"url": url})
     if cites:
         acc.citations(cites, 0)
+
+
+def _filter_results(acc: Accumulator, scope: str, results: Any, index: int) -> None:
+    """Azure `content_filter_results`: {category: {filtered, severity | detected, ...}} -> the document's `safety`;
+    other fields of a category (a protected-material `citation`, blocklist `details`, a filter `error`'s code and
+    message) are kept as sent."""
+    if not isinstance(results, dict):
+        return
+    for category, result in results.items():
+        if isinstance(result, dict):
+            extra = {k: v for k, v in salient(result).items()
+                     if k not in ("filtered", "severity", "detected", "scope", "category", "choice") and v != []}
+            acc.safety(scope, category, index, severity=result.get("severity"), detected=result.get("detected"),
+                       filtered=result.get("filtered"), **extra)
 
 
 def _list(value: Any) -> list:
