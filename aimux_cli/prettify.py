@@ -14,7 +14,7 @@ import orjson
 from aimux_cli import wire as wires
 from aimux_cli.document import Document
 from aimux_cli.errors import InputError
-from aimux_cli.inputs import NOT_JSON, Source, decode_utf8, exact_json, load_json
+from aimux_cli.inputs import NOT_JSON, Source, exact_json, load_json
 
 
 class Outcome:
@@ -39,7 +39,8 @@ class Outcome:
 def normalize(source: Source, *, wire: str | None = None, provider: str | None = None) -> Outcome:
     """Normalize one input. `wire` is a canonical wire name, "none" for the generic path, or None to detect."""
     if wire == "none":
-        return Outcome(value=load_json(source))
+        value, warnings = _load_body(source)
+        return Outcome(value=value, warnings=warnings)
     data = source.data
     if data[:1] == b"{":
         # The usual input, one JSON object: when it parses as one value, sniff could only have said "json"
@@ -59,50 +60,67 @@ def normalize(source: Source, *, wire: str | None = None, provider: str | None =
             return _from_partial_array(source, wire, provider, exc)
         return _from_json(source, value, wire, provider)
     if kind == "json":
-        return _from_json(source, load_json(source), wire, provider)
-    decode_utf8(source)  # name the place of invalid UTF-8 before parsing events
+        value, warnings = _load_body(source)
+        return _from_json(source, value, wire, provider, warnings)
     if kind == "sse":
         return _from_sse(source, wire, provider)
     return _from_ndjson(source, wire, provider)
 
 
-def _from_json(source: Source, value: Any, wire: str | None, provider: str | None) -> Outcome:
-    doc = wires.parse_body(value, api=wire, provider=provider)
+def _load_body(source: Source) -> tuple[Any, list[str]]:
+    """One JSON value; bytes that are not UTF-8 are replaced with U+FFFD (with a warning) when the rest parses."""
+    try:
+        return load_json(source), []
+    except InputError as exc:
+        fixed = source.data.decode("utf-8", "replace")
+        if fixed.encode() == source.data:  # valid UTF-8: the error is about the JSON itself
+            raise
+        try:
+            value = load_json(Source(source.label, fixed.encode()))
+        except InputError:
+            raise exc from None
+        return value, [f"invalid UTF-8 at byte {_first_bad(source.data)}, replaced with U+FFFD"]
+
+
+def _first_bad(data: bytes) -> int:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start
+    return -1
+
+
+def _from_json(source: Source, value: Any, wire: str | None, provider: str | None,
+               warnings: list[str] | tuple = ()) -> Outcome:
+    doc = wires.parse_body(value, api=wire, provider=provider, warnings=warnings)
     if doc is None:
-        return Outcome(value=value, warnings=[f"{source.label}: not a known provider response; "
+        return Outcome(value=value, warnings=[*(f"{source.label}: {w}" for w in warnings),
+                                              f"{source.label}: not a known provider response; "
                                               "encoded as plain JSON (api json)"])
     return Outcome(document=doc)
 
 
 def _from_partial_array(source: Source, wire: str | None, provider: str | None, exc: InputError) -> Outcome:
-    """A JSON array of stream chunks cut short (Gemini without alt=sse): fold the complete elements."""
+    """A JSON array of stream chunks cut short (Gemini without alt=sse), or with a bad element: fold the others."""
     from aimux_cli import streams
 
-    parser = streams.JSONArrayParser()
-    values: list = []
+    got = streams.collect(streams.JSONArrayParser(), source.data)
+    folder = _folder(wire, provider, got.warnings)
     try:
-        values += parser.feed(source.data)
-        values += parser.close()
-    except streams.StreamError as err:
-        values += err.values
-    folder = wires.StreamFolder(api=wire, provider=provider)
-    try:
-        folder.feed_all(values)
+        folder.feed_all(got.items)
     except wires.UnknownWire:
         raise exc from None
     if folder.acc is None:
         raise exc
-    return Outcome(document=folder.document(),
-                   warnings=[f"{source.label}: JSON array of chunks cut short after {len(values)} element(s)"])
+    return Outcome(document=folder.document())
 
 
 def _from_sse(source: Source, wire: str | None, provider: str | None) -> Outcome:
     from aimux_cli import streams
 
-    parser = streams.SSEParser()
-    events = parser.feed(source.data) + parser.close()
-    folder = wires.StreamFolder(api=wire, provider=provider)
-    for event in events:
+    got = streams.collect(streams.SSEParser(), source.data)
+    folder = _folder(wire, provider, got.warnings)
+    for event in got.items:
         if folder.acc is None:
             try:
                 obj = orjson.loads(event.data)
@@ -124,26 +142,30 @@ def _from_sse(source: Source, wire: str | None, provider: str | None) -> Outcome
 
 
 def _from_ndjson(source: Source, wire: str | None, provider: str | None) -> Outcome:
+    """An NDJSON stream: a bad line is skipped with a warning; a stream cut inside its last line keeps every line
+    before it (its document is then incomplete unless the terminal event had already arrived)."""
     from aimux_cli import streams
 
-    parser = streams.NDJSONParser()
-    error: InputError | None = None
+    got = streams.collect(streams.NDJSONParser(), source.data)
+    if not got.items:
+        raise InputError(f"{source.label}: no JSON values ({got.warnings[0]})" if got.warnings
+                         else f"{source.label}: no JSON values")
+    folder = _folder(wire, provider, got.warnings)
     try:
-        values = parser.feed(source.data) + parser.close()
-    except streams.StreamSyntaxError as exc:
-        values = list(getattr(exc, "values", []) or [])
-        error = InputError(f"{source.label}: {exc}")
-    if not values:
-        raise error or InputError(f"{source.label}: no JSON values")
-    folder = wires.StreamFolder(api=wire, provider=provider)
-    try:
-        folder.feed_all(values)
+        folder.feed_all(got.items)
     except wires.UnknownWire:
-        if error:
-            raise error from None
-        return Outcome(value=values, warnings=[f"{source.label}: not a known provider stream; "
-                                               "encoded as a plain JSON list (api json)"])
-    return Outcome(document=folder.document(), error=error)
+        return Outcome(value=got.items, warnings=[*(f"{source.label}: {w}" for w in got.warnings),
+                                                  f"{source.label}: not a known provider stream; "
+                                                  "encoded as a plain JSON list (api json)"])
+    return Outcome(document=folder.document())
+
+
+def _folder(wire: str | None, provider: str | None, warnings: list[str]) -> wires.StreamFolder:
+    """A stream folder whose document will carry `warnings` (what the stream parser could not read)."""
+    folder = wires.StreamFolder(api=wire, provider=provider)
+    for message in warnings:
+        folder.warn(message)
+    return folder
 
 
 def _preview(text: str, limit: int = 60) -> str:

@@ -11,16 +11,19 @@ Contract:
   as soon as its closing brace arrives.
 - Every parser takes bytes in chunks of any size (`feed`) and is flushed with `close()`; feeding a body in pieces
   gives the same result as feeding it whole. Bytes are UTF-8, decoded incrementally (a character split across
-  chunks is fine); a leading BOM is dropped.
+  chunks is fine); a leading BOM is dropped. Bytes that are not UTF-8 are replaced with U+FFFD (as
+  `bytes.decode(errors="replace")` does) and the parser goes on: `parser.warnings` then names the first bad byte
+  and counts the others (issue 9: one bad byte in a trailing `ping` event used to throw away a whole answer).
 - `sniff(head)` names the kind of a body from its first bytes ("sse", "ndjson", "json-array", "json");
   `needs_more(head)` says when a head is too short to be sure; `iter_events(body)` parses a whole body.
 
 Errors never lose data. A parser raises a `StreamError` (an `InputError`, exit 4) and attaches to it, as
 `err.values`, the events or values completed by that same call before the fault; everything earlier was already
-returned. Invalid UTF-8 raises `InputDecodeError` naming the byte offset ("invalid UTF-8 at byte N"); the parser
-is then dead and raises it again. A bad NDJSON line or array element raises `StreamSyntaxError` with its line number;
-that parser stays usable: the bad item is consumed, and the next `feed()` (even `feed(b"")`) or `close()` goes on
-with what followed it. Raising was chosen over an `.error` attribute so that a caller cannot overlook a fault.
+returned. A bad NDJSON line or array element raises `StreamSyntaxError` with its line number; that parser stays
+usable: the bad item is consumed, and the next `feed()` (even `feed(b"")`) or `close()` goes on with what followed
+it. Raising was chosen over an `.error` attribute so that a caller cannot overlook a fault. `collect(parser, data)`
+runs a whole body through a parser that way, skipping bad items and keeping a warning for each.
+`InputDecodeError` ("invalid UTF-8 at byte N") is raised only by `iter_events` for a body that is one JSON value.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ import orjson
 from .errors import InputError
 
 __all__ = ["InputDecodeError", "JSONArrayParser", "NDJSONParser", "SSEEvent", "SSEParser", "StreamError",
-           "StreamSyntaxError", "iter_events", "needs_more", "sniff"]  # fmt: skip
+           "StreamSyntaxError", "collect", "iter_events", "needs_more", "sniff"]  # fmt: skip
 
 _BOM = "\ufeff"
 _SLICE = 64 * 1024
@@ -76,34 +79,67 @@ class SSEEvent:
     id: str | None = None  # the last event id seen so far (WHATWG keeps it across events); None when unset or empty
 
 
-class _Decoder:
-    """Incremental UTF-8 with the absolute offset of a bad byte, and the leading BOM dropped."""
+_EXACT_BAD = 100  # bad sequences located one by one per decode call; the rest of that call is replaced in bulk
 
-    __slots__ = ("_pending", "_consumed", "_started", "_error")
+
+class _Decoder:
+    """Incremental UTF-8, the leading BOM dropped; bad bytes become U+FFFD and are counted (see `warnings`)."""
+
+    __slots__ = ("_pending", "_consumed", "_started", "first_bad", "bad", "more_bad")
 
     def __init__(self) -> None:
         self._pending = b""  # the start of a character whose remaining bytes have not arrived yet
         self._consumed = 0  # bytes decoded so far, not counting _pending
         self._started = False
-        self._error: InputDecodeError | None = None
+        self.first_bad: int | None = None  # offset of the first bad byte in the whole stream
+        self.bad = 0  # bad sequences replaced
+        self.more_bad = False  # some were replaced in bulk, uncounted
 
-    def decode(self, chunk: bytes, final: bool = False) -> tuple[str, InputDecodeError | None]:
-        """Decode what can be decoded; on bad UTF-8 return the good prefix and the error (raised later)."""
-        if self._error is not None:
-            raise InputDecodeError(self._error.offset)  # a fresh one: the first carries values already returned
+    def decode(self, chunk: bytes | memoryview, final: bool = False) -> str:
+        """Decode what can be decoded (a character cut at the end of `chunk` waits for its other bytes)."""
         data = self._pending + chunk if self._pending else bytes(chunk)
         try:
             text, used = codecs.utf_8_decode(data, "strict", final)
         except UnicodeDecodeError as exc:
-            self._error = InputDecodeError(self._consumed + exc.start)
-            text, used = codecs.utf_8_decode(data[: exc.start], "strict", True)
+            text, used = self._replace(data, exc, final)
         self._pending = data[used:]
         self._consumed += used
         if not self._started and text:
             self._started = True
             if text[0] == _BOM:
                 text = text[1:]
-        return text, self._error
+        return text
+
+    def _replace(self, data: bytes, exc: UnicodeDecodeError, final: bool) -> tuple[str, int]:
+        """Decode `data` with each bad sequence replaced by U+FFFD, as errors="replace" does, noting where."""
+        view, pos, out, located = memoryview(data), 0, [], 0
+        while True:
+            start = pos + exc.start  # exc is relative to view[pos:]
+            out.append(codecs.utf_8_decode(view[pos:start], "strict", True)[0])
+            out.append("\ufffd")
+            pos = pos + exc.end
+            self.bad += 1
+            located += 1
+            if self.first_bad is None:
+                self.first_bad = self._consumed + start
+            if located == _EXACT_BAD:  # a body of garbage: replace the rest of this call in one go
+                text, used = codecs.utf_8_decode(view[pos:], "replace", final)
+                self.more_bad = self.more_bad or "\ufffd" in text
+                return "".join(out) + text, pos + used
+            try:
+                text, used = codecs.utf_8_decode(view[pos:], "strict", final)
+            except UnicodeDecodeError as again:
+                exc = again
+                continue
+            out.append(text)
+            return "".join(out), pos + used
+
+    def warnings(self) -> list[str]:
+        if self.first_bad is None:
+            return []
+        others = self.bad - 1
+        more = f" and {others:,}{'+' if self.more_bad else ''} more place(s)" if others or self.more_bad else ""
+        return [f"invalid UTF-8 at byte {self.first_bad}{more}, replaced with U+FFFD"]
 
 
 def _fail(err: StreamError | None, out: list) -> list:
@@ -122,7 +158,18 @@ _set_event = SSEEvent.event.__set__  # type: ignore[attr-defined]
 _set_id = SSEEvent.id.__set__  # type: ignore[attr-defined]
 
 
-class SSEParser:
+class _Parser:
+    """What every parser shares: the decoder, and the warnings about the bytes it decoded."""
+
+    _decoder: _Decoder
+
+    @property
+    def warnings(self) -> list[str]:
+        """Problems met so far that did not stop the parser (bytes that are not UTF-8), one line each."""
+        return self._decoder.warnings()
+
+
+class SSEParser(_Parser):
     """Incremental WHATWG event-stream parser: `feed(bytes)` -> events completed by that chunk.
 
     Text is cut at blank lines (two LFs once CR and CRLF are made LF) into blocks, one per event. The common block,
@@ -152,7 +199,7 @@ class SSEParser:
         return out
 
     def _feed(self, chunk: bytes | memoryview) -> list[SSEEvent]:
-        text, err = self._decoder.decode(chunk)
+        text = self._decoder.decode(chunk)
         out: list[SSEEvent] = []
         if text:
             text = self._normalize(text)
@@ -164,17 +211,17 @@ class SSEParser:
                 self._blocks(blocks, out)
             elif text:
                 pending.append(text)
-        return _fail(err, out)
+        return out
 
     def close(self) -> list[SSEEvent]:
         """Flush: a final event without its blank line is dispatched (see module docstring)."""
-        text, err = self._decoder.decode(b"", final=True)
+        text = self._decoder.decode(b"", final=True)
         out: list[SSEEvent] = []
         rest = "".join(self._pending) + (self._normalize(text) if text else "")
         self._pending = []
         if rest:
             self._blocks(rest.split("\n\n"), out)
-        return _fail(err, out)
+        return out
 
     def _normalize(self, text: str) -> str:
         if self._skip_lf and text[0] == "\n":
@@ -223,7 +270,7 @@ class SSEParser:
             out.append(SSEEvent("\n".join(data), name or "message", self._id))
 
 
-class NDJSONParser:
+class NDJSONParser(_Parser):
     """Incremental NDJSON: one JSON value per non-blank line; blank lines skipped; CRLF tolerated."""
 
     def __init__(self) -> None:
@@ -232,23 +279,23 @@ class NDJSONParser:
         self._line_no = 0  # lines consumed so far
 
     def feed(self, chunk: bytes) -> list[object]:
-        text, err = self._decoder.decode(chunk)
+        text = self._decoder.decode(chunk)
         out: list[object] = []
         if text or self._tail:
             lines = (self._tail + text).split("\n")
             self._tail = lines.pop()
             self._lines(lines, out)
-        return _fail(err, out)
+        return out
 
     def close(self) -> list[object]:
-        text, err = self._decoder.decode(b"", final=True)
+        text = self._decoder.decode(b"", final=True)
         out: list[object] = []
         lines = (self._tail + text).split("\n")
         self._tail = ""
-        self._lines(lines, out)
-        return _fail(err, out)
+        self._lines(lines, out, closing=True)
+        return out
 
-    def _lines(self, lines: list[str], out: list[object]) -> None:
+    def _lines(self, lines: list[str], out: list[object], closing: bool = False) -> None:
         loads = orjson.loads
         for i, line in enumerate(lines):
             self._line_no += 1
@@ -258,15 +305,18 @@ class NDJSONParser:
                 out.append(loads(line))
             except orjson.JSONDecodeError as exc:
                 # Keep the lines after the bad one for the next call, so that the caller may go on.
-                self._tail = "\n".join([*lines[i + 1 :], self._tail])
-                raise StreamSyntaxError(f"invalid JSON: {exc.msg}", self._line_no, values=out) from None
+                rest = lines[i + 1 :]
+                self._tail = "\n".join([*rest, self._tail])
+                cut = closing and not rest  # the last line, with no line end: the stream was cut inside it
+                message = "last line cut short" if cut else f"invalid JSON: {exc.msg}"
+                raise StreamSyntaxError(message, self._line_no, truncated=cut, values=out) from None
 
 
 _TOKEN = re.compile(r'[\[\]{},"]')
 _STRING_BODY = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*', re.S)  # stops at the closing quote, or before a lone "\"
 
 
-class JSONArrayParser:
+class JSONArrayParser(_Parser):
     """Incremental top-level JSON array: each element as soon as it is complete.
 
     A scanner finds the structural characters with a regular expression (strings are skipped whole, so brackets,
@@ -286,24 +336,24 @@ class JSONArrayParser:
         self._gap: int | None = None  # after a complete element: from here to the next "," or "]" must be blank
 
     def feed(self, chunk: bytes) -> list[object]:
-        text, err = self._decoder.decode(chunk)
+        text = self._decoder.decode(chunk)
         out: list[object] = []
         self._buf += text
         self._scan(out)
         self._trim()
-        return _fail(err, out)
+        return out
 
     def close(self) -> list[object]:
-        text, err = self._decoder.decode(b"", final=True)
+        text = self._decoder.decode(b"", final=True)
         out: list[object] = []
         self._buf += text
         self._scan(out)
-        if err is None:
-            if self._state != "after":
-                what = "before its closing ']'" if self._state == "inside" else "before its opening '['"
-                err = StreamSyntaxError(f"JSON array ended {what}", self._line(len(self._buf)), truncated=True)
-            elif self._buf[self._pos :].strip():
-                err = StreamSyntaxError("text after the JSON array", self._line(self._pos))
+        err = None
+        if self._state != "after":
+            what = "before its closing ']'" if self._state == "inside" else "before its opening '['"
+            err = StreamSyntaxError(f"JSON array ended {what}", self._line(len(self._buf)), truncated=True)
+        elif self._buf[self._pos :].strip():
+            err = StreamSyntaxError("text after the JSON array", self._line(self._pos))
         return _fail(err, out)
 
     def _scan(self, out: list[object]) -> None:
@@ -455,9 +505,10 @@ def iter_events(data: bytes) -> tuple[str, list]:
         value = orjson.loads(data[3:] if data.startswith(codecs.BOM_UTF8) else data)
     except orjson.JSONDecodeError as exc:
         if kind == "json":
-            decode_error = _Decoder().decode(data, final=True)[1]
-            if decode_error is not None:
-                raise decode_error from None
+            decoder = _Decoder()
+            decoder.decode(data, final=True)
+            if decoder.first_bad is not None:
+                raise InputDecodeError(decoder.first_bad) from None
             raise StreamSyntaxError(f"invalid JSON: {exc.msg}", exc.lineno) from None
         parser = NDJSONParser() if kind == "ndjson" else JSONArrayParser()
         return kind, _run(parser, data)
@@ -473,3 +524,49 @@ def _run(parser: SSEParser | NDJSONParser | JSONArrayParser, data: bytes) -> lis
         err.values = out + err.values
         raise
     return out
+
+
+class Collected:
+    """What `collect` read from a whole body: the items, the warnings, and whether the body was cut inside an item."""
+
+    __slots__ = ("items", "warnings", "cut")
+
+    def __init__(self) -> None:
+        self.items: list = []
+        self.warnings: list[str] = []
+        self.cut = False  # the body ends inside an NDJSON line or a JSON array (a stream cut short)
+
+
+def collect(parser: SSEParser | NDJSONParser | JSONArrayParser, data: bytes) -> Collected:
+    """Run a whole body through `parser`, going on past each bad item (it is skipped, with a warning): what
+    arrived before a fault, and after it, is kept (issue 9: `feed() + close()` lost feed's result when close
+    raised). The decoder's warnings (bytes that are not UTF-8) come first."""
+    out = Collected()
+    skipped: list[str] = []
+    for closing in (False, True):
+        chunk, last = data, None
+        while True:
+            try:
+                out.items += parser.close() if closing else parser.feed(chunk)
+                break
+            except StreamSyntaxError as err:
+                out.items += err.values
+                if err.truncated:
+                    out.cut = True
+                    skipped.append(f"the stream ends inside an item (line {err.line_no}): it was cut short")
+                    break
+                if (err.message, err.line_no) == last:  # a fault the parser cannot move past
+                    break
+                last = (err.message, err.line_no)
+                skipped.append(f"skipped {err}")
+                chunk = b""  # the parser keeps what followed the bad item: go on with it
+        if out.cut:
+            break
+    out.warnings = parser.warnings + _capped(skipped)
+    return out
+
+
+def _capped(messages: list[str], limit: int = 20) -> list[str]:
+    if len(messages) <= limit:
+        return messages
+    return messages[:limit] + [f"… and {len(messages) - limit} more bad item(s) skipped"]

@@ -149,6 +149,65 @@ def test_garbage_and_truncated_json_are_input_errors(rel):
     assert err.count("\n") == 1 and err.startswith("aimux: error: ") and "Traceback" not in err
 
 
+def test_ndjson_cut_inside_a_line_prints_the_lines_before_it_and_exits_9():
+    # issue 9 defect 7: `head -c 700 chat-stream.ndjson | aimux prettify -f text` printed nothing, exit 4
+    cut = (FIX / "ollama/chat-stream.ndjson").read_bytes()[:700]
+    assert not cut.endswith(b"\n")
+    result = aimux("prettify", "-f", "text", stdin=cut)
+    assert result.returncode == 9, result.stderr
+    assert result.stdout.startswith(b"Rainbows form when sunlight")
+    assert b"cut short" in result.stderr and b"Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("follow", [[], ["--follow"]])
+def test_invalid_utf8_in_a_trailing_event_keeps_the_answer(follow):
+    # issue 9 defect 6: a bad byte in a `ping` after a complete answer threw the whole answer away (exit 4)
+    stream = (FIX / "anthropic/text-end-turn-stream.sse").read_bytes()
+    whole = aimux("prettify", "-f", "text", str(FIX / "anthropic/text-end-turn-stream.sse"))
+    result = aimux("prettify", *follow, "-f", "text", stdin=stream + b'event: ping\ndata: {"type": "ping"\xff}\n\n')
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == whole.stdout and whole.stdout.strip()
+    assert b"Traceback" not in result.stderr
+
+
+def test_invalid_utf8_inside_answer_text_is_replaced_and_named_in_warnings():
+    stream = (FIX / "openai/chat-text-stream.sse").read_bytes()
+    at = stream.index(b'"content":"Tides') + len(b'"content":"') + 2
+    result = aimux("prettify", "-f", "json", stdin=stream[:at] + b"\xff" + stream[at:])
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert "\ufffd" in doc["blocks"][0]["text"] and doc["status"] == "ok"
+    assert doc["warnings"] == [f"invalid UTF-8 at byte {at}, replaced with U+FFFD"]
+
+
+def test_invalid_utf8_in_a_json_body_is_replaced_with_a_warning():
+    body = (FIX / "openai/chat-text.json").read_bytes().replace(b'"content": "', b'"content": "\xc3(', 1)
+    result = aimux("prettify", "-f", "json", stdin=body)
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["blocks"][0]["text"].startswith("\ufffd(") and doc["warnings"][0].startswith("invalid UTF-8 at byte")
+
+
+@pytest.mark.parametrize("body", [b'{"type":["string","null"]}', b'{"object":[]}',
+                                  b'{"object":"chat.completion","choices":1}', b'{"type":"message","content":2}',
+                                  b'{"candidates":{"object":null}}'])
+@pytest.mark.parametrize("fmt", ["toon", "json", "text", "rich"])
+def test_well_known_keys_of_unexpected_types_never_exit_1(body, fmt):
+    result = aimux("prettify", "-f", fmt, stdin=body)
+    assert result.returncode == 0, result.stderr
+    assert b"internal error" not in result.stderr and b"Traceback" not in result.stderr
+
+
+def test_a_huge_finish_reason_draws_a_bounded_rich_view():
+    # issue 9 defect 10: 200,000 newlines in finish_reason took 42 s to draw; each metadata value is now bounded
+    body = json.dumps({"object": "chat.completion", "choices": [{"message": {"content": "hi"},
+                                                                  "finish_reason": "\n" * 200_000}]}).encode()
+    result = aimux("prettify", "-f", "rich", stdin=body)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.decode().splitlines()
+    assert len(lines) < 30 and any("199,989 more lines" in line for line in lines), lines
+
+
 def test_deep_nesting_on_the_provider_path():
     depth = 1000
     body = b'{"id": "x", "object": "chat.completion", "choices": [], "nested": ' + b"[" * depth + b"]" * depth + b"}"

@@ -21,6 +21,7 @@ from aimux_cli.streams import (
     SSEEvent,
     SSEParser,
     StreamSyntaxError,
+    collect,
     iter_events,
     needs_more,
     sniff,
@@ -157,34 +158,44 @@ def test_sse_multibyte_utf8_split_at_every_byte_boundary():
     assert sse(body, 1) == expected
 
 
-def test_sse_invalid_utf8_reports_offset_and_keeps_earlier_events():
+def test_sse_invalid_utf8_is_replaced_and_the_parser_goes_on():
+    # issue 9: a bad byte used to kill the parser, and with it every later event
     parser = SSEParser()
-    with pytest.raises(InputDecodeError) as info:
-        parser.feed(b"data: ok\n\ndata: \xff\n\n")
-    assert info.value.offset == 16
-    assert str(info.value) == "invalid UTF-8 at byte 16"
-    assert info.value.values == [SSEEvent("ok")]
-    assert isinstance(info.value, InputError) and info.value.exit_code == ExitCode.INPUT
-    with pytest.raises(InputDecodeError) as again:  # the parser is dead from then on
-        parser.feed(b"data: more\n\n")
-    assert again.value.offset == 16 and again.value.values == []
+    assert parser.feed(b"data: ok\n\ndata: \xff\n\n") == [SSEEvent("ok"), SSEEvent("\ufffd")]
+    assert parser.warnings == ["invalid UTF-8 at byte 16, replaced with U+FFFD"]
+    assert parser.feed(b"data: more\n\n") == [SSEEvent("more")]
+    assert parser.feed(b"data: \xc3(\xff\n\n") == [SSEEvent("\ufffd(\ufffd")]
+    assert parser.warnings == ["invalid UTF-8 at byte 16 and 2 more place(s), replaced with U+FFFD"]
+
+
+def test_sse_invalid_utf8_is_replaced_like_bytes_decode():
+    body = b"data: a\xe2\x82b\xf0\x9f\xa6c\xed\xa0\x80d\xc0\xafe\n\n"
+    expected = body.decode("utf-8", "replace")[6:-2]
+    for size in (1, 2, 3, len(body)):
+        assert sse(body, size) == [SSEEvent(expected)], size
 
 
 def test_sse_invalid_utf8_offset_counts_earlier_chunks():
     parser = SSEParser()
     assert parser.feed(b"data: \xc3") == []  # half of "é"
-    with pytest.raises(InputDecodeError) as info:
-        parser.feed(b"\xa9\n\ndata: \xc3(")  # "é" completed, then a lead byte with a bad continuation
-    assert info.value.offset == 16  # the first byte of the bad sequence
-    assert info.value.values == [SSEEvent("é")]
+    events = parser.feed(b"\xa9\n\ndata: \xc3(")  # "é" completed, then a lead byte with a bad continuation
+    assert events == [SSEEvent("é")]
+    assert parser.close() == [SSEEvent("\ufffd(")]
+    assert parser.warnings == ["invalid UTF-8 at byte 16, replaced with U+FFFD"]  # the first byte of the sequence
 
 
-def test_sse_truncated_utf8_at_close_is_an_error():
+def test_sse_truncated_utf8_at_close_is_replaced():
     parser = SSEParser()
-    parser.feed(b"data: x\n\ndata: \xe2\x82")
-    with pytest.raises(InputDecodeError) as info:
-        parser.close()
-    assert info.value.offset == 15
+    assert parser.feed(b"data: x\n\ndata: \xe2\x82") == [SSEEvent("x")]
+    assert parser.close() == [SSEEvent("\ufffd")]
+    assert parser.warnings == ["invalid UTF-8 at byte 15, replaced with U+FFFD"]
+
+
+def test_a_body_of_garbage_is_replaced_in_bulk_and_counted():
+    parser = NDJSONParser()
+    values = parser.feed(b'{"a": "' + b"\xff" * 1000 + b'"}\n')
+    assert values == [{"a": "\ufffd" * 1000}]
+    assert parser.warnings == ["invalid UTF-8 at byte 7 and 99+ more place(s), replaced with U+FFFD"]
 
 
 def test_sse_large_body_fed_whole_crosses_internal_slices():
@@ -417,9 +428,8 @@ def test_iter_events_bad_ndjson_line_keeps_values_before_it():
         (b"", StreamSyntaxError, "empty input"),
         (b" \n\t", StreamSyntaxError, "empty input"),
         (b'{"a": "b', StreamSyntaxError, "invalid JSON"),
-        (b'{"a": "\xc3\x28"}', InputDecodeError, "invalid UTF-8 at byte 7"),
+        (b'{"a": "\xc3\x28"}', InputDecodeError, "invalid UTF-8 at byte 7"),  # one JSON value: no stream to go on
         (b"\x00\x01\x02", StreamSyntaxError, "invalid JSON"),
-        (b"data: \xff\n\n", InputDecodeError, "invalid UTF-8 at byte 6"),
     ],
 )
 def test_iter_events_errors_are_input_errors(body, error, text):
@@ -446,3 +456,42 @@ def test_corpus_chunked_equals_whole(size):
             assert feed_all(PARSERS[kind](), chunks) == whole, path
         if kind == "sse":
             assert whole == reference_sse(body.decode()), path
+
+
+# --- collect: a whole body, past its faults ------------------------------------------------------------------------
+
+
+def test_collect_ndjson_cut_inside_its_last_line_keeps_every_line_before():
+    # issue 9 defect 7: `feed() + close()` lost feed's values when close raised on the cut line
+    got = collect(NDJSONParser(), b'{"a": 1}\n{"a": 2}\n{"a": 3, "b"')
+    assert got.items == [{"a": 1}, {"a": 2}] and got.cut
+    assert got.warnings == ["the stream ends inside an item (line 3): it was cut short"]
+
+
+def test_collect_skips_a_bad_ndjson_line_and_goes_on():
+    got = collect(NDJSONParser(), b'{"a": 1}\n{"a": \n{"a": 3}\nnope\n{"a": 5}\n')
+    assert got.items == [{"a": 1}, {"a": 3}, {"a": 5}] and not got.cut
+    assert [w.split(":")[0] for w in got.warnings] == ["skipped invalid JSON", "skipped invalid JSON"]
+    assert got.warnings[0].endswith("(line 2)") and got.warnings[1].endswith("(line 4)")
+
+
+def test_collect_skips_a_bad_array_element_and_goes_on():
+    got = collect(JSONArrayParser(), b'[{"a": 1}, {"a": }, {"a": 3}]')
+    assert got.items == [{"a": 1}, {"a": 3}] and not got.cut and len(got.warnings) == 1
+
+
+def test_collect_array_cut_short():
+    got = collect(JSONArrayParser(), b'[{"a": 1}, {"a": 2}, {"a"')
+    assert got.items == [{"a": 1}, {"a": 2}] and got.cut
+
+
+def test_collect_reports_invalid_utf8_first():
+    got = collect(SSEParser(), b"data: {\"a\": 1}\n\ndata: {\"b\": \"\xff\"}\n\n")
+    assert [e.data for e in got.items] == ['{"a": 1}', '{"b": "\ufffd"}']
+    assert got.warnings == ["invalid UTF-8 at byte 29, replaced with U+FFFD"]
+
+
+def test_collect_bounds_its_warnings():
+    got = collect(NDJSONParser(), b"x\n" * 50 + b'{"a": 1}\n')
+    assert got.items == [{"a": 1}] and len(got.warnings) == 21
+    assert got.warnings[-1] == "… and 30 more bad item(s) skipped"

@@ -102,13 +102,16 @@ def _detects(mod: Any, obj: Any) -> bool:
 
 
 def parse_body(obj: Any, *, api: str | None = None, provider: str | None = None,
-               http_status: int | None = None) -> Document | None:
-    """Normalize a whole body; None when its format is unknown (the caller then takes the generic path)."""
+               http_status: int | None = None, warnings: Iterable[str] = ()) -> Document | None:
+    """Normalize a whole body; None when its format is unknown (the caller then takes the generic path).
+    `warnings`: what the caller could not read in the bytes of the body (they go into the document)."""
     api = api or detect(obj)
     if api is None:
         return None
     mod = module(api)
     acc = Accumulator(api, provider=provider, default_provider=mod.VENDOR)
+    for message in warnings:
+        acc.warn(message)
     if isinstance(obj, list):  # a JSON array of stream chunks
         for number, chunk in enumerate(obj, 1):
             try:
