@@ -13,7 +13,7 @@ import pytest
 
 from aimux_cli import config, request
 from aimux_cli.config import Config, ResolvedProvider
-from aimux_cli.errors import ConfigError, ExitCode
+from aimux_cli.errors import AimuxError, ConfigError, ExitCode
 from aimux_cli.providers import AUTH_STYLES, CATALOG, WIRES
 
 KEY = "sk-aimux-test-CONFIG-5b1e0c"
@@ -388,3 +388,154 @@ def test_redact_and_safe_url():
 ])
 def test_endpoint_paths_join_the_base_url_before_its_query(base, path, url):
     assert request.join_url(base, path) == url
+
+
+# --- hostile configs: every problem is exit 3, one line, naming the key (issue 9, defects 9 and 11) --------------
+
+
+NEW = "[providers.x]\nwire = 'openai.chat'\napi_key_env = ''\nmodel = 'm'\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (NEW + "base_url = 'http://127.0.0.1:99999/v1'\n", "providers.x.base_url: invalid URL"),
+        (NEW + "base_url = 'http://127.0.0.1:abc/v1'\n", "providers.x.base_url: invalid URL"),
+        (NEW + "base_url = 'http://h.example:0/v1'\n", "the port must be a number from 1 to 65535"),
+        (NEW + "base_url = 'http://[::1/v1'\n", "providers.x.base_url: invalid URL"),
+        (NEW + "base_url = 'http://[v1.x]/v1'\n", "invalid IP address"),
+        (NEW + "base_url = 'http://999.1.1.1/v1'\n", "invalid IP address"),
+        (NEW + "base_url = 'http://01.2.3.4/v1'\n", "invalid IP address"),
+        (NEW + "base_url = 'http://xn--/v1'\n", "invalid international host name"),
+        (NEW + "base_url = 'http://\u2603.example/v1'\n", "invalid international host name"),
+        (NEW + f"base_url = 'http://{'a' * 64}.example/v1'\n", "longer than 63 characters"),
+        (NEW + "base_url = 'http://a..b/v1'\n", "label is empty"),
+        (NEW + "base_url = 'http://:80/v1'\n", "the URL has no host"),
+        (NEW + "base_url = 'ftp://h.example/v1'\n", "expected an http:// or https:// URL"),
+        (NEW + 'base_url = "http://h.example/v1\\u0007"\n', "a space or a control character"),
+        (NEW + "base_url = 'http://127.0.0.1/v1'\ntimeout = nan\n", "providers.x.timeout: expected a positive number"),
+        (NEW + "base_url = 'http://127.0.0.1/v1'\ntimeout = -inf\n", "providers.x.timeout: expected a positive"),
+        (NEW + "base_url = 'http://127.0.0.1/v1'\ntimeout = inf\n", "providers.x.timeout: expected at most 86400"),
+        (NEW + "base_url = 'http://127.0.0.1/v1'\ntimeout = 1e300\n", "providers.x.timeout: expected at most"),
+        (NEW + "base_url = 'http://127.0.0.1/v1'\ntimeout = " + "9" * 5000 + "\n", "a number with too many digits"),
+        (NEW + "base_url = 'http://127.0.0.1/v1'\nheaders = { X-A = 'caf\u00e9' }\n", "headers.X-A: the value must be"),
+        (NEW + "base_url = 'http://127.0.0.1/v1'\nheaders = { X-A = \"a\\u0000b\" }\n", "headers.X-A: the value must"),
+        (NEW + "base_url = 'http://127.0.0.1/v1'\nheaders = { 'X\u00e9' = 'a' }\n", "invalid header name"),
+        (NEW + "base_url = 'http://127.0.0.1/v1'\nheaders = { 'X(A)' = 'a' }\n", "invalid header name"),
+        ("default_provider = " + "[" * 5000 + "]" * 5000 + "\n", "invalid TOML: values nested too deeply"),
+        ("default_provider = " + "{a=" * 5000 + "1" + "}" * 5000 + "\n", "invalid TOML: values nested too deeply"),
+    ],
+)
+def test_hostile_config_values_are_config_errors(tmp_path, text, expected):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        config.load(path, env={})
+    message = str(info.value)
+    assert info.value.exit_code == ExitCode.CONFIG and message.startswith(f"{path}: ") and "\n" not in message
+    assert expected in message
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8000/v1", "https://API.example.com/v1/", "http://[::1]:8080",
+                                 "http://[fe80::1%25eth0]/v1", "http://m\u00fcller.example", "http://localhost",
+                                 "https://az.example/openai/d?api-version=2024-10-21", "http://example.com.:443"])
+def test_good_urls_pass(url):
+    assert config.check_url(url, "w") == url.rstrip("/")
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:99999/v1", "http://h:abc", "http://[::1/v1", "file:///etc/passwd",
+                                 "", "http://h.example/a b"])
+def test_base_url_option_goes_through_the_same_checks(tmp_path, url):
+    with pytest.raises(ConfigError) as info:
+        config.resolve("ollama", {"base_url": url}, env={}, config=empty_config(tmp_path))
+    assert str(info.value).startswith("--base-url: ") and info.value.exit_code == ExitCode.CONFIG
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -1.0, 0.0, 1e12])
+def test_timeout_option_must_be_finite_and_positive(tmp_path, value):
+    with pytest.raises(AimuxError) as info:
+        config.resolve("ollama", {"timeout": value}, env={}, config=empty_config(tmp_path))
+    assert str(info.value).startswith("--timeout: ") and info.value.exit_code == ExitCode.USAGE
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    ("sk-abc\nline2", "contains a line break"), ("sk-abc\r\nx", "contains a line break"),
+    ("sk-caf\u00e9", "contains a non-ASCII character"), ("sk-a\x00b", "contains a control character"),
+    ("sk-a\tb", "contains a control character"), ("sk-\udcff-raw-bytes", "non-ASCII or control"),
+    ("k" * 9000, "longer than 8192 characters"),
+])
+def test_bad_key_in_the_variable_is_a_config_error_naming_it(tmp_path, value, problem):
+    with pytest.raises(ConfigError) as info:
+        config.resolve("groq", env={"GROQ_API_KEY": value}, config=empty_config(tmp_path))
+    message = str(info.value)
+    assert "provider groq: the API key in GROQ_API_KEY" in message and problem in message
+    assert value.strip() not in message and "sk-" not in message
+
+
+def test_surrounding_whitespace_of_a_key_is_dropped(tmp_path):
+    r = config.resolve("groq", env={"GROQ_API_KEY": f"  {KEY}\n"}, config=empty_config(tmp_path))
+    assert r.api_key == KEY
+
+
+def raw_cmd_table(script: str) -> str:
+    argv = [sys.executable, "-c", script]
+    return f"[providers.groq]\napi_key_cmd = {json.dumps(argv)}\n"
+
+
+@pytest.mark.parametrize(("script", "problem"), [
+    ("import sys; sys.stdout.buffer.write(b'sk-\\xff\\xfe-key')", "printed output that is not UTF-8 text"),
+    ("print('sk-first-line'); print('user: bob')", "contains a line break: a key must be one line of printable"
+                                                    " ASCII (a multi-line password entry?"),
+    ("print('sk-caf\\u00e9')", "contains a non-ASCII character"),
+    ("import sys; sys.stdout.write('k' * 9000)", "printed more than 8192 bytes"),
+])
+def test_bad_key_cmd_output_is_a_config_error_naming_the_command(tmp_path, script, problem):
+    with pytest.raises(ConfigError) as info:
+        resolve_with(tmp_path, raw_cmd_table(script), "groq")
+    message = str(info.value)
+    assert message.startswith(f"provider groq: api_key_cmd {sys.executable!r}") and problem in message
+    assert "sk-" not in message and "bob" not in message
+
+
+def test_key_cmd_returns_when_the_command_exits_not_when_a_background_child_closes_stdout(tmp_path, monkeypatch):
+    """Defect 11: `sh -c 'echo key; sleep 60 &'` waited for the sleeping child (30 s), then said "no answer"."""
+    monkeypatch.setattr(config, "KEY_CMD_TIMEOUT", 20.0)  # the child holds stdout until the test ends: no EOF before
+    done = tmp_path / "done"
+    child = f"import os, time\nfor _ in range(1200):\n    if os.path.exists({str(done)!r}): break\n    time.sleep(0.05)"
+    script = f"import subprocess, sys; subprocess.Popen([sys.executable, '-c', {child!r}]); print('{KEY}')"
+    try:
+        r = resolve_with(tmp_path, raw_cmd_table(script), "groq")
+    finally:
+        done.touch()  # the background child ends
+    assert r.api_key == KEY
+
+
+def test_key_cmd_reads_everything_a_slow_command_prints(tmp_path):
+    script = f"import sys, time; sys.stdout.write('{KEY[:8]}'); sys.stdout.flush(); time.sleep(0.3); print('{KEY[8:]}')"
+    assert resolve_with(tmp_path, raw_cmd_table(script), "groq").api_key == KEY
+
+
+def test_keys_are_registered_for_scrubbing_even_when_refused(tmp_path):
+    from aimux_cli import redact
+
+    with pytest.raises(ConfigError):
+        config.resolve("groq", env={"GROQ_API_KEY": "sk-multi\nline-key"}, config=empty_config(tmp_path))
+    assert redact.scrub("oops sk-multi\\nline-key") == "oops [REDACTED]"
+    config.resolve("groq", env={"GROQ_API_KEY": KEY}, config=empty_config(tmp_path))
+    assert redact.scrub(f"{KEY}") == "[REDACTED]"
+
+
+def test_many_providers_resolve_one_row_and_list_a_few_names(tmp_path, monkeypatch):
+    """Defect 11: 50,000 providers took 15 s (every row built per resolve) and the error listed them all."""
+    tables = "".join(f"[providers.p{i}]\nwire = 'openai.chat'\nbase_url = 'http://127.0.0.1:{1000 + i % 9000}/v1'\n"
+                     f"model = 'm'\napi_key_env = ''\n" for i in range(5000))
+    cfg = config.load(write(tmp_path, tables), env={})
+    built = []
+    real = config._apply
+    monkeypatch.setattr(config, "_apply", lambda name, s: built.append(name) or real(name, s))
+    assert config.resolve("p4999", env={}, config=cfg).base_url == "http://127.0.0.1:5999/v1"
+    assert built == ["p4999"]
+    with pytest.raises(ConfigError) as info:
+        config.resolve("nope", env={}, config=cfg)
+    message = str(info.value)
+    assert message.endswith(f"and {len(CATALOG) + 5000 - config.NAMES_SHOWN} more)")
+    assert message.count(",") == config.NAMES_SHOWN - 1
