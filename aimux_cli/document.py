@@ -219,6 +219,7 @@ class Accumulator:
         self.terminal = False  # the wire's terminal event (or a complete body) was seen
         self.state: dict[Any, Any] = {}  # a wire module's own stream bookkeeping; never in the document
         self.safety_results: dict[tuple, dict] = {}  # content-filter results by (scope, choice, category)
+        self.before_document: list = []  # a wire's callbacks that settle what it holds back (joins left to do)
         self.warnings: list[str] = []  # what could not be read (see `warn`)
         self.dropped_warnings = 0  # distinct warnings beyond MAX_WARNINGS, counted only
 
@@ -282,7 +283,7 @@ class Accumulator:
         if stop_sequence is not None:
             self.stop_sequence = stop_sequence
 
-    def safety(self, scope: str, category: Any, choice: int = 0, **fields: Any) -> None:
+    def safety(self, scope: str, category: Any, choice: int = 0, /, **fields: Any) -> None:
         """Record a content-filter result: `scope` prompt or output, the provider's category, and the entry fields
         (probability, severity, detected, filtered, ...); see aimux_cli/safety.py for the shape and the merging."""
         _safety.record(self.safety_results, scope, category, choice, fields)
@@ -402,6 +403,8 @@ class Accumulator:
     # -- result ---------------------------------------------------------------------------------------------
     def document(self) -> Document:
         """Apply the contract's rules and return the document (the accumulator stays usable)."""
+        for settle in self.before_document:
+            settle()
         # `incomplete` is a stream cut before its terminal event; a provider's own "incomplete" is a finish reason
         status = "error" if self.error else ("ok" if self.terminal else "incomplete")
         rendered = [(index, *self._finish_choice(self.choices[index], status))

@@ -272,3 +272,25 @@ def test_text_format_says_on_stderr_that_the_answer_was_filtered():
     assert b"content filter: output violence medium, filtered" in result.stderr
     quiet = aimux("prettify", "-f", "text", str(FIX / "azure/chat-filter-results.json"))
     assert b"content filter" not in quiet.stderr
+
+
+def test_a_streamed_call_cut_mid_argument_keeps_what_arrived():
+    # no end marker and no finishReason: the document still has every piece of the argument that arrived
+    blocks = _fold_parts(
+        {"functionCall": {"name": "write_file", "willContinue": True}},
+        {"functionCall": {"partialArgs": [{"jsonPath": "$.path", "stringValue": "notes.md"}], "willContinue": True}},
+        *({"functionCall": {"partialArgs": [{"jsonPath": "$.content", "stringValue": f"{n} ", "willContinue": True}],
+                            "willContinue": True}} for n in range(2000)),
+    )
+    assert blocks == [{"type": "tool_call", "name": "write_file",
+                       "arguments": {"path": "notes.md", "content": "".join(f"{n} " for n in range(2000))}}]
+
+
+def test_provider_fields_named_like_parameters_are_kept_as_fields():
+    from aimux_cli.wire import parse_body
+
+    doc = parse_body({"object": "chat.completion", "choices": [{"index": 0, "finish_reason": "stop",
+        "message": {"content": "x"},
+        "content_filter_results": {"hate": {"filtered": False, "severity": "safe", "self": 1, "fields": 2}}}]})
+    assert doc.safety == ({"scope": "output", "category": "hate", "severity": "safe", "filtered": False,
+                           "self": 1, "fields": 2},)

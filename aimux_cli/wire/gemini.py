@@ -165,31 +165,44 @@ def _part(acc: Accumulator, part: dict, index: int, deltas: list[tuple[str, str]
 
 
 class _StreamedCall:
-    """A call whose arguments are still arriving: its block key, name, id, arguments and string pieces per path."""
+    """A call whose arguments are still arriving: its block key, name, id, arguments, and the string pieces per
+    path, joined into the arguments when the call ends or a document is made (joining per piece would copy a long
+    argument once per piece)."""
 
-    __slots__ = ("key", "name", "id", "args", "pieces")
+    __slots__ = ("key", "name", "id", "args", "pieces", "unjoined")
 
     def __init__(self, name: Any, id: Any) -> None:
         self.key, self.name, self.id = object(), name, id
         self.args: dict = {}
         self.pieces: dict[str, list[str]] = {}
+        self.unjoined: set[str] = set()
+
+    def join(self) -> None:
+        for path in self.unjoined:
+            pieces = self.pieces[path]
+            pieces[:] = ["".join(pieces)]
+            _set_value(self.args, path, pieces[0])
+        self.unjoined.clear()
 
 
 def _function_call(acc: Accumulator, call: dict, index: int) -> None:
     """A whole call, or one piece of a call whose arguments stream (see the module docstring)."""
-    state_key = ("streamed_call", index)
-    current: _StreamedCall | None = acc.state.get(state_key)
+    calls = _open_calls(acc)
+    current = calls.get(index)
     name, id = call.get("name"), call.get("id")
     partial = call.get("partialArgs")
     if not partial and call.get("willContinue") is not True:
-        acc.state.pop(state_key, None)  # not a piece: any call still open is complete
+        if current is not None:  # not a piece: the call still open is complete
+            calls.pop(index).join()
         args = call.get("args")
         if name or id or args:  # `{}` / `{"willContinue": false}` only end a streamed call
             # each whole call has no stable key of its own: a fresh key keeps parallel calls of one function apart
             acc.tool_call(object(), id=id, name=name, arguments={} if args is None else args, choice=index)
         return
     if current is None or (name and current.name and name != current.name) or (id and current.id and id != current.id):
-        current = acc.state[state_key] = _StreamedCall(name, id)
+        if current is not None:
+            current.join()
+        current = calls[index] = _StreamedCall(name, id)
     current.name, current.id = current.name or name, current.id or id
     if isinstance(call.get("args"), dict):
         current.args.update(call["args"])
@@ -198,7 +211,16 @@ def _function_call(acc: Accumulator, call: dict, index: int) -> None:
             _partial_arg(current, arg)
     acc.tool_call(current.key, id=id, name=name, arguments=current.args, choice=index)
     if call.get("willContinue") is not True:
-        del acc.state[state_key]
+        calls.pop(index).join()
+
+
+def _open_calls(acc: Accumulator) -> dict[int, _StreamedCall]:
+    """The streamed calls still open, by candidate; they are joined before any document is made."""
+    calls = acc.state.get("streamed_calls")
+    if calls is None:
+        calls = acc.state["streamed_calls"] = {}
+        acc.before_document.append(lambda: [call.join() for call in calls.values()])
+    return calls
 
 
 def _partial_arg(call: _StreamedCall, arg: dict) -> None:
@@ -207,22 +229,30 @@ def _partial_arg(call: _StreamedCall, arg: dict) -> None:
     if not isinstance(path, str):
         return
     if isinstance(arg.get("stringValue"), str):
-        pieces = call.pieces.setdefault(path, [])
+        pieces = call.pieces.get(path)
+        if pieces is None:
+            pieces = call.pieces[path] = []
+            _set_value(call.args, path, "")  # the key takes its place now; the value is joined later
         pieces.append(arg["stringValue"])
-        value: Any = "".join(pieces)
-    elif isinstance(arg.get("numberValue"), (int, float)) and not isinstance(arg["numberValue"], bool):
-        value = arg["numberValue"]
+        call.unjoined.add(path)
+        return
+    if isinstance(arg.get("numberValue"), (int, float)) and not isinstance(arg["numberValue"], bool):
+        value: Any = arg["numberValue"]
     elif isinstance(arg.get("boolValue"), bool):
         value = arg["boolValue"]
     elif "nullValue" in arg:
         value = None
     else:
         return  # no value in this piece
-    if not isinstance(arg.get("stringValue"), str):
-        call.pieces.pop(path, None)  # a scalar replaces what the string pieces had built
+    call.pieces.pop(path, None)  # a scalar replaces what string pieces had built
+    call.unjoined.discard(path)
+    _set_value(call.args, path, value)
+
+
+def _set_value(args: dict, path: str, value: Any) -> None:
     steps = _json_path(path)
-    if not steps or not _set_path(call.args, steps, value):
-        call.args[path] = value
+    if not steps or not _set_path(args, steps, value):
+        args[path] = value
 
 
 def _json_path(path: str) -> list[str | int] | None:
