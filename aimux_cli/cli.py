@@ -379,9 +379,12 @@ def _report(exc: BaseException, message: str, code: int) -> None:
     if State.debug or os.environ.get("AIMUX_DEBUG"):
         import traceback
         traceback.print_exception(exc)
-    from aimux_cli import redact
     from aimux_cli.render.sanitize import for_terminal
-    line = " ".join(redact.scrub(message).splitlines()) or type(exc).__name__  # scrub first: a key may span lines
+    redact = sys.modules.get("aimux_cli.redact")  # not imported: no secret was ever registered
+    if redact is not None:
+        message = redact.scrub(message)  # before lines are joined: a key may span lines
+    line = " ".join(message.splitlines()) or type(exc).__name__
     sys.stderr.write(f"aimux: error: {for_terminal(line)}\n")
-    redact.release_all()
+    if redact is not None:
+        redact.release_all()
     sys.exit(code)

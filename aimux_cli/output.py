@@ -16,8 +16,13 @@ from __future__ import annotations
 import os
 import sys
 
-from aimux_cli import redact
 from aimux_cli.errors import OutputError
+
+
+def _redact():
+    """aimux_cli.redact when it was imported, else None: no secret can be registered without it, so `prettify`
+    (which never resolves a key) neither imports it nor pays for it."""
+    return sys.modules.get("aimux_cli.redact")
 
 
 class PipeClosed(Exception):
@@ -27,8 +32,9 @@ class PipeClosed(Exception):
 def _stdout():
     if sys.stdout is None:  # started with fd 1 closed
         raise OutputError("cannot write the output: standard output is closed")
-    if redact.active() and not isinstance(sys.stdout, redact.Guard):  # replaced since a key was registered
-        redact.guard_streams()
+    redact = _redact()
+    if redact is not None and redact.active() and not isinstance(sys.stdout, redact.Guard):
+        redact.guard_streams()  # stdout was replaced since a key was registered
     return sys.stdout
 
 
@@ -52,7 +58,7 @@ def write_bytes(data: bytes, *, flush: bool = False) -> None:
     """The bytes as they are: not scrubbed (`ask -f raw` records the provider's reply exactly)."""
     out = _stdout()
     try:
-        if isinstance(out, redact.Guard):
+        if hasattr(out, "release"):  # a redact.Guard: what it held back goes first
             out.release()
         out.flush()
         out.buffer.write(data)
@@ -78,7 +84,9 @@ def silence_stdout() -> None:
 def flush() -> None:
     """Flush stdout now, so that a failure to write (disk full, closed pipe) is reported like any other instead of
     as a warning from the interpreter at exit."""
-    redact.release_all()
+    redact = _redact()
+    if redact is not None:
+        redact.release_all()
     if sys.stdout is None:
         return
     try:
@@ -96,7 +104,8 @@ def write_file(path: str | os.PathLike, text: str) -> None:
     directory, no permission, a directory at `path`, disk full) is an OutputError (exit 1) naming the path."""
     import stat
 
-    data = redact.scrub(text).encode("utf-8")
+    redact = _redact()
+    data = (redact.scrub(text) if redact is not None else text).encode("utf-8")
     name = os.fspath(path)
     try:
         try:
