@@ -1,14 +1,23 @@
 """Streamed deltas -> a progressive Rich view (`prettify --follow`, `ask`).
 
-`StreamRenderer(console, err_console)` takes `append(kind, text)` calls as deltas arrive and `close()` at the end:
+`StreamRenderer(console, err_console)` takes `append(kind, text)` calls as deltas arrive, `tools(calls)` whenever
+the tool calls in progress changed, and `close()` at the end:
 
 - `text` is Markdown. On an interactive console, each Markdown block that is finished (followed by a blank line
   outside a fenced code block, and by a line that does not continue it) is printed once, for good, and only the
   growing last block is redrawn, in a transient `rich.live.Live`. Earlier paragraphs are never redrawn, so a long
   answer does not flicker and scrollback keeps every finished block.
-- `thinking` goes to `err_console` (stderr), dimmed: written as it arrives on a terminal, at the end of the thinking
-  otherwise. Thinking on stderr keeps `ask … > answer.md` clean.
+- tool calls are drawn in the same live region while they stream (name when known, the arguments as they grow),
+  then printed for good as prettify draws them, when the next kind of content begins or at `close()`.
+- `thinking` goes to `err_console` (stderr) by default, `console` with `thinking="stdout"`, nowhere with
+  `thinking="hide"`: dimmed under a `thinking` label, written as it arrives on a terminal, at the end of the thinking
+  otherwise, and always ended with a newline, so the answer never runs into it.
 - any other kind (`refusal`, …) is collected and printed when the kind changes or at `close()`.
+
+The live region is redrawn from the calling thread only (no refresh thread: a thread redrawing while this one
+prints a finished block moves the cursor by a stale height and erases lines above), at most every
+`1/refresh_per_second` seconds and never more than a quarter of the time (a code block or a table is slow to
+draw). `busy` is true while the renderer writes, so a Ctrl-C handler can wait for a consistent screen.
 
 On a console that is not interactive (a pipe, a file, a dumb terminal) nothing is redrawn: each segment is printed
 once, at its end, exactly as the final Markdown rendering of the whole text. Everything is sanitized with
@@ -17,14 +26,17 @@ once, at its end, exactly as the final Markdown rendering of the whole text. Eve
 
 from __future__ import annotations
 
+import json
 import re
+import time
 from types import TracebackType
+from typing import Any
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.live import Live
 from rich.text import Text
 
-from aimux_cli.render.rich_view import markdown
+from aimux_cli.render.rich_view import markdown, tool_call_block
 from aimux_cli.render.sanitize import for_terminal
 
 _FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
@@ -88,16 +100,23 @@ class BlockSplitter:
 class StreamRenderer:
     """Draws a streamed answer progressively; see the module docstring. Use as a context manager or call close()."""
 
-    def __init__(self, console: Console, err_console: Console | None = None, *, refresh_per_second: float = 10):
+    def __init__(self, console: Console, err_console: Console | None = None, *, thinking: str = "show",
+                 refresh_per_second: float = 20):
         self.console = console
         self.err_console = err_console if err_console is not None else console
-        self._refresh = refresh_per_second
+        self.thinking_console = {"show": self.err_console, "stdout": console}.get(thinking)  # None: hidden
+        self._interval = 1 / refresh_per_second
         self._kind = ""
         self._buffer = ""  # the text of the current segment not printed yet
         self._splitter = BlockSplitter()
-        self._tail = _Tail()
+        self._view = _LiveView()
+        self._calls: list[dict] = []  # the tool calls of the current tool segment (live dicts, still growing)
         self._blocks_printed = 0  # blocks of the current text segment already printed
         self._live: Live | None = None
+        self._drawn = float("-inf")  # when the live region was last redrawn
+        self._cost = 0.0  # how long that redraw took
+        self._dirty = False
+        self.busy = False
 
     def __enter__(self) -> StreamRenderer:
         return self
@@ -109,36 +128,76 @@ class StreamRenderer:
         """Add a delta of `kind` ("text", "thinking", "refusal", …)."""
         if not text:
             return
-        if kind != self._kind:
-            self._end_segment()
-            self._kind = kind
-        self._buffer += text
-        if kind == "thinking" and self.err_console.is_interactive:
-            self._write_thinking(text)
-        elif kind == "text" and self.console.is_interactive:
-            self._advance_text(text)
+        self.busy = True
+        try:
+            if kind != self._kind:
+                self._end_segment()
+                self._kind = kind
+            self._buffer += text
+            if kind == "thinking":
+                if self.thinking_console is not None and self.thinking_console.is_interactive:
+                    self._write_thinking(text)
+            elif kind == "text" and self.console.is_interactive:
+                self._advance_text(text)
+        finally:
+            self.busy = False
+
+    def tools(self, calls: list[dict]) -> None:
+        """The tool calls streamed so far (dicts with `name`, `id`, `arguments`, as the accumulator holds them)."""
+        self.busy = True
+        try:
+            if self._kind != "tool":
+                self._end_segment()
+                self._kind = "tool"
+            self._calls = list(calls)
+            if self.console.is_interactive:
+                self._view.calls = self._calls
+                self._touch()
+        finally:
+            self.busy = False
 
     def close(self) -> None:
         """Print what is left and stop any live redraw."""
-        self._end_segment()
-        self._kind = ""
+        self.busy = True
+        try:
+            self._end_segment()
+            self._kind = ""
+        finally:
+            self.busy = False
 
     def _write_thinking(self, text: str) -> None:
+        target = self.thinking_console
         if self._buffer == text:  # first delta of this thinking segment
-            self.err_console.print(Text("thinking", style="dim italic"))
-        self.err_console.print(Text(for_terminal(text), style="dim"), end="", soft_wrap=True)
+            target.print(Text("thinking", style="dim italic"))
+        target.print(Text(for_terminal(text), style="dim"), end="", soft_wrap=True)
 
     def _advance_text(self, text: str) -> None:
         blocks = self._splitter.feed(text)
         self._buffer = self._splitter.tail
         # The tail is replaced before the finished blocks are printed: printing redraws the live area, and it must
         # not show those blocks a second time. Markdown is parsed when the tail is drawn, not on every delta.
-        self._tail.source = self._buffer
-        if self._live is None and self._buffer.strip():
-            self._live = Live(self._tail, console=self.console, transient=True, refresh_per_second=self._refresh)
-            self._live.start()
+        self._view.source = self._buffer
         for block in blocks:
             self._print_block(block)
+        self._touch()
+
+    def _touch(self) -> None:
+        """The live region changed: redraw it now, unless it was redrawn a moment ago (then at a later delta)."""
+        if self._live is None:
+            if not (self._view.source.strip() or self._view.calls):
+                return
+            self._live = Live(self._view, console=self.console, transient=True, auto_refresh=False,
+                              redirect_stdout=False, redirect_stderr=False)
+            self._live.start()
+            self._drawn = float("-inf")  # the first draw is never put off
+        now = time.monotonic()
+        if now - self._drawn < max(self._interval, 4 * self._cost):
+            self._dirty = True
+            return
+        self._live.refresh()
+        self._dirty = False
+        self._drawn = time.monotonic()
+        self._cost = self._drawn - now
 
     def _print_block(self, block: str) -> None:
         if self._blocks_printed:
@@ -147,31 +206,81 @@ class StreamRenderer:
         self._blocks_printed += 1
 
     def _end_segment(self) -> None:
-        kind, buffer = self._kind, self._buffer
-        self._buffer, self._splitter, self._tail.source = "", BlockSplitter(), ""
+        kind, buffer, calls = self._kind, self._buffer, self._calls
+        self._buffer, self._splitter, self._calls = "", BlockSplitter(), []
+        self._view.source, self._view.calls = "", []
         if self._live is not None:
-            self._live.stop()  # transient: the redrawn tail is erased and printed for good below
+            self._live.stop()  # transient: the region (now empty) is erased; what it showed is printed below
             self._live = None
+            self._dirty = False
         if kind == "text":
             if buffer.strip():
                 self._print_block(buffer.strip("\n"))
             self._blocks_printed = 0
+        elif kind == "tool":
+            for call in calls:
+                self.console.print(tool_call_block(final_call(call)))
         elif kind == "thinking":
-            if self.err_console.is_interactive:
-                self.err_console.print()  # end the line the thinking was written on
-            elif buffer:
-                self.err_console.print(Text("thinking", style="dim italic"))
-                self.err_console.print(Text(for_terminal(buffer), style="dim"))
+            target = self.thinking_console
+            if target is None or not buffer:
+                pass
+            elif target.is_interactive:
+                target.print()  # end the line the thinking was written on
+            else:
+                target.print(Text("thinking", style="dim italic"))
+                target.print(Text(for_terminal(buffer), style="dim"))
         elif buffer:
             style = "yellow" if kind == "refusal" else ""
             self.console.print(Text(for_terminal(buffer), style=style))
 
 
-class _Tail:
-    """The live tail: Markdown parsed when drawn (a few times a second), not on every delta."""
+def final_call(call: dict) -> dict:
+    """A tool call as the accumulator holds it while streaming -> as the document will have it."""
+    from aimux_cli.document import parse_arguments
 
-    source = ""
+    out = {"type": "tool_call"}
+    for key in ("id", "name"):
+        if call.get(key):
+            out[key] = call[key]
+    out["arguments"] = parse_arguments(call.get("arguments", ""))
+    return out
+
+
+def call_progress(call: dict, width: int) -> Text:
+    """One line for a tool call still streaming: its name (when known) and the end of its arguments so far."""
+    line = Text.assemble(("tool call ", "bold magenta"), (for_terminal(str(call.get("name") or "…")), "bold"))
+    args = call.get("arguments")
+    if not isinstance(args, str):
+        args = json.dumps(args, ensure_ascii=False, default=str)
+    args = " ".join(args.split())
+    room = max(width - len(line.plain) - 3, 10)
+    if len(args) > room:
+        args = "…" + args[-(room - 1):]
+    line.append("  ")
+    line.append(for_terminal(args), style="dim")
+    return line
+
+
+class _LiveView:
+    """The live region: the unfinished Markdown tail, then the tool calls in progress. Markdown is parsed when the
+    region is drawn (a few times a second), not on every delta."""
+
+    def __init__(self) -> None:
+        self.source = ""
+        self.calls: list[dict] = []
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         if self.source.strip():
             yield markdown(self.source)
+        for call in self.calls:
+            yield call_progress(call, options.max_width)
+
+
+def plain_call(block: Any) -> str:
+    """A finished tool call as one stable plain line for pipelines: `tool NAME ARGUMENTS-AS-JSON`."""
+    args = block.get("arguments")
+    try:
+        encoded = json.dumps(args, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError):
+        encoded = json.dumps(str(args), ensure_ascii=False)
+    return f"tool {block.get('name') or '?'} {encoded}"
