@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import sys
+import time
+from contextlib import contextmanager
 
 import orjson
 
@@ -32,35 +34,262 @@ def _read_chunks():
 
 
 class Progress:
-    """Shows deltas as they come, on the right stream, sanitized for terminals (shared with `aimux ask`)."""
+    """Shows a stream as it comes, on the right stream, sanitized for terminals (shared with `aimux ask`).
 
-    def __init__(self, fmt: str, env) -> None:
+    `show(deltas)` takes the text/thinking/refusal deltas of one event, `watch(acc)` looks at the tool calls after
+    it, `blocks(blocks)` shows a whole body's blocks in order, and `close(doc)` ends the view: in `text` the tool
+    calls of `doc` follow the answer on stdout, one `tool NAME ARGUMENTS` line each. `thinking` is `show` (stderr,
+    labelled), `hide`, or `stdout` (before the answer, labelled; rich and text only: toon/json keep stdout for the
+    document)."""
+
+    def __init__(self, fmt: str, env, thinking: str = "show") -> None:
         self.fmt, self.env = fmt, env
         self.renderer = None
-        self.wrote_text = False
+        self.plain = None
+        self._calls_done = 0  # tool calls of choice 0 already drawn for good (text came after them)
+        self.chars = 0  # characters of the deltas shown
+        self._tool_state: tuple = ()
         if fmt == "rich":
             from aimux_cli.render.stream_view import StreamRenderer
-            self.renderer = StreamRenderer(env.stdout_console, env.stderr_console)
+            self.renderer = StreamRenderer(env.stdout_console, env.stderr_console, thinking=thinking)
+        else:
+            self.plain = _PlainView(fmt, env, thinking)
 
     def show(self, deltas) -> None:
-        from aimux_cli.render.sanitize import for_terminal
-        for kind, text in deltas:
-            if self.renderer is not None:
-                self.renderer.append(kind, text)
-            elif self.fmt == "text" and kind == "text":
-                output.write(for_terminal(text) if self.env.stdout_isatty else text, flush=True)
-                self.wrote_text = True
-            elif self.env.stderr_isatty and kind in ("text", "thinking", "refusal"):
-                sys.stderr.write(for_terminal(text))
-                sys.stderr.flush()
+        with INTERRUPTS.drawing():
+            for kind, text in deltas:
+                self.chars += len(text)
+                if self._tool_state:  # content after tool calls: those are finished
+                    self._calls_done += len(self._tool_state)
+                    self._tool_state = ()
+                if self.renderer is not None:
+                    self.renderer.append(kind, text)
+                else:
+                    self.plain.append(kind, text)
 
-    def close(self) -> None:
-        if self.renderer is not None:
-            self.renderer.close()
-        elif self.fmt == "text" and self.wrote_text:
-            output.write("\n", flush=True)
-        elif self.env.stderr_isatty and self.fmt in ("toon", "json"):
-            sys.stderr.write("\n")
+    def watch(self, acc) -> None:
+        """After each event: redraw the tool calls of choice 0 in progress when they changed (rich only)."""
+        choice = acc.choices.get(0) if self.renderer is not None and acc is not None else None
+        if choice is None or len(choice.tools) <= self._calls_done:
+            return
+        calls = list(choice.tools.values())[self._calls_done:]
+        state = tuple((c["name"], len(c["arguments"]) if isinstance(c["arguments"], str) else -1) for c in calls)
+        if state != self._tool_state:
+            self._tool_state = state
+            with INTERRUPTS.drawing():
+                self.renderer.tools(calls)
+
+    def blocks(self, blocks) -> None:
+        """The blocks of a whole body, in order, as if they had streamed."""
+        for block in blocks:
+            kind = block.get("type")
+            if kind in ("text", "thinking", "refusal") and isinstance(block.get("text"), str):
+                self.show([(kind, block["text"])])
+            elif kind == "tool_call" and self.renderer is not None:
+                self._tool_state = (("", 0),)
+                with INTERRUPTS.drawing():
+                    self.renderer.tools([block])
+
+    def close(self, doc=None) -> None:
+        """End the view; `doc` is the final document (None when interrupted or nothing arrived)."""
+        with INTERRUPTS.drawing():
+            if self.renderer is not None:
+                self.renderer.close()
+            else:
+                self.plain.close(doc)
+
+
+class _PlainView:
+    """`text` (and the stderr progress of toon/json): deltas written as they come, each kind on its own lines."""
+
+    def __init__(self, fmt: str, env, thinking: str) -> None:
+        self.fmt, self.env = fmt, env
+        # answer text: stdout in `text`; for toon/json, stderr when a person watches it (stdout is the document's)
+        self.text_to = "stdout" if fmt == "text" else ("stderr" if env.stderr_isatty else None)
+        if thinking == "stdout" and fmt == "text":
+            self.thinking_to = "stdout"
+        else:  # stderr when it is a terminal: `ask … > out 2> log` keeps the log for errors
+            self.thinking_to = "stderr" if thinking != "hide" and env.stderr_isatty else None
+        self.kind = ""
+        self.open_line = {"stdout": False, "stderr": False}  # a line was begun and not ended
+        self.wrote = {"stdout": False, "stderr": False}
+
+    def append(self, kind: str, text: str) -> None:
+        to = self.thinking_to if kind == "thinking" else self.text_to
+        if kind == "refusal" and self.fmt == "text":
+            return  # not answer text: said on stderr at close()
+        if to is None or not text:
+            return
+        if kind != self.kind:
+            self._end_segment()
+            self.kind = kind
+            if kind == "thinking":
+                self._label(to)
+        self._write(to, text)
+
+    def close(self, doc) -> None:
+        self._end_segment()
+        self.kind = ""
+        for stream, used in self.wrote.items():
+            if used and self.open_line[stream]:
+                self._write(stream, "\n")
+        if doc is None:
+            return
+        from aimux_cli.render.stream_view import plain_call
+
+        to = self.text_to
+        for block in doc.blocks:
+            if block.get("type") == "tool_call" and to is not None:
+                self._write(to, plain_call(block) + "\n")
+            elif block.get("type") == "refusal" and self.fmt == "text":
+                from aimux_cli.present import warn
+                warn(f"the model refused: {block.get('text', '')}")
+
+    def _label(self, to: str) -> None:
+        """Thinking starts on a line of its own, labelled, dimmed on a colour terminal until it ends."""
+        if self.open_line[to]:
+            self._write(to, "\n")
+        self._write(to, "thinking: ", raw="\x1b[2m" if self._dim(to) else "")
+
+    def _end_segment(self) -> None:
+        to = self.thinking_to
+        if self.kind == "thinking" and to is not None:
+            self._write(to, "\n" if self.open_line[to] else "", raw="\x1b[22m" if self._dim(to) else "")
+            if to == "stdout":
+                self._write("stdout", "\n")  # a blank line between the thinking and the answer
+
+    def _dim(self, to: str) -> bool:
+        return (self.env.stdout_isatty if to == "stdout" else self.env.stderr_isatty) and self.env.color(to)
+
+    def _write(self, to: str, text: str, raw: str = "") -> None:
+        """Write `text` (sanitized on a terminal) after `raw` (aimux's own escape sequence, or nothing)."""
+        if not text and not raw:
+            return
+        if to == "stdout" and self.env.stdout_isatty or to == "stderr":
+            from aimux_cli.render.sanitize import for_terminal
+            text = for_terminal(text)  # stderr is only written when it is a terminal
+        if to == "stdout":
+            output.write(raw + text, flush=True)
+        else:
+            sys.stderr.write(raw + text)
+            sys.stderr.flush()
+        self.wrote[to] = True
+        if text:
+            self.open_line[to] = not text.endswith("\n")
+
+
+class Interrupts:
+    """Ctrl-C while the view draws: the KeyboardInterrupt is raised once the drawing is done, so the screen is never
+    left half drawn (a block printed twice, or a live region left behind). Outside drawing, at once."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.pending = False
+        self._previous = None
+
+    def __enter__(self) -> Interrupts:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.restore()
+
+    def restore(self) -> None:
+        """Ctrl-C acts at once again (the interrupt is being handled: a second one ends aimux)."""
+        import signal
+
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+        self.depth, self.pending = 0, False
+
+    def _handler(self, signum, frame) -> None:
+        if self.depth:
+            self.pending = True
+        else:
+            raise KeyboardInterrupt
+
+    @contextmanager
+    def drawing(self):
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
+            if self.pending and not self.depth:
+                self.pending = False
+                raise KeyboardInterrupt
+
+
+INTERRUPTS = Interrupts()
+
+
+class Waiting:
+    """A transient line on stderr while nothing has arrived yet: `⠹ waiting for openai · 2.4 s`.
+
+    Drawn by its own thread (the main thread is blocked reading the network), only on a terminal, from 0.15 s on
+    (a fast answer shows no flash); `stop()` joins the thread and erases the line before anything else is written.
+    `pause()` erases it for a moment so that a line can be written to stderr (a retry notice)."""
+
+    FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+    def __init__(self, label: str, *, delay: float = 0.15, period: float = 0.1) -> None:
+        import threading
+
+        from aimux_cli.render.sanitize import for_terminal
+
+        self.label = for_terminal(label)
+        self.delay, self.period = delay, period
+        self.t0 = time.monotonic()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._drawn = False
+        self._thread = threading.Thread(target=self._run, name="aimux-waiting", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        frame = 0
+        if self._stop.wait(self.delay):
+            return
+        while not self._stop.is_set():
+            with self._lock:
+                if self._stop.is_set():
+                    return
+                elapsed = time.monotonic() - self.t0
+                self._write(f"\r\x1b[2K{self.FRAMES[frame % len(self.FRAMES)]} {self.label} · {elapsed:.1f} s")
+                self._drawn = True
+            frame += 1
+            self._stop.wait(self.period)
+
+    def _write(self, text: str) -> None:
+        try:
+            sys.stderr.write(text)
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            self._stop.set()
+
+    def _erase(self) -> None:
+        if self._drawn:
+            self._write("\r\x1b[2K")
+            self._drawn = False
+
+    @contextmanager
+    def pause(self):
+        with self._lock:
+            self._erase()
+            yield
+
+    def stop(self) -> None:
+        if self._stop.is_set() and not self._thread.is_alive() and not self._drawn:
+            return
+        self._stop.set()
+        with self._lock:
+            self._erase()
+        self._thread.join()
 
 
 def follow(opts, fmt: str, env) -> int:
@@ -70,24 +299,52 @@ def follow(opts, fmt: str, env) -> int:
     folder = wires.StreamFolder(api=opts.wire, provider=opts.provider)
     progress = Progress(fmt, env)
     error: InputError | None = None
-    try:
-        body = _pump(folder, progress)
-        if body is not None:
-            return normalize_and_emit(Source("<stdin>", body), opts, fmt, env)
-    except streams.StreamError as exc:
-        error = InputError(f"<stdin>: {exc}")
-    except wires.UnknownWire:
-        error = InputError("<stdin>: not a known provider stream (use prettify without --follow for plain JSON)")
-    progress.close()
-    if folder.acc is None:
+    t0 = time.monotonic()
+    with INTERRUPTS:
+        try:
+            body = _pump(folder, progress)
+            if body is not None:
+                return normalize_and_emit(Source("<stdin>", body), opts, fmt, env)
+        except streams.StreamError as exc:
+            error = InputError(f"<stdin>: {exc}")
+        except wires.UnknownWire:
+            error = InputError("<stdin>: not a known provider stream (use prettify without --follow for plain JSON)")
+        except KeyboardInterrupt:
+            return _interrupted(folder, progress, t0)
+        doc = folder.document() if folder.acc is not None else None
+        try:
+            progress.close(doc)
+        except KeyboardInterrupt:
+            return _interrupted(folder, progress, t0)
+    if doc is None:
         raise error or InputError("<stdin>: empty input")
-    outcome = Outcome(document=folder.document())
+    outcome = Outcome(document=doc)
     if fmt != "text":
         emit(outcome, fmt, opts, env, summary_only=fmt == "rich")
     if error is not None:
         warn(str(error), error=True)
         return int(ExitCode.INPUT)
     return exit_code_of(outcome.document, opts.fail)
+
+
+def _interrupted(folder, progress: Progress, t0: float) -> int:
+    """Ctrl-C: what was drawn stays (once), then one line on stderr saying how much had arrived; exit 130."""
+    INTERRUPTS.restore()
+    try:
+        progress.close(None)
+    except KeyboardInterrupt:
+        pass
+    doc = folder.document() if folder.acc is not None else None
+    parts = ["interrupted"]
+    if doc is not None and doc.model:
+        parts.append(doc.model)
+    parts.append(f"{folder.events} events ({progress.chars} characters) so far")
+    parts.append(f"after {time.monotonic() - t0:.2f} s")
+    from aimux_cli.render.sanitize import for_terminal
+
+    sys.stderr.write(f"aimux: {for_terminal(' · '.join(parts))}\n")
+    sys.stderr.flush()
+    return int(ExitCode.INTERRUPTED)
 
 
 def _pump(folder, progress) -> bytes | None:
@@ -115,7 +372,8 @@ def _chain(head: bytes, rest):
 
 
 def feed_events(folder, progress, kind: str, items: list) -> None:
-    """Fold parsed stream items (SSE events or JSON values) into `folder`, showing their deltas on `progress`."""
+    """Fold parsed stream items (SSE events or JSON values) into `folder`, showing their deltas on `progress` and
+    letting it look at the tool calls in progress (`progress.watch(acc)`) after each."""
     for item in items:
         if kind == "sse":
             if folder.acc is None:
@@ -130,3 +388,4 @@ def feed_events(folder, progress, kind: str, items: list) -> None:
             deltas = folder.feed_json(item)
         if deltas:
             progress.show(deltas)
+        progress.watch(folder.acc)

@@ -30,10 +30,11 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from aimux_cli import output, streams, wire as wires
-from aimux_cli.live import Progress, feed_events
+from aimux_cli.live import INTERRUPTS, Progress, Waiting, feed_events
 from aimux_cli.present import dumps_json, warn
 from aimux_cli.errors import (
     AimuxError,
@@ -65,6 +66,7 @@ class AskOptions:
     fmt: str | None = None
     color: bool | None = None
     debug: bool = False
+    thinking: str = "show"  # show (stderr), hide, stdout
 
 
 def run(opts: AskOptions) -> int:
@@ -85,12 +87,24 @@ def run(opts: AskOptions) -> int:
     if opts.debug:
         _debug_logging()
         logging.getLogger("aimux.ask").debug("request %r", prepared)  # the repr redacts every credential
-    view = View(fmt, env)
+    if opts.thinking not in ("show", "hide", "stdout"):
+        raise UsageError("--thinking must be show, hide or stdout")
+    waiting = None if opts.debug or not env.interactive("stderr") else f"waiting for {prepared.provider}"
+    view = View(fmt, env, opts.thinking, waiting)
     exchange = Exchange(prepared, resolved.wire, resolved.timeout, opts.retries, fmt == "raw")
-    try:
-        doc, cut = exchange.run(view)
-    finally:
-        view.close()
+    exchange.view = view
+    with INTERRUPTS:
+        try:
+            doc, cut = exchange.run(view)
+        except KeyboardInterrupt:
+            return interrupted(view, exchange)
+        except BaseException:
+            view.close(None)
+            raise
+        try:
+            view.close(doc)
+        except KeyboardInterrupt:
+            return interrupted(view, exchange)
     return finish(doc, cut, fmt, env, view, exchange)
 
 
@@ -133,25 +147,73 @@ def _debug_logging() -> None:
 class View:
     """prettify --follow's progress view, built on the first delta (so the Rich import overlaps the provider's
     latency instead of delaying the request), noting when the first visible delta was shown (for the footer).
-    `raw` shows nothing: stdout carries the provider's bytes alone."""
+    Until then, on a terminal, a transient `waiting for PROVIDER · 1.2 s` line on stderr (`waiting`: its label,
+    None for none). `raw` shows nothing: stdout carries the provider's bytes alone."""
 
-    def __init__(self, fmt: str, env) -> None:
-        self.fmt, self.env = fmt, env
+    def __init__(self, fmt: str, env, thinking: str = "show", waiting: str | None = None) -> None:
+        self.fmt, self.env, self.thinking = fmt, env, thinking
         self.progress: Progress | None = None
         self.first_delta: float | None = None
+        self.deltas = 0  # visible deltas shown (for the note after a Ctrl-C)
+        self.chars = 0
+        self.waiting = Waiting(waiting) if waiting else None
+
+    def arrived(self) -> None:
+        """Something is about to be written: the waiting line goes first."""
+        if self.waiting is not None:
+            self.waiting.stop()
+            self.waiting = None
 
     def show(self, deltas) -> None:
         if self.first_delta is None and any(text for _, text in deltas):
             self.first_delta = time.monotonic()
+            self.arrived()
+        self.deltas += len(deltas)
+        self.chars += sum(len(text) for _, text in deltas)
         if self.fmt == "raw" or not deltas:
             return
-        if self.progress is None:
-            self.progress = Progress(self.fmt, self.env)
-        self.progress.show(deltas)
+        self._progress().show(deltas)
 
-    def close(self) -> None:
+    def watch(self, acc) -> None:
+        """After each event: the tool calls in progress (the first one counts as the first token)."""
+        choice = acc.choices.get(0) if acc is not None else None
+        if choice is None or not choice.tools or self.fmt == "raw":
+            return
+        if self.first_delta is None:
+            self.first_delta = time.monotonic()
+            self.arrived()
+        self._progress().watch(acc)
+
+    def blocks(self, blocks) -> None:
+        """A whole body's blocks (a non-streamed answer), shown in order."""
+        if not any(b.get("type") in ("text", "thinking", "refusal", "tool_call") for b in blocks):
+            return
+        if self.first_delta is None:
+            self.first_delta = time.monotonic()
+            self.arrived()
+        if self.fmt != "raw":
+            self._progress().blocks(blocks)
+
+    def _progress(self) -> Progress:
+        if self.progress is None:
+            self.progress = Progress(self.fmt, self.env, self.thinking)
+        return self.progress
+
+    @contextmanager
+    def note(self):
+        """Write a line on stderr (a retry notice) without the waiting line getting in the way."""
+        if self.waiting is None:
+            yield
+        else:
+            with self.waiting.pause():
+                yield
+
+    def close(self, doc) -> None:
+        self.arrived()
+        if self.progress is None and doc is not None and self.fmt == "text":
+            self._progress()  # a text answer with only tool calls still prints them
         if self.progress is not None:
-            self.progress.close()
+            self.progress.close(doc)
 
 
 class Pump:
@@ -200,8 +262,7 @@ class Pump:
         self.doc = wires.parse_body(value, api=self.folder.api, provider=self.folder.provider)
         if self.doc is None:
             raise streams.StreamError("the response is not in the provider's format")
-        self.view.show([(b["type"], b["text"]) for b in self.doc.blocks
-                        if b.get("type") in ("text", "thinking", "refusal") and isinstance(b.get("text"), str)])
+        self.view.blocks(self.doc.blocks)
 
     def document(self):
         if self.doc is not None:
@@ -217,13 +278,15 @@ class Exchange:
         self.attempts = 1
         self.t_start = time.monotonic()
         self.t_end: float | None = None
+        self.view: View | None = None
+        self.pump: Pump | None = None  # kept for the note after a Ctrl-C: what arrived so far
 
     def run(self, view: View):
         """-> (document or None, IncompleteError or None when the body was cut short)."""
         from aimux_cli import client
 
         folder = wires.StreamFolder(api=self.wire, provider=self.prepared.provider)
-        pump = Pump(folder, view)
+        pump = self.pump = Pump(folder, view)
         cut: IncompleteError | None = None
         try:
             if self.prepared.stream:
@@ -249,6 +312,7 @@ class Exchange:
             self.t_start = s.timing.t_start
             for chunk in s:
                 if self.raw:
+                    self._arrived()
                     output.write_bytes(chunk, flush=True)
                 pump.feed(chunk)
 
@@ -256,17 +320,28 @@ class Exchange:
         response = client.send(self.prepared, timeout=self.timeout, retries=self.retries, on_retry=self._on_retry)
         self.t_start = response.timing.t_start
         if self.raw:
+            self._arrived()
             output.write_bytes(response.body, flush=True)
         pump.feed(response.body)
 
     def _on_retry(self, attempt: int, delay: float, reason: str) -> None:
         self.attempts = attempt + 1
-        warn(f"{self.prepared.provider}: {reason}; retry {attempt} of {self.retries} in {delay:.2f} s")
+        line = f"{self.prepared.provider}: {reason}; retry {attempt} of {self.retries} in {delay:.2f} s"
+        if self.view is None:
+            warn(line)
+        else:
+            with self.view.note():
+                warn(line)
+
+    def _arrived(self) -> None:
+        if self.view is not None:
+            self.view.arrived()
 
     def _http_failure(self, exc: AimuxError) -> AimuxError:
         """The final HTTP error as one line: provider, status, attempts, the provider's error type and message."""
         status, body = exc.status, getattr(exc, "body", b"") or b""  # type: ignore[attr-defined]
         if self.raw and body:
+            self._arrived()
             output.write_bytes(body, flush=True)
         detail = _error_detail(body, self.wire, self.prepared.provider, status)
         tries = f" after {self.attempts} attempts" if self.attempts > 1 else ""
@@ -307,6 +382,8 @@ def finish(doc, cut: IncompleteError | None, fmt: str, env, view: View, exchange
             raise cut
         raise IncompleteError(f"{provider}: the response ended before any answer arrived")
     data = doc.to_dict()
+    if fmt in ("json", "toon"):
+        data["client"] = client_timing(view.first_delta, exchange)
     if fmt == "json":
         output.write(dumps_json(data) + "\n")
     elif fmt == "toon":
@@ -326,6 +403,47 @@ def finish(doc, cut: IncompleteError | None, fmt: str, env, view: View, exchange
     if doc.status == "incomplete":
         raise IncompleteError(f"{provider}: the stream ended before its terminal event: the answer is incomplete")
     return int(ExitCode.OK)
+
+
+def client_timing(first_delta: float | None, exchange: Exchange) -> dict:
+    """What aimux measured itself (the footer's figures): time to the first visible token of a stream, the whole
+    exchange, and the attempts it took, in seconds from the start of the request that succeeded."""
+    t0, t_end = exchange.t_start, exchange.t_end or time.monotonic()
+    timing = {}
+    if first_delta is not None and exchange.prepared.stream:
+        timing["first_token_s"] = round(first_delta - t0, 4)
+    timing["total_s"] = round(t_end - t0, 4)
+    timing["attempts"] = exchange.attempts
+    return timing
+
+
+def interrupted(view: View, exchange: Exchange) -> int:
+    """Ctrl-C: the view is closed (what was drawn stays, once), then one line on stderr with what had arrived."""
+    INTERRUPTS.restore()  # a second Ctrl-C now ends aimux at once
+    exchange.t_end = exchange.t_end or time.monotonic()
+    try:
+        view.close(None)
+    except KeyboardInterrupt:
+        pass
+    doc = exchange.pump.document() if exchange.pump is not None else None
+    parts = ["interrupted"]
+    if doc is not None and doc.model:
+        parts.append(doc.model)
+    out = (doc.usage or {}).get("output_tokens") if doc is not None else None
+    if isinstance(out, int) and out > 0:
+        parts.append(f"{out} out tokens so far")
+    elif view.deltas:
+        parts.append(f"{view.deltas} chunks ({view.chars} characters) so far")
+    else:
+        parts.append("nothing had arrived")
+    if view.first_delta is not None and exchange.prepared.stream:
+        parts.append(f"first token {view.first_delta - exchange.t_start:.2f} s")
+    parts.append(f"after {exchange.t_end - exchange.t_start:.2f} s")
+    from aimux_cli.render.sanitize import for_terminal
+
+    sys.stderr.write(f"aimux: {for_terminal(' · '.join(parts))}\n")
+    sys.stderr.flush()
+    return int(ExitCode.INTERRUPTED)
 
 
 def footer(doc, env, view: View, exchange: Exchange) -> None:
