@@ -140,3 +140,11 @@ def category(code: ExitCode | int) -> str:
         return CATEGORIES.get(ExitCode(code), "provider")
     except ValueError:
         return "provider"
+
+
+def internal_error_line(exc: BaseException) -> str:
+    """The one line for a bug (an exception that is not an AimuxError): what broke, the version, how to report it."""
+    from aimux_cli import __version__
+
+    return (f"internal error in aimux {__version__}: {type(exc).__name__}: {exc} -- this is a bug: please report it "
+            "with the output of the same command run with --debug")

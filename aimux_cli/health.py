@@ -20,12 +20,12 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from aimux_cli.errors import AimuxError, CheckFailed, ConfigError
+from aimux_cli.errors import AimuxError, CheckFailed, ConfigError, ExitCode
 
 if TYPE_CHECKING:
     from aimux_cli.client import AsyncSession
@@ -49,9 +49,24 @@ class Check:
     status: str = "skip"  # pass | fail | skip
     latency_ms: int | None = None  # wall time of the step; None when it did not run
     error: str | None = None  # one line, no secrets
+    http_status: int | None = None  # the HTTP status of the step's (last) response; None when none arrived
+    category: str | None = None  # why it failed or was skipped (errors.CATEGORIES, or "timeout"); None on a pass
+    started: float | None = None  # wall-clock start and end of the step (time.time()); None when it did not run
+    ended: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "status": self.status, "latency_ms": self.latency_ms, "error": self.error}
+        return {"name": self.name, "status": self.status, "latency_ms": self.latency_ms, "error": self.error,
+                "http_status": self.http_status, "category": self.category, "started_at": iso_utc(self.started),
+                "ended_at": iso_utc(self.ended)}
+
+
+def iso_utc(seconds: float | None) -> str | None:
+    """An ISO 8601 UTC timestamp with milliseconds (`2026-11-30T07:55:43.123Z`), or None."""
+    if seconds is None:
+        return None
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -136,8 +151,10 @@ def _nothing_message(targets: list[Target], rows: Mapping[str, Any], config: Con
 # --- checks --------------------------------------------------------------------------------------------------------
 
 
-async def check_all(targets: Sequence[Target], timeout: float) -> list[ProviderResult]:
-    """Check every target concurrently, each within its own `timeout` seconds; results keep the targets' order."""
+async def check_all(targets: Sequence[Target], timeout: float,
+                    on_result: Callable[[int, ProviderResult], None] | None = None) -> list[ProviderResult]:
+    """Check every target concurrently, each within its own `timeout` seconds; results keep the targets' order.
+    `on_result(index, result)` is called as each provider finishes (a terminal shows its row at once)."""
     from aimux_cli import client, streams, wire  # noqa: F401 - imported before the clocks start, like:
     from aimux_cli.client import AsyncSession
 
@@ -147,13 +164,19 @@ async def check_all(targets: Sequence[Target], timeout: float) -> list[ProviderR
             wire.module(t.resolved.wire)
     tls = any(not t.resolved.base_url.startswith("http://") for t in targets if t.resolved is not None)
     async with AsyncSession(max_connections=max(4, 2 * len(targets)), tls=tls) as session:
-        return list(await asyncio.gather(*(_one(session, t, timeout) for t in targets)))
+        async def one(index: int, target: Target) -> ProviderResult:
+            result = await _one(session, target, timeout)
+            if on_result is not None:
+                on_result(index, result)
+            return result
+
+        return list(await asyncio.gather(*(one(i, t) for i, t in enumerate(targets))))
 
 
 async def _one(session: AsyncSession, target: Target, timeout: float) -> ProviderResult:
     if target.resolved is None:
         checks = [Check(name) for name in STEPS]
-        checks[0].status, checks[0].error = target.status, target.problem
+        checks[0].status, checks[0].error, checks[0].category = target.status, target.problem, "config"
         return ProviderResult(target.name, target.model, target.base_url, target.status, checks)
     checks = await check_provider(session, target.resolved, timeout)
     status = "fail" if any(c.status == "fail" for c in checks) else "pass"
@@ -166,57 +189,77 @@ async def check_provider(session: AsyncSession, resolved: ResolvedProvider, time
     checks = [Check(name) for name in STEPS]
     for check, step in zip(checks, (_models, _complete, _stream)):
         remaining = deadline - time.monotonic()
-        start = time.monotonic()
+        start, check.started = time.monotonic(), time.time()
         try:
             if remaining <= 0:
                 raise TimeoutError
             async with asyncio.timeout(remaining):  # the deadline; the client's own timeout is only a backstop
-                await step(session, resolved, remaining + 1.0)
+                check.http_status = await step(session, resolved, remaining + 1.0)
             check.status = "pass"
         except TimeoutError:
             check.status, check.error = "fail", f"timed out: no result within the {timeout:g} s deadline"
+            check.category = "timeout"
         except Exception as exc:  # noqa: BLE001 - one provider's surprise must not end the whole report
-            check.status, check.error = "fail", error_line(exc, resolved)
+            check.status, check.error, check.category = "fail", error_line(exc, resolved), error_category(exc)
+            status = getattr(exc, "status", None)
+            check.http_status = status if isinstance(status, int) and status > 0 else None
         check.latency_ms = round((time.monotonic() - start) * 1000)
+        check.ended = check.started + (time.monotonic() - start)
         if check.status == "fail":
             break
     return checks
 
 
-async def _models(session: AsyncSession, resolved: ResolvedProvider, timeout: float) -> None:
+def error_category(exc: BaseException) -> str:
+    """The category of a failed step: the exit-code category of an aimux error (errors.CATEGORIES), else internal."""
+    from aimux_cli.errors import category
+
+    return category(exc.exit_code) if isinstance(exc, AimuxError) else "internal"
+
+
+async def _models(session: AsyncSession, resolved: ResolvedProvider, timeout: float) -> int:
+    """The model list lists the model; returns the HTTP status of the last page."""
     from aimux_cli.request import models_request
 
     base = models_request(resolved)
     prepared = _with_query(base, _first_page(resolved.wire))
     ids: list[str] = []
+    status = 0
     for _ in range(MAX_PAGES):
-        body = _json((await session.send(prepared, timeout=timeout, retries=0)).body, "model list")
-        page, next_query = model_page(body)
+        response = await session.send(prepared, timeout=timeout, retries=0)
+        status = response.status
+        page, next_query = model_page(_json(response.body, "model list", status))
         if page is None:
-            return  # the provider answered but does not list models in a known shape: nothing more to verify
+            return status  # the provider answered but does not list models in a known shape: nothing more to verify
         ids += page
         if model_listed(resolved.model, ids) or not next_query:
             break
         prepared = _with_query(base, {**_first_page(resolved.wire), **next_query})
     if not model_listed(resolved.model, ids):
-        raise CheckFailed(f"model {resolved.model} is not in the provider's model list ({len(ids)} models listed)")
+        raise _failed(f"model {resolved.model} is not in the provider's model list ({len(ids)} models listed)",
+                      status)
+    return status
 
 
-async def _complete(session: AsyncSession, resolved: ResolvedProvider, timeout: float) -> None:
+async def _complete(session: AsyncSession, resolved: ResolvedProvider, timeout: float) -> int:
+    """A minimal completion is an ok document with text; returns its HTTP status."""
     from aimux_cli import request, wire
 
     prepared = request.build(resolved, prompt=PROMPT, max_tokens=MAX_TOKENS, stream=False)
     response = await session.send(prepared, timeout=timeout, retries=0)
-    doc = wire.parse_body(_json(response.body, "completion"), api=resolved.wire, provider=resolved.name,
-                          http_status=response.status)
+    status = response.status
+    doc = wire.parse_body(_json(response.body, "completion", status), api=resolved.wire, provider=resolved.name,
+                          http_status=status)
     if doc is None:
-        raise CheckFailed("the completion is not a response of the provider's wire format")
-    _judge(doc)
+        raise _failed("the completion is not a response of the provider's wire format", status)
+    _judge(doc, status)
     if not doc.text().strip():
-        raise CheckFailed(f"the completion has no text (finish: {doc.finish_raw or doc.finish or 'none'})")
+        raise _failed(f"the completion has no text (finish: {doc.finish_raw or doc.finish or 'none'})", status)
+    return status
 
 
-async def _stream(session: AsyncSession, resolved: ResolvedProvider, timeout: float) -> None:
+async def _stream(session: AsyncSession, resolved: ResolvedProvider, timeout: float) -> int:
+    """A minimal stream delivers a token and its terminal event; returns its HTTP status."""
     from aimux_cli import request, streams, wire
 
     prepared = request.build(resolved, prompt=PROMPT, max_tokens=MAX_TOKENS, stream=True)
@@ -225,19 +268,22 @@ async def _stream(session: AsyncSession, resolved: ResolvedProvider, timeout: fl
     parser = streams.SSEParser() if sse else streams.NDJSONParser()
     tokens = 0
     async with session.stream(prepared, timeout=timeout, retries=0) as body:
+        status = body.status or 0
         async for chunk in body:
             tokens += _fold(folder, parser.feed(chunk), sse)
     tokens += _fold(folder, parser.close(), sse)
     if folder.acc is None:
-        raise CheckFailed("the stream carried no events")
+        raise _failed("the stream carried no events", status)
     doc = folder.document()
     if doc.status == "error":
-        _judge(doc)
+        _judge(doc, status)
     if not folder.acc.terminal:
-        raise CheckFailed(f"the stream ended without its terminal event ({folder.events} events received)")
+        raise _failed(f"the stream ended without its terminal event ({folder.events} events received)", status,
+                      ExitCode.INCOMPLETE)
     if not tokens:
-        raise CheckFailed("the stream ended without delivering a token")
-    _judge(doc)
+        raise _failed("the stream ended without delivering a token", status)
+    _judge(doc, status)
+    return status
 
 
 def _fold(folder: Any, items: list, sse: bool) -> int:
@@ -249,14 +295,27 @@ def _fold(folder: Any, items: list, sse: bool) -> int:
     return count
 
 
-def _judge(doc: Any) -> None:
+def _judge(doc: Any, http_status: int) -> None:
+    """Fail on an error document (categorized by the provider's error type, as `--fail` and `ask` do) or one that
+    is not ok."""
+    from aimux_cli.errors import exit_code_for_error
+
     if doc.status == "error":
         err = doc.error
         parts = [f"HTTP {err['status']}" if err.get("status") else "error in the response"]
         detail = ": ".join(str(err[k]) for k in ("type", "message") if err.get(k))
-        raise CheckFailed(f"{parts[0]}: {detail}" if detail else parts[0])
+        raise _failed(f"{parts[0]}: {detail}" if detail else parts[0], err.get("status") or http_status,
+                      exit_code_for_error(err))
     if doc.status != "ok":
-        raise CheckFailed(f"the response is {doc.status} (finish: {doc.finish_raw or doc.finish or 'none'})")
+        raise _failed(f"the response is {doc.status} (finish: {doc.finish_raw or doc.finish or 'none'})",
+                      http_status)
+
+
+def _failed(message: str, http_status: int, code: ExitCode = ExitCode.CHECK_FAILED) -> CheckFailed:
+    """A failed check carrying the HTTP status of the response it judged and its category's exit code."""
+    exc = CheckFailed(message, exit_code=code)
+    exc.status = http_status or None
+    return exc
 
 
 # --- pure helpers ----------------------------------------------------------------------------------------------------
@@ -300,9 +359,11 @@ def error_line(exc: BaseException, resolved: ResolvedProvider) -> str:
     """One printable line for a failed step, without the provider's name prefix and without the key."""
     from aimux_cli.request import redact
 
+    from aimux_cli.errors import internal_error_line
+
     text = str(exc) or type(exc).__name__
     if not isinstance(exc, AimuxError):  # a bug or an unforeseen shape: say so rather than pretend it is the provider
-        text = f"internal error: {type(exc).__name__}: {text}"
+        text = internal_error_line(exc)
     text = _strip_name(text, resolved.name)
     text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
     text = redact(text, [resolved.api_key])
@@ -329,10 +390,10 @@ def _with_query(prepared: Any, query: Mapping[str, str]) -> Any:
     return replace(prepared, url=f"{prepared.url}?{urlencode(query)}") if query else prepared
 
 
-def _json(body: bytes, what: str) -> Any:
+def _json(body: bytes, what: str, http_status: int = 0) -> Any:
     import orjson
 
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
-        raise CheckFailed(f"the {what} is not JSON ({len(body)} bytes)") from None
+        raise _failed(f"the {what} is not JSON ({len(body)} bytes)", http_status) from None

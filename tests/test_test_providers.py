@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -137,9 +139,16 @@ def test_all_wires_pass_and_the_report_follows_the_schema(tmp_path, provider_ser
         assert p["status"] == "pass" and p["base_url"] == provider_server.url + PROVIDERS[p["name"]][0]
         assert [c["name"] for c in p["checks"]] == ["models", "complete", "stream"]
         for check in p["checks"]:
-            assert set(check) == {"name", "status", "latency_ms", "error"}
-            assert check["status"] == "pass" and check["error"] is None
+            assert list(check) == ["name", "status", "latency_ms", "error", "http_status", "category", "started_at",
+                                   "ended_at"]
+            assert check["status"] == "pass" and check["error"] is None and check["category"] is None
             assert isinstance(check["latency_ms"], int) and check["latency_ms"] >= 0
+            assert check["http_status"] == 200
+            start, end = (datetime.fromisoformat(check[k].replace("Z", "+00:00")) for k in ("started_at", "ended_at"))
+            assert check["started_at"].endswith("Z") and start.utcoffset() == timedelta(0)
+            assert timedelta(0) <= end - start <= timedelta(milliseconds=check["latency_ms"] + 1)
+        starts = [c["started_at"] for c in p["checks"]]
+        assert starts == sorted(starts)  # the steps run in order
     assert run.provider("anthropic")["model"] == "claude-sonnet-4-5"  # listed only as a dated snapshot
 
 
@@ -200,6 +209,8 @@ def test_401_fails_the_provider_skips_its_later_steps_and_keeps_the_key_out(tmp_
     error = failed["checks"][0]["error"]
     assert error.startswith("HTTP 401: invalid_request_error: Incorrect API key provided") and "\n" not in error
     assert [c["latency_ms"] for c in failed["checks"][1:]] == [None, None]
+    assert (failed["checks"][0]["http_status"], failed["checks"][0]["category"]) == (401, "auth")
+    assert [(c["http_status"], c["category"], c["started_at"]) for c in failed["checks"][1:]] == [(None, None, None)] * 2
     assert provider_server.count(paths("openai")[1]) == 0  # nothing after the failed step
     assert run.provider("anthropic")["status"] == "pass"
     assert run.report()["failed"] == 1 and run.report()["passed"] == 1
@@ -215,6 +226,7 @@ def test_a_hanging_provider_is_cut_off_at_its_deadline_while_others_pass(tmp_pat
     assert statuses(hung) == ["fail", "skip", "skip"]
     assert hung["checks"][0]["error"] == "timed out: no result within the 1 s deadline"
     assert hung["checks"][0]["latency_ms"] >= 900
+    assert (hung["checks"][0]["category"], hung["checks"][0]["http_status"]) == ("timeout", None)
     assert run.provider("anthropic")["status"] == "pass"
 
 
@@ -432,3 +444,120 @@ def test_model_page_shapes(body, ids, nxt):
 ])
 def test_model_listed_aliases(model, listed, ok):
     assert health.model_listed(model, listed) is ok
+
+
+# --- report details, -o, and the live view on a terminal (issue 10) --------------------------------------------------
+
+
+@pytest.mark.parametrize(("reply", "status", "category"), [
+    (Reply.json({"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}}, status=429), 429,
+     "rate_limit"),
+    (Reply.json({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}, status=529), 529,
+     "provider"),
+    # an error inside a 200 body: the provider's error type decides, by the table of errors.py
+    (Reply.json({"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}}), 200,
+     "auth"),
+])
+def test_a_failed_check_reports_its_http_status_and_category(tmp_path, provider_server, reply, status, category):
+    serve(provider_server, "anthropic", complete=reply)
+    config = write_config(tmp_path, provider_server, ["anthropic"])
+    run = aimux(tmp_path, config, "-f", "json", keys=keys_for("anthropic"))
+    assert run.code == ExitCode.CHECK_FAILED, run.stderr
+    check = run.provider("anthropic")["checks"][1]
+    assert (check["status"], check["http_status"], check["category"]) == ("fail", status, category)
+    assert run.provider("anthropic")["checks"][0]["http_status"] == 200
+
+
+def test_a_stream_without_its_terminal_event_is_categorized_incomplete(tmp_path, provider_server):
+    serve(provider_server, "openai", stream=Reply.file("openai/chat-stream-truncated.sse"))
+    config = write_config(tmp_path, provider_server, ["openai"])
+    check = aimux(tmp_path, config, "-f", "json").provider("openai")["checks"][2]
+    assert (check["category"], check["http_status"]) == ("incomplete", 200)
+
+
+def test_a_skipped_provider_says_why_in_its_category(tmp_path, provider_server):
+    serve(provider_server, "openai")
+    config = write_config(tmp_path, provider_server, ["openai"])
+    run = aimux(tmp_path, config, "-f", "json", "openai", "anthropic")
+    check = run.provider("anthropic")["checks"][0]
+    assert (check["status"], check["category"], check["started_at"]) == ("skip", "config", None)
+
+
+@pytest.mark.parametrize("where", ["missing-dir/report.json", "."])
+def test_an_unwritable_output_file_is_one_line_and_exit_1(tmp_path, provider_server, where):
+    serve(provider_server, "openai")
+    config = write_config(tmp_path, provider_server, ["openai"])
+    target = tmp_path / where
+    run = aimux(tmp_path, config, "-f", "json", "-o", str(target))
+    assert run.code == 1
+    assert run.stderr.count("\n") == 1 and run.stderr.startswith(f"aimux: error: {target}: cannot write: ")
+    assert run.report()["passed"] == 1  # the report was still written to stdout first
+
+
+def test_piped_output_has_no_spinner_or_progress(tmp_path, provider_server):
+    config = write_config(tmp_path, provider_server, ["openai"])
+    for args in ([], ["-f", "rich"]):
+        serve(provider_server, "openai")  # afresh: the completion and the stream share a path
+        run = aimux(tmp_path, config, *args)
+        assert run.code == 0 and run.stderr == ""
+        assert "\r" not in run.stdout and "\x1b" not in run.stdout
+
+
+def test_on_a_terminal_rows_appear_as_each_provider_finishes(tmp_path, provider_server):
+    """openai answers at once; anthropic's model list is held until openai's row is on the screen."""
+    import threading
+
+    import pyte
+
+    gate = threading.Event()
+
+    class Held(list):  # the body waits for the gate (the server's lock is not held while a body is sent)
+        def __iter__(self):
+            gate.wait(60)
+            return super().__iter__()
+
+    held = Reply(200, {"content-type": "application/json"},
+                 Held([(0.0, (DATA / "models-anthropic.json").read_bytes())]), "chunked")
+    serve(provider_server, "openai")
+    serve(provider_server, "anthropic", models=held)
+    config = write_config(tmp_path, provider_server, ["openai", "anthropic"])
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "AIMUX_CONFIG": str(config),
+           "COLUMNS": "120", "LINES": "40", "TERM": "xterm-256color", "PYTHONIOENCODING": "utf-8",
+           "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": "127.0.0.1",
+           **{k: KEY for k in keys_for("openai", "anthropic")}}
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "aimux_cli", "test-providers"], stdin=subprocess.DEVNULL,
+                            stdout=slave, stderr=slave, cwd=ROOT, env=env)
+    os.close(slave)
+    received = b""
+    try:
+        while b"openai" not in received.split(b"provider", 1)[-1]:  # openai's row, below the header
+            chunk = os.read(master, 65536)
+            assert chunk, received
+            received += chunk
+        assert not gate.is_set() and proc.poll() is None  # anthropic is still being checked
+        assert "checking 2 providers".encode() in received  # the spinner, on the same terminal (stderr)
+        gate.set()
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            received += chunk
+    finally:
+        gate.set()
+        os.close(master)
+    assert proc.wait(timeout=60) == 0, received.decode(errors="replace")
+    assert KEY.encode() not in received
+    screen = pyte.Screen(120, 40)
+    pyte.Stream(screen).feed(received.decode().replace("\n", "\r\n"))
+    lines = [line.rstrip() for line in screen.display if line.strip()]
+    assert lines[0].split() == ["provider", "┃", "model", "┃", "status", "┃", "models", "┃", "complete", "┃",
+                                "stream", "┃", "error"]
+    rows = [line for line in lines if line.startswith(("openai", "anthropic"))]
+    assert [r.split()[0] for r in rows] == ["openai", "anthropic"]  # in the order they finished
+    assert all(r.count("✓") == 4 for r in rows)
+    assert lines[-1] == "2 passed, 0 failed, 0 skipped"
+    assert not any("checking" in line for line in lines)  # the spinner left nothing behind

@@ -1,15 +1,22 @@
 """`aimux test-providers [NAME...]`: check providers (aimux_cli/health.py) and write the report.
 
 Output: a Rich table on a terminal (`rich`, the default there): provider, model, status, each step with its latency,
-the error in one line; `toon` (the default when piped) and `json` write the report document:
+the error in one line. On a terminal each provider's row appears as soon as it finishes, under a transient spinner
+on stderr; piped (or `-f rich` into a file) the whole table is written at the end, with nothing on stderr.
+`toon` (the default when piped) and `json` write the report document:
 
     {"providers": [{"name", "model", "base_url", "status": "pass"|"fail"|"skip",
                     "checks": [{"name": "models"|"complete"|"stream", "status": "pass"|"fail"|"skip",
-                                "latency_ms", "error"}]}],
+                                "latency_ms", "error", "http_status", "category", "started_at", "ended_at"}]}],
      "passed", "failed", "skipped"}
 
-`--output FILE` also saves the report as JSON. Exit 0 when every checked provider passed, 10 when any failed,
-3 when there is nothing to check (or the configuration is bad).
+`http_status` is the status of the step's (last) response; `category` says why a step failed or was skipped (auth,
+rate_limit, provider, network, incomplete, check, config, timeout, internal; the provider's error type decides for
+an error inside a 200 response, by the table of errors.py); `started_at`/`ended_at` are ISO 8601 UTC.
+
+`--output FILE` also saves the report as JSON (atomically; a file that cannot be written is one line, exit 1).
+Exit 0 when every checked provider passed, 10 when any failed, 3 when there is nothing to check (or the
+configuration is bad).
 """
 
 from __future__ import annotations
@@ -45,9 +52,13 @@ def run(opts: TestProvidersOptions) -> int:
     env = TerminalEnv.detect(color_flag=opts.color)
     fmt = opts.fmt or ("rich" if env.stdout_isatty else "toon")
     targets = health.plan(opts.names, strict=opts.strict)
-    results = asyncio.run(health.check_all(targets, opts.timeout))
-    report = health.report(results)
-    emit(report, fmt, env)
+    if fmt == "rich" and env.interactive("stdout"):
+        from aimux_cli.commands.test_providers_live import check_live
+
+        report = check_live(targets, opts.timeout, env)
+    else:
+        report = health.report(asyncio.run(health.check_all(targets, opts.timeout)))
+        emit(report, fmt, env)
     if opts.output:
         save(report, opts.output)
     return int(ExitCode.CHECK_FAILED) if report["failed"] else int(ExitCode.OK)
@@ -68,11 +79,8 @@ def emit(report: dict[str, Any], fmt: str, env: Any) -> None:
 
 
 def save(report: dict[str, Any], path: str) -> None:
-    try:
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.write(dumps(report) + "\n")
-    except OSError as exc:
-        raise UsageError(f"--output {path}: cannot write: {exc.strerror or exc}") from None
+    """Write the JSON report to `path` atomically; a failure is an OutputError (one line, exit 1)."""
+    output.write_file(path, dumps(report) + "\n")
 
 
 def dumps(report: dict[str, Any]) -> str:
@@ -81,23 +89,40 @@ def dumps(report: dict[str, Any]) -> str:
     return orjson.dumps(report, option=orjson.OPT_INDENT_2).decode()
 
 
+COLUMNS = ("provider", "model", "status", "models", "complete", "stream", "error")
+
+
 def table(report: dict[str, Any]) -> Any:
     """The Rich table: one row per provider; every provider-supplied string is made terminal-safe."""
+    grid = grid_for()
+    for p in report["providers"]:
+        grid.add_row(*row(p))
+    return grid
+
+
+def grid_for(widths: dict[str, int] | None = None, *, header: bool = True) -> Any:
+    """An empty table with the report's columns; `widths` fixes them, so that rows drawn one at a time line up."""
     from rich.table import Table
+
+    grid = Table(show_edge=False, header_style="bold", pad_edge=False, show_header=header)
+    for title in COLUMNS:
+        width = (widths or {}).get(title)
+        grid.add_column(title, no_wrap=title != "error", overflow="fold", width=width,
+                        min_width=width if title != "error" else None)
+    return grid
+
+
+def row(p: dict[str, Any]) -> list[Any]:
+    """The cells of one provider's row."""
     from rich.text import Text
 
     from aimux_cli.render.sanitize import for_terminal
 
-    grid = Table(show_edge=False, header_style="bold", pad_edge=False)
-    for title in ("provider", "model", "status", "models", "complete", "stream", "error"):
-        grid.add_column(title, no_wrap=title != "error", overflow="fold")
-    for p in report["providers"]:
-        mark, style = _MARKS[p["status"]]
-        error = next((c["error"] for c in p["checks"] if c["error"]), None) or ""
-        error_style = "red" if p["status"] == "fail" else "dim"
-        grid.add_row(Text(for_terminal(p["name"])), Text(for_terminal(p["model"])), Text(f"{mark} {p['status']}",
-                     style=style), *(_step(c) for c in p["checks"]), Text(for_terminal(error), style=error_style))
-    return grid
+    mark, style = _MARKS[p["status"]]
+    error = next((c["error"] for c in p["checks"] if c["error"]), None) or ""
+    error_style = "red" if p["status"] == "fail" else "dim"
+    return [Text(for_terminal(p["name"])), Text(for_terminal(p["model"])), Text(f"{mark} {p['status']}", style=style),
+            *(_step(c) for c in p["checks"]), Text(for_terminal(error), style=error_style)]
 
 
 def _step(check: dict[str, Any]) -> Any:

@@ -1,0 +1,101 @@
+"""`aimux test-providers` on a terminal: each provider's row as soon as it finishes, under a transient spinner.
+
+Contract: `check_live(targets, timeout, env) -> report` (the same report as `health.report`). The table header is
+drawn at once with fixed column widths, then each provider's row as it finishes (so in the order they finish), then
+the summary line. While checks run, one spinner line on stderr (frame, providers done, elapsed seconds) is redrawn
+about ten times a second, erased before each row is drawn and at the end: the final screen holds the table alone.
+Rows and spinner are drawn from the event loop's one thread, so they never race. Used only when stdout is a
+terminal in the rich format; the spinner only when stderr is a terminal too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from typing import Any
+
+FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+TICK = 0.1  # seconds between spinner frames
+GAP = 3  # a column separator: " │ "
+
+
+def check_live(targets: list, timeout: float, env: Any) -> dict[str, Any]:
+    from aimux_cli import health
+    from aimux_cli.commands.test_providers import grid_for, row, summary
+
+    console = env.stdout_console
+    widths = column_widths(targets, timeout, console.width)
+    console.print(grid_for(widths))  # the header, before any result
+    spinner = Spinner(len(targets)) if env.interactive("stderr") else None
+
+    def on_result(index: int, result: Any) -> None:
+        if spinner is not None:
+            spinner.clear()
+        grid = grid_for(widths, header=False)
+        grid.add_row(*row(result.to_dict()))
+        console.print(grid)
+        if spinner is not None:
+            spinner.done += 1
+            spinner.draw()
+
+    async def run() -> list:
+        ticking = asyncio.create_task(spinner.run()) if spinner is not None else None
+        try:
+            return await health.check_all(targets, timeout, on_result)
+        finally:
+            if ticking is not None:
+                ticking.cancel()
+            if spinner is not None:
+                spinner.clear()
+
+    report = health.report(asyncio.run(run()))
+    console.print(summary(report))
+    return report
+
+
+def column_widths(targets: list, timeout: float, total: int) -> dict[str, int]:
+    """Widths that fit every row to come: names and models are known up front, a latency is bounded by the
+    deadline, and the error column takes the rest of the line (at least 20 cells)."""
+    from rich.cells import cell_len
+
+    from aimux_cli.render.sanitize import for_terminal
+
+    step = max(len("complete"), cell_len(f"✓ {round(timeout * 1000) + 1000} ms"))
+    widths = {
+        "provider": max([len("provider")] + [cell_len(for_terminal(t.name)) for t in targets]),
+        "model": min(40, max([len("model")] + [cell_len(for_terminal(t.model)) for t in targets])),
+        "status": cell_len("✗ fail"), "models": step, "complete": step, "stream": step,
+    }
+    widths["error"] = max(20, total - sum(widths.values()) - GAP * len(widths))
+    return widths
+
+
+class Spinner:
+    """One transient line on stderr: `⠋ checking N providers: D done, 1.2 s`."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done, self.frame, self.t0 = total, 0, 0, time.monotonic()
+
+    async def run(self) -> None:
+        while True:
+            self.draw()
+            self.frame += 1
+            await asyncio.sleep(TICK)
+
+    def draw(self) -> None:
+        noun = "provider" if self.total == 1 else "providers"
+        line = (f"{FRAMES[self.frame % len(FRAMES)]} checking {self.total} {noun}: {self.done} done, "
+                f"{time.monotonic() - self.t0:.1f} s")
+        self._write(f"\r\x1b[2K{line}")
+
+    def clear(self) -> None:
+        self._write("\r\x1b[2K")
+
+    @staticmethod
+    def _write(text: str) -> None:
+        try:
+            sys.stderr.write(text)
+            sys.stderr.flush()
+        except (OSError, ValueError):  # a closed terminal must not end the checks
+            pass
