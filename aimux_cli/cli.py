@@ -122,6 +122,12 @@ class AskFormat(str, Enum):
     raw = "raw"
 
 
+class ThinkingMode(str, Enum):
+    show = "show"
+    hide = "hide"
+    stdout = "stdout"
+
+
 @app.command(
     help="Ask a model and stream its answer. Piped stdin is context: its text comes first, then the PROMPT, "
     "separated by a blank line (stdin alone is the prompt). Example: git diff | aimux ask -p groq 'review this'",
@@ -151,6 +157,9 @@ def ask(
     fmt: Optional[AskFormat] = typer.Option(None, "--format", "-f",
                                             help="Output: rich (default on a terminal), text (default when piped), "
                                             "toon/json (the response document), raw (the provider's bytes)."),
+    thinking: ThinkingMode = typer.Option(ThinkingMode.show, "--thinking",
+                                          help="The model's thinking: show (on stderr, labelled, when it is a "
+                                          "terminal), hide, or stdout (before the answer, labelled)."),
     color: Optional[bool] = typer.Option(None, "--color/--no-color",
                                          help="Force colours on or off (NO_COLOR and FORCE_COLOR are honoured)."),
     debug: bool = _debug_option(),
@@ -161,7 +170,7 @@ def ask(
     opts = AskOptions(prompt=prompt or [], provider=provider, model=model, system=system, temperature=temperature,
                       max_tokens=max_tokens, base_url=base_url, timeout=timeout, retries=retries,
                       stream=not no_stream, fmt=fmt.value if fmt else None, color=color,
-                      debug=State.debug)
+                      debug=State.debug, thinking=thinking.value)
     code = run(opts)
     if code:
         raise typer.Exit(int(code))
