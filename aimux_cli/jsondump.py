@@ -3,7 +3,9 @@
 Contract: `dumps(value, indent=None)` -> str. orjson writes almost every value; what it refuses (nesting deeper
 than 255, integers beyond 64 bits) is written by a small iterative encoder with the same layout as
 `json.dumps(value, indent=indent, ensure_ascii=False)`, so a value 1,000 levels deep costs no recursion. Floats
-that JSON cannot hold (inf, nan) are written `null`, as orjson does. Keys are written as strings.
+that JSON cannot hold (inf, nan) are written `null`, as orjson does. Keys are written as strings. Indentation
+stops growing at INDENT_DEPTH levels (what is nested deeper is written on one line): indenting every level of a
+value 1,000 deep would write a million spaces, and the text must stay linear in the size of the value.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 import orjson
 
 _ORJSON_OPTIONS = {None: 0, 2: orjson.OPT_INDENT_2}
+INDENT_DEPTH = 64  # orjson refuses more than 255 levels, so its own output never reaches this
 
 
 def dumps(value: Any, indent: int | None = None) -> str:
@@ -73,14 +76,14 @@ def _iterencode(value: Any, indent: int | None):
             nxt = next(iterator)
         except StopIteration:
             stack.pop()
-            if indent is not None:
+            if indent is not None and depth <= INDENT_DEPTH:
                 yield "\n" + " " * (indent * (depth - 1))
             yield closing
             continue
         if not first:
             yield item_sep
         frame[4] = False
-        if indent is not None:
+        if indent is not None and depth <= INDENT_DEPTH:
             yield "\n" + " " * (indent * depth)
         if is_dict:
             key, pending = nxt

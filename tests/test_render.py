@@ -59,6 +59,7 @@ EXPECTED_TEXT = {
     "generic": "",
     "incomplete": "Here are three facts about octopuses:\n\n- They have three hearts\n- Their blood is bl\n",
     "server_tools": "Claude Shannon was born on April 30, 1916.\n",
+    "warnings": "Hello world\n",  # warnings are not answer text (prettify -f text prints them on stderr)
 }
 
 
@@ -120,6 +121,60 @@ def test_rich_view_without_blocks_keeps_header_and_error() -> None:
     render_rich(load("hostile"), console, blocks=False)
     text = console.export_text()
     assert "openrouter" in text and "error" in text and "RED" not in text and "tool call" not in text
+
+
+def test_rich_view_draws_the_warnings_under_the_answer() -> None:
+    text = view(load("warnings"))
+    assert text.index("Hello world") < text.index("⚠ anthropic.messages: event 4")
+    assert text.splitlines()[-1] == "⚠ invalid UTF-8 at byte 812, replaced with U+FFFD"
+
+
+@pytest.mark.parametrize("field", ["finish_raw", "model", "id", "stop_sequence", "cost"])
+def test_a_metadata_value_draws_a_bounded_number_of_lines(field: str) -> None:
+    # issue 9 defect 10: a finish_reason of 200,000 newlines took 42 s in -f rich; one value now draws <= 12 lines
+    doc = {"api": "openai.chat", "status": "ok", "finish": None, "blocks": [{"type": "text", "text": "hi"}],
+           field: "line\n" * 200_000}
+    small = dict(doc, **{field: "line"})
+    drawn = view(doc).splitlines()
+    assert len(drawn) <= len(view(small).splitlines()) + 12
+    assert any("more lines" in line for line in drawn)
+
+
+@pytest.mark.parametrize("where", ["error", "other_block", "citation", "warnings", "usage_key"])
+def test_every_metadata_place_is_bounded(where: str) -> None:
+    huge = "x\n" * 50_000 + "y" * 100_000
+    doc: dict[str, Any] = {"api": "openai.chat", "status": "ok", "finish": "stop"}
+    if where == "error":
+        doc.update(status="error", error={"message": huge, "type": huge})
+    elif where == "other_block":
+        doc["blocks"] = [{"type": huge, "field": huge}]
+    elif where == "citation":
+        doc["blocks"] = [{"type": "text", "text": "hi", "citations": [{"url": huge, "title": huge}]}]
+    elif where == "warnings":
+        doc["warnings"] = [huge, huge]
+    else:
+        doc["usage"] = {huge: 1}
+    text = view(doc)
+    assert len(text.splitlines()) < 80 and len(text) < 30_000
+
+
+def test_bounded_cuts_by_lines_then_characters() -> None:
+    from aimux_cli.render.rich_view import bounded
+    assert bounded("short") == "short"
+    assert bounded("a\n" * 20) == "a\n" * 11 + "a… 9 more lines"
+    assert bounded("z" * 2500) == "z" * 2000 + "… 500 more characters"
+
+
+def test_deep_and_huge_values_are_drawn() -> None:
+    deep: Any = 1
+    for _ in range(2000):
+        deep = [deep]
+    doc = {"api": "openai.chat", "status": "ok", "finish": None, "finish_raw": deep, "cost": 10 ** 5000,
+           "blocks": [{"type": "tool_call", "name": "f", "arguments": deep}, {"type": "odd", "v": deep}]}
+    assert "tool call" in view(doc)
+    console = plain_console()
+    render_value(deep, console)
+    assert console.export_text().count("[") == 2000
 
 
 def test_render_value_draws_other_json_sanitized() -> None:
