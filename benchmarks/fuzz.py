@@ -1,0 +1,148 @@
+"""The long fuzz run: many mutated and generated provider responses through `aimux prettify` in every format.
+
+    .venv/bin/python benchmarks/fuzz.py --cases 100000 --seed 1 --jobs 2
+    .venv/bin/python benchmarks/fuzz.py --seed 1 --case 4711          # one case again, with its tracebacks
+
+Prints a summary: cases, time, failures grouped by crash site (exception type + innermost aimux_cli file:line, or
+the check that failed), with the first cases of each group; each of those inputs is saved under --save (default
+$TMPDIR/aimux-fuzz/SEED/) so that `aimux prettify -f toon < FILE` reproduces it. Exit 0 when no case failed, 1 otherwise.
+
+The harness is tests/fuzz/ (the same code runs a bounded number of cases in the test suite). Here the time limit is
+on the wall clock (--cpu to use CPU time, as the suite does), and a case that runs for --hang seconds is stopped and
+reported as a hang.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import tempfile
+import time
+import traceback
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # before benchmarks/: `fuzz` is the package tests/fuzz, not this file
+sys.path.insert(1, str(ROOT))
+
+from fuzz import harness, runner  # noqa: E402
+from fuzz.harness import Failure  # noqa: E402
+
+CHUNK = 100
+
+
+class Hang(BaseException):
+    """Raised by the watchdog alarm inside a case that runs too long (a BaseException: no handler swallows it)."""
+
+
+def _alarm(signum, frame):
+    raise Hang()
+
+
+def _worker_init(memory: bool) -> None:
+    signal.signal(signal.SIGALRM, _alarm)
+    for seed in runner.load_seeds()[:5]:  # import everything once, outside the measured cases
+        harness.run_case(seed.data)
+    if memory:
+        tracemalloc.start()
+
+
+def _run_chunk(job: tuple) -> runner.Report:
+    seed, indices, options, save_dir, hang = job
+    report = runner.Report(save_dir)
+    start = time.perf_counter()
+    for index in indices:
+        signal.alarm(hang)
+        try:
+            outcome, case = runner.run_index(seed, index, **options)
+        except Hang:
+            case = runner.make_case(seed, index)
+            outcome = runner.Outcome(index, case.label, len(case.data),
+                                     [Failure("hang", "hang", f"stopped after {hang} s", "all")], float(hang))
+        finally:
+            signal.alarm(0)
+        report.add(outcome, case.data)
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def one_case(seed: int, index: int, options: dict) -> int:
+    """Run one case in every format and print what happened, tracebacks included."""
+    case = runner.make_case(seed, index)
+    print(f"case {index} of seed {seed}: {case.label}, {len(case.data)} bytes; expected text blocks: "
+          f"{len(case.expected_text())}")
+    failed = 0
+    for fmt in harness.FORMATS:
+        run = harness.prettify(case.data, fmt, clock=options["clock"])
+        failures = harness.check(run, len(case.data), case.expected_text(), options["time_limit"])
+        print(f"-f {fmt}: exit {run.code}, {run.seconds:.2f} s, stderr: {run.stderr.strip()[:200]!r}")
+        for failure in failures:
+            print(f"   FAIL {failure}")
+        if run.exc is not None:
+            traceback.print_exception(run.exc)
+        failed += bool(failures)
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cases", type=int, default=10_000, help="how many cases (default 10,000)")
+    parser.add_argument("--seed", type=int, default=0, help="the seed: the same seed gives the same cases")
+    parser.add_argument("--start", type=int, default=0, help="first case number (default 0)")
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument("--case", type=int, help="run this one case number, showing tracebacks")
+    parser.add_argument("--save", type=Path, help="folder for failing inputs (default $TMPDIR/aimux-fuzz/SEED)")
+    parser.add_argument("--cpu", action="store_true", help="time limit on CPU time instead of the wall clock")
+    parser.add_argument("--time-limit", type=float, default=harness.TIME_LIMIT, help="seconds per run (5)")
+    parser.add_argument("--hang", type=int, default=120, help="stop a case after this many seconds (120)")
+    parser.add_argument("--no-memory", action="store_true", help="skip the memory check (faster)")
+    parser.add_argument("--no-network", action="store_true", help="skip the ask Pump family")
+    parser.add_argument("--max-size", type=int, help="skip cases larger than this many bytes")
+    args = parser.parse_args(argv)
+    options = {"clock": time.process_time if args.cpu else time.perf_counter, "time_limit": args.time_limit,
+               "network": not args.no_network}
+    if args.case is not None:
+        _worker_init(False)
+        return one_case(args.seed, args.case, options)
+    save_dir = args.save or Path(tempfile.gettempdir()) / "aimux-fuzz" / str(args.seed)
+    indices = range(args.start, args.start + args.cases)
+    chunks = [list(indices[i:i + CHUNK]) for i in range(0, len(indices), CHUNK)]
+    jobs = [(args.seed, chunk, options, save_dir, args.hang) for chunk in chunks]
+    if args.max_size:
+        jobs = [(s, [i for i in c if len(runner.make_case(s, i).data) <= args.max_size], o, d, h)
+                for s, c, o, d, h in jobs]
+    total = runner.Report(save_dir)
+    start = time.perf_counter()
+
+    def done(report: runner.Report) -> None:
+        total.merge(report)
+        rate = total.cases / (time.perf_counter() - start)
+        print(f"\r{total.cases}/{args.cases} cases, {total.failed} failed, {len(total.sites)} sites, "
+              f"{rate:.0f} cases/s", end="", file=sys.stderr, flush=True)
+
+    if args.jobs > 1:
+        import multiprocessing
+
+        with multiprocessing.get_context("fork").Pool(args.jobs, _worker_init, (not args.no_memory,)) as pool:
+            for report in pool.imap_unordered(_run_chunk, jobs):
+                done(report)
+    else:
+        _worker_init(not args.no_memory)
+        for job in jobs:
+            done(_run_chunk(job))
+    total.seconds = time.perf_counter() - start
+    print(file=sys.stderr)
+    print(f"seed {args.seed}, cases {args.start}..{args.start + args.cases - 1}, jobs {args.jobs}, "
+          f"python {sys.version.split()[0]}, pid {os.getpid()}")
+    print(total.summary())
+    if total.sites:
+        print(f"\nreproduce one: .venv/bin/python benchmarks/fuzz.py --seed {args.seed} --case N "
+              f"(or: .venv/bin/aimux prettify -f toon < SAVED_FILE)")
+    return 1 if total.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
