@@ -14,7 +14,7 @@ from typing import List, Optional
 import typer
 
 from aimux_cli import __version__
-from aimux_cli.errors import AimuxError, ExitCode, OutputError
+from aimux_cli.errors import AimuxError, ExitCode, OutputError, internal_error_line
 
 app = typer.Typer(
     name="aimux",
@@ -328,12 +328,6 @@ def main(argv: list[str] | None = None) -> None:
         _report(exc, f"{where}{exc.strerror or exc}", int(ExitCode.FAILURE))
     except Exception as exc:
         _report(exc, internal_error_line(exc), int(ExitCode.FAILURE))
-
-
-def internal_error_line(exc: BaseException) -> str:
-    """The line for a bug: what broke, the version, and how to report it usefully."""
-    return (f"internal error in aimux {__version__}: {type(exc).__name__}: {exc} -- this is a bug: please report "
-            "it with the output of the same command run with --debug")
 
 
 def _usage(exc, args: list[str]) -> None:
