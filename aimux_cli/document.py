@@ -78,6 +78,15 @@ def _scalar_text(value: Any, field: str, acc: Accumulator) -> str | None:
     return None
 
 
+def _plain(value: Any, text: bool = False) -> Any:
+    """An error field as a provider should send it, a string or a number (`text`: a string); an object or a list
+    (of any depth) is kept as its JSON text, so that every reader of `error` can print it as it is."""
+    if isinstance(value, (dict, list)) or (text and value is not None and not isinstance(value, str)):
+        from aimux_cli.jsondump import dumps
+        return dumps(value)
+    return value
+
+
 def _digits(value: Any) -> bool:
     """An all-digit string that is a number (ASCII only: "²".isdigit() is True, and int() refuses it)."""
     return isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 9
@@ -270,8 +279,8 @@ class Accumulator:
             code = None
         if _digits(status):
             status = int(status)
-        err = {"status": status if isinstance(status, int) else None, "type": type, "code": code,
-               "message": message}
+        err = {"status": status if isinstance(status, int) else None, "type": _plain(type), "code": _plain(code),
+               "message": _plain(message, text=True)}
         for key, value in err.items():
             if value is not None and value != "":
                 self.error[key] = value

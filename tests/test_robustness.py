@@ -168,3 +168,16 @@ def test_warnings_are_bounded():
     doc = every_format(data).document
     assert doc.text() == "x" and len(doc.warnings) == 21
     assert doc.warnings[-1] == "… and 80 more warning(s)"
+
+
+@pytest.mark.parametrize("value", [
+    {"error": DEEP},  # an OpenAI-shaped stream error event holding a deep list: str() of it recursed
+    {"error": {"message": DEEP, "type": {"a": [1]}, "code": DEEP}},
+    {"error": 5},
+])
+def test_an_error_of_any_shape_is_kept_as_text(value):
+    events = [{"object": "chat.completion.chunk", "choices": [{"delta": {"content": "partial"}}]}, value]
+    data = b"".join(b"data: " + body(e) + b"\n\n" for e in events)
+    doc = every_format(data).document
+    assert doc.status == "error" and doc.text() == "partial" and not doc.warnings
+    assert all(isinstance(doc.error[k], str) for k in ("message", "type", "code") if k in doc.error)

@@ -104,7 +104,7 @@ def fold(acc: Accumulator, obj: Any, event: str | None) -> list[tuple[str, str]]
 
 def _error(acc: Accumulator, err: Any) -> None:
     if not isinstance(err, dict):
-        acc.set_error(message=str(err))
+        acc.set_error(message=err)
         return
     code = err.get("code")
     acc.set_error(status=code if isinstance(code, int) else None, type=err.get("status"),

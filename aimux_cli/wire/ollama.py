@@ -111,4 +111,4 @@ def error(acc: Accumulator, obj: dict) -> None:
     if isinstance(message, dict):  # not Ollama's shape, but keep what it says
         acc.set_error(type=message.get("type"), code=message.get("code"), message=message.get("message"))
     else:
-        acc.set_error(message=str(message))
+        acc.set_error(message=message)

@@ -374,7 +374,7 @@ def _error(acc: Accumulator, err: Any) -> None:
         acc.set_error(message=err)
         return
     if not isinstance(err, dict):
-        acc.set_error(message=str(err))
+        acc.set_error(message=err)
         return
     status = err.get("status_code", err.get("status"))
     acc.set_error(status=status if isinstance(status, (int, str)) else None, type=err.get("type"),

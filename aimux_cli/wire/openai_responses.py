@@ -244,7 +244,7 @@ def _usage(acc: Accumulator, usage: Any) -> None:
 
 def _error(acc: Accumulator, err: Any) -> None:
     if not isinstance(err, dict):
-        acc.set_error(message=str(err))
+        acc.set_error(message=err)
         return
     status = err.get("status_code", err.get("status"))
     acc.set_error(status=status if isinstance(status, (int, str)) else None, type=err.get("type"),
