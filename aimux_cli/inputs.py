@@ -131,4 +131,5 @@ def _reject_constant(name: str) -> Any:
 def _describe(exc: ValueError, text: str) -> str:  # a json.JSONDecodeError
     if exc.pos >= len(text.rstrip()):
         return "unexpected end of input (truncated?)"
-    return exc.msg[0].lower() + exc.msg[1:]
+    message = exc.msg.removesuffix(" at")  # "Unterminated string starting at": the position follows anyway
+    return message[0].lower() + message[1:]

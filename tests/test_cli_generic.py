@@ -102,6 +102,16 @@ def test_bad_input_is_one_line_exit_4(name, message):
     assert result.stdout == b""
 
 
+@pytest.mark.parametrize(("data", "message"), [
+    (b'{"a": "abc', "invalid JSON: unterminated string starting at line 1, column 7\n"),
+    (b'"\x01"', "invalid JSON: invalid control character at line 1, column 2\n"),
+])
+def test_invalid_json_messages_say_at_once(data, message):
+    result = aimux("prettify", "--wire", "none", stdin=data)
+    assert result.returncode == 4
+    assert result.stderr.decode() == f"aimux: error: <stdin>: {message}"
+
+
 def test_directory_is_an_input_error():
     result = aimux("prettify", "--wire", "none", str(INPUTS))
     assert result.returncode == 4
