@@ -138,13 +138,29 @@ def header(doc: Mapping[str, Any]) -> Text:
     lines = [("finish", finish_line(doc)), ("safety", safety_line(doc.get("safety"))),
              ("tokens", usage_line(doc.get("usage"))), ("timing", timing_line(doc.get("timing")))]
     if doc.get("cost") not in (None, ""):
-        lines.append(("cost", Text(safe(doc["cost"]))))
+        lines.append(("cost", Text(cost_text(doc))))
     for label, value in lines:
         if value:
             text.append("\n")
             text.append(f"{label:<7}", style="dim")
             text.append_text(value)
     return text
+
+
+# Providers that document `cost` in US dollars: OpenRouter's usage.cost (its credits are dollars), Perplexity's
+# usage.cost breakdown. Any other cost is shown as reported, without a unit.
+COST_IN_USD = frozenset({"openrouter", "perplexity"})
+
+
+def cost_text(doc: Mapping[str, Any]) -> str:
+    cost = doc["cost"]
+    if doc.get("provider") in COST_IN_USD:
+        if isinstance(cost, (int, float)) and not isinstance(cost, bool):
+            return f"{safe(cost)} USD"
+        if isinstance(cost, dict) and isinstance(cost.get("total_cost"), (int, float)):
+            rest = ", ".join(f"{safe(k)} {safe(v)}" for k, v in cost.items() if k != "total_cost")
+            return f"{safe(cost['total_cost'])} USD" + (f" ({rest})" if rest else "")
+    return safe(cost)
 
 
 def finish_line(doc: Mapping[str, Any]) -> Text:
