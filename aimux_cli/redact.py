@@ -35,7 +35,7 @@ _PLAIN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234567
 class _State:
     """The compiled registry; replaced whole on every registration (so readers never see half of one)."""
 
-    __slots__ = ("secrets", "source", "pattern", "_bytes_pattern", "variants", "starts", "window")
+    __slots__ = ("secrets", "source", "pattern", "_bytes_pattern", "variants", "folds", "foldable", "starts", "window")
 
     def __init__(self, secrets: frozenset[str]) -> None:
         import re
@@ -43,17 +43,21 @@ class _State:
         self.secrets = secrets
         # each variant: a list of units, each unit the concrete strings one character of the secret may appear as
         self.variants: list[list[tuple[str, ...]]] = []
+        # the plain secrets a terminal view may fold (see _unfold), longest first
+        self.foldable = tuple(s for s in sorted(secrets, key=len, reverse=True) if len(s) > FOLD_AFTER)
+        self.folds: list[bool] = []  # per variant: whether the hold-back allows for folds (the plain secret's)
         for secret in sorted(secrets, key=len, reverse=True):
+            cores = _base64_cores(secret)
             self.variants.append([_forms(c) for c in secret])
-            self.variants.extend([(c,) for c in core] for core in _base64_cores(secret))
-        alternatives = ["".join(_unit_pattern(unit) for unit in variant) for variant in self.variants]
-        source = "|".join(alternatives)
+            self.variants.extend([(c,) for c in core] for core in cores)
+            self.folds += [secret in self.foldable] + [False] * len(cores)
+        source = "|".join("".join(_unit_pattern(unit) for unit in variant) for variant in self.variants)
         self.source = source
         self.pattern = re.compile(source)
         self._bytes_pattern = None
         starts = {f[0] for variant in self.variants for f in variant[0]}
         self.starts = re.compile("[" + "".join(re.escape(c) for c in sorted(starts)) + "]")
-        self.window = max(sum(max(map(len, unit)) for unit in variant) for variant in self.variants)
+        self.window = max(sum(max(map(len, unit)) for unit in variant) for variant in self.variants) + _GAP_ROOM
 
     @property
     def bytes_pattern(self):
@@ -63,6 +67,26 @@ class _State:
 
             self._bytes_pattern = re.compile(self.source.encode("utf-8", "surrogatepass"))
         return self._bytes_pattern
+
+
+# What a terminal view puts where it folds a long word: style codes, padding to the line's end, a line break,
+# indentation and borders (Rich's block quotes and panels). Atomic: a run of spaces is never re-split on a failure.
+_GAP = "(?>(?:\x1b\\[[0-9;]{0,32}m|\r?\n|[ \t\u2500-\u259f]{1,512})+)"
+FOLD_AFTER = 16  # characters of a secret before the first place a fold is looked for (no terminal is that narrow)
+_GAP_ROOM = 1024  # characters of fold the stream hold-back looks back over, beyond the longest form
+_GAP_RE = None
+_GAP_TAIL_RE = None
+
+
+def _gaps():
+    global _GAP_RE, _GAP_TAIL_RE
+    if _GAP_RE is None:
+        import re
+
+        _GAP_RE = re.compile(_GAP)
+        # the end of a text that may still become a fold: complete pieces, then an unfinished one
+        _GAP_TAIL_RE = re.compile("(?:\x1b\\[[0-9;]*m|[\r\n \t\u2500-\u259f])*(?:\x1b(?:\\[[0-9;]*)?)?")
+    return _GAP_RE, _GAP_TAIL_RE
 
 
 _STATE: _State | None = None
@@ -101,7 +125,39 @@ def scrub(text: str) -> str:
     state = _STATE
     if state is None or not text:
         return text
-    return state.pattern.sub(REDACTED, text)
+    text = state.pattern.sub(REDACTED, text)
+    return _unfold(state, text) if state.foldable else text
+
+
+def _unfold(state: _State, text: str) -> str:
+    """Replace secrets that a terminal view folded (a line break, padding, styles or a border between two of their
+    characters). A view folds a long word at the line's width, so the first FOLD_AFTER characters are always
+    together: only where they occur is anything more checked."""
+    for secret in state.foldable:
+        head = secret[:FOLD_AFTER]
+        start = text.find(head)
+        while start >= 0:
+            end = _folded_end(secret, text, start)
+            if end:
+                text = text[:start] + REDACTED + text[end:]
+                start += len(REDACTED)
+            start = text.find(head, start + 1)
+    return text
+
+
+def _folded_end(secret: str, text: str, start: int) -> int:
+    """The end of `secret` written from `start` with folds between its characters, or 0 when it is not there."""
+    gap, _ = _gaps()
+    pos, n = start, len(text)
+    for j, c in enumerate(secret):
+        if pos < n and text[pos] == c:
+            pos += 1
+            continue
+        folded = gap.match(text, pos) if j >= FOLD_AFTER else None
+        if folded is None or folded.end() >= n or text[folded.end()] != c:
+            return 0
+        pos = folded.end() + 1
+    return pos
 
 
 def scrub_bytes(data: bytes) -> bytes:
@@ -141,6 +197,8 @@ class Scrubber:
             text, self.held = self.held + text, ""
             return text
         text = state.pattern.sub(REDACTED, self.held + text)
+        if state.foldable:
+            text = _unfold(state, text)
         keep = _held_length(state, text)
         if keep:
             self.held = text[-keep:]
@@ -158,16 +216,18 @@ def _held_length(state: _State, text: str) -> int:
     n = len(text)
     for found in state.starts.finditer(text, max(0, n - state.window)):
         i = found.start()
-        if any(_could_start(variant, text, i) for variant in state.variants):
+        if any(_could_start(variant, text, i, fold) for variant, fold in zip(state.variants, state.folds)):
             return n - i
     return 0
 
 
-def _could_start(variant: list[tuple[str, ...]], text: str, start: int) -> bool:
+def _could_start(variant: list[tuple[str, ...]], text: str, start: int, fold: bool) -> bool:
     """Whether text[start:] is a proper prefix of some string the variant matches (a small NFA walk)."""
     end = len(text)
+    gap, gap_tail = _gaps()
     positions = {start}
-    for unit in variant:
+    last = len(variant) - 1
+    for index, unit in enumerate(variant):
         following = set()
         for pos in positions:
             rest = text[pos:]
@@ -178,6 +238,13 @@ def _could_start(variant: list[tuple[str, ...]], text: str, start: int) -> bool:
                     following.add(pos + len(form))
                 elif form.startswith(rest):
                     return True  # ends inside this unit's form
+        if fold and FOLD_AFTER <= index + 1 <= last:  # a fold may come between two characters
+            for pos in list(following):
+                if gap_tail.fullmatch(text, pos):
+                    return True  # the text ends in what may still be a fold
+                folded = gap.match(text, pos)
+                if folded:
+                    following.add(folded.end())
         positions = following
         if not positions:
             return False

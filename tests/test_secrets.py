@@ -28,6 +28,7 @@ from provider_server import Reply
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "sk-test/SECRET+k=42"  # '/', '+' and '=' are escaped or encoded by JSON, URL and base64 printers
 LINES_KEY = "sk-secret1234\nline2"  # a multi-line `pass show`
+LONG_KEY = "sk-proj-" + "A1b2C3d4eFgH" * 13  # longer than a terminal line: the Rich view folds it
 CHAT = "/v1/chat/completions"
 
 
@@ -163,6 +164,26 @@ def test_stderr_and_tracebacks_pass_the_guard(registered, capsys):
     assert not leaks(err, KEY, LINES_KEY) and err.count("[REDACTED]") == 2
 
 
+def pieces(secret: str, size: int = 12) -> list[str]:
+    return [secret[i:i + size] for i in range(0, len(secret) - size + 1, size // 2)]
+
+
+def test_a_key_folded_by_a_terminal_view_is_caught():
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    redact.register(LONG_KEY)
+    drawn = io.StringIO()
+    Console(file=drawn, width=50, force_terminal=True, color_system="truecolor").print(
+        Markdown(f"key: {LONG_KEY}\n\n> quoted `{LONG_KEY}`"))
+    assert LONG_KEY not in drawn.getvalue()  # it was folded: a plain scrub cannot see it
+    scrubbed = redact.scrub(drawn.getvalue())
+    assert not [p for p in pieces(LONG_KEY) if p in scrubbed], scrubbed
+    scrubber = redact.Scrubber()
+    streamed = "".join(scrubber.feed(c) for c in drawn.getvalue()) + scrubber.release()
+    assert streamed == scrubbed
+
+
 def test_log_filter_scrubs_message_and_arguments(registered):
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
@@ -212,8 +233,8 @@ def run(server, tmp_path, *args: str, key: str = KEY, extra_env: dict | None = N
     config.write_text(CONFIG.format(url=server.url))
     env = {k: v for k, v in os.environ.items()
            if not k.endswith("_API_KEY") and not k.lower().endswith("_proxy") and k != "AIMUX_DEBUG"}
-    env.update(OPENAI_API_KEY=key, AIMUX_CONFIG=str(config), NO_PROXY="*", NO_COLOR="", COLUMNS="100",
-               **(extra_env or {}))
+    env.update(OPENAI_API_KEY=key, AIMUX_CONFIG=str(config), NO_PROXY="*", NO_COLOR="", COLUMNS="100")
+    env.update(extra_env or {})
     return subprocess.run([sys.executable, "-m", "aimux_cli", *args], capture_output=True, cwd=ROOT, env=env,
                           stdin=subprocess.DEVNULL, timeout=120)
 
@@ -274,3 +295,13 @@ def test_key_echoed_in_a_401_body_never_reaches_output(provider_server, tmp_path
         result = run(provider_server, tmp_path, "--debug", "ask", "-p", "openai", "-f", fmt, "hi")
         assert result.returncode == ExitCode.AUTH, result.stderr
         assert_no_leak(result, KEY)
+
+
+def test_a_long_key_folded_by_the_rich_view_never_reaches_output(provider_server, tmp_path):
+    provider_server.route(CHAT, Reply(200, {"content-type": "text/event-stream"},
+                                      [(0.0, p + b"\n\n") for p in _echo_stream(LONG_KEY).split(b"\n\n") if p]))
+    result = run(provider_server, tmp_path, "ask", "-p", "openai", "-f", "rich", "hi", key=LONG_KEY,
+                 extra_env={"FORCE_COLOR": "1", "COLUMNS": "60"})
+    assert_no_leak(result, LONG_KEY)
+    shown = (result.stdout + result.stderr).decode()
+    assert not [p for p in pieces(LONG_KEY) if p in shown], shown
