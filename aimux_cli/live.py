@@ -293,7 +293,7 @@ class Waiting:
 
 
 def follow(opts, fmt: str, env) -> int:
-    from aimux_cli.present import emit, exit_code_of, normalize_and_emit, warn
+    from aimux_cli.present import emit, exit_code_of, normalize_and_emit, text_notes, warn
     from aimux_cli.prettify import Outcome
 
     folder = wires.StreamFolder(api=opts.wire, provider=opts.provider)
@@ -321,6 +321,8 @@ def follow(opts, fmt: str, env) -> int:
     outcome = Outcome(document=doc)
     if fmt != "text":
         emit(outcome, fmt, opts, env, summary_only=fmt == "rich")
+    else:  # the text was streamed; an error must still not vanish in a pipeline
+        text_notes(outcome.document)
     if error is not None:
         warn(str(error), error=True)
         return int(ExitCode.INPUT)

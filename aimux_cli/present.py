@@ -81,10 +81,10 @@ def emit(outcome, fmt: str, opts: PrettifyOptions, env, *, label: str | None = N
         text = for_terminal(text)
     output.write(text)
     if fmt == "text" and outcome.document is not None:
-        _text_notes(outcome.document)
+        text_notes(outcome.document)
 
 
-def _text_notes(doc) -> None:
+def text_notes(doc) -> None:
     """`-f text` shows only answer text: say on stderr what else the answer was (an error, a refusal), so that an
     error never vanishes in a pipeline (the exit code stays 0 without --fail)."""
     if doc.status == "error":

@@ -98,6 +98,24 @@ def test_text_format_reports_the_error_on_stderr_and_fail_maps_it(capsys, rel, c
     assert (out_fail, err_fail) == (out, err)  # --fail changes the exit code only
 
 
+STREAMS = sorted(rel for rel in ERROR_FIXTURES if rel.endswith((".sse", ".ndjson")))
+
+
+@pytest.mark.parametrize("rel", STREAMS)
+def test_follow_in_text_format_reports_the_error_too(capsys, rel):
+    import subprocess
+    import sys
+
+    follow = subprocess.run([sys.executable, "-m", "aimux_cli", "prettify", "--follow", "-f", "text"],
+                            input=(FIX / rel).read_bytes(), capture_output=True, cwd=ROOT, timeout=120)
+    err = follow.stderr.decode()
+    assert follow.returncode == 0, err
+    assert [line for line in err.splitlines() if line.startswith("aimux: error: ")], err
+    assert err.count("aimux: error: ") == 1
+    rc_plain, out_plain, err_plain = run(capsys, "prettify", "-f", "text", str(FIX / rel))
+    assert err.splitlines()[-1] == err_plain.splitlines()[-1]  # the same line as without --follow
+
+
 @pytest.mark.parametrize(("rel", "code"), sorted(CORPUS_ERRORS.items()))
 def test_recorded_error_bodies_map_by_their_type(capsys, rel, code):
     path = CORPUS / rel
