@@ -13,14 +13,22 @@ timeouts are not retried (a slow model would only be asked again). Final failure
 .provider), connection problems and timeouts NetworkError, a body cut short after bytes arrived IncompleteError
 (with .received, the bytes delivered). Proxies come from the standard environment variables (trust_env).
 
+Bodies are decoded here, not by httpx (content_coding.py; `Accept-Encoding: gzip, deflate`), and bounded: an error
+body is read to ERROR_BODY_LIMIT (1 MiB) decoded and the rest never read; a 2xx body, whole or streamed, may decode to
+BODY_LIMIT (256 MiB, prettify's input limit) and may not inflate past 500:1 beyond 16 MiB (a gzip bomb). A body past
+a bound, corrupt, or in a coding never asked for is not retried: before any byte reached the caller, and always for
+send(), it is a ProviderError (exit 7) naming the URL; once a stream delivered bytes, an IncompleteError (exit 9)
+whose .received keeps what decoded before the corrupt point, like any stream cut short.
+
 Secrets: messages and logs show safe_url() and redacted headers only; error bodies are scrubbed of the key.
+--debug (the "aimux.client" logger at DEBUG): per attempt the request line, headers (credentials replaced) and body
+(first 2 KB), then the status line and response headers, and an error body; see client_text.py.
 Timing: monotonic timestamps for request sent, headers received, first and last byte, and each chunk.
 """
 
 from __future__ import annotations
 
 import email.utils
-import logging
 import os
 import random
 import time
@@ -31,24 +39,28 @@ from typing import Any
 import httpx
 import orjson
 
-from aimux_cli.errors import (
-    AimuxError,
-    AuthError,
-    ExitCode,
-    IncompleteError,
-    NetworkError,
-    ProviderError,
-    RateLimitError,
-    exit_code_for_http_status,
+from aimux_cli.client_text import (  # noqa: F401 - http_error and the helpers are this module's API too
+    bad_body,
+    cut_short,
+    error_detail as _error_detail,
+    http_error,
+    log_error_body,
+    log_note,
+    log_request,
+    log_response,
+    one_line as _one_line,
+    who as _who,
 )
-from aimux_cli.request import PreparedRequest, redact, redact_bytes, redact_headers, safe_url
-
-log = logging.getLogger("aimux.client")
+from aimux_cli.content_coding import SUPPORTED as ACCEPT_ENCODING, BodyTooLarge, DecodeError, Decoder, Truncating
+from aimux_cli.errors import AimuxError, NetworkError
+from aimux_cli.inputs import MAX_INPUT_BYTES
+from aimux_cli.request import PreparedRequest, redact, safe_url
 
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 MAX_DELAY = 60.0  # seconds: the longest wait between two attempts, whatever the server asks
 BACKOFF_BASE = 0.5  # seconds before the first retry; doubles each time, then jittered
-ERROR_BODY_LIMIT = 1 << 20  # bytes of an error body kept
+ERROR_BODY_LIMIT = 1 << 20  # bytes of an error body read, and kept decoded; the rest is not read
+BODY_LIMIT = MAX_INPUT_BYTES  # decoded bytes of a body (whole or streamed): prettify's input limit, 256 MiB
 OnRetry = Callable[[int, float, str], None]  # (attempt that failed, seconds until the next, reason)
 
 # Failures before the response is used that are safe to retry; read/write/pool timeouts are not among them.
@@ -83,27 +95,32 @@ class Response:
 
 
 def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
-    """The delay a response asks for: `retry-after-ms`, else `Retry-After` (seconds or HTTP date); None if absent."""
-    value = headers.get("retry-after-ms")
-    if value:
-        try:
-            return max(0.0, float(value) / 1000)
-        except ValueError:
-            pass
+    """The delay a response asks for: `retry-after-ms`, else `Retry-After` (seconds or HTTP date); None if absent
+    or unreadable (garbage, NaN). A value past MAX_DELAY (infinity included) is capped by the caller."""
+    asked = _number(headers.get("retry-after-ms"))
+    if asked is not None:
+        return asked / 1000
     value = headers.get("retry-after")
     if not value:
         return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
+    asked = _number(value)
+    if asked is not None:
+        return asked
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
     if when.tzinfo is None:
         return None
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def _number(value: str | None) -> float | None:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if number != number else max(0.0, number)  # NaN is no delay at all
 
 
 @dataclass(frozen=True)
@@ -127,44 +144,6 @@ def _headers(response: httpx.Response) -> dict[str, str]:
     return {k.lower(): v for k, v in response.headers.items()}
 
 
-def _who(prepared: PreparedRequest) -> str:
-    return prepared.provider or safe_url(prepared.url)
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    text = "".join(c if c.isprintable() else " " for c in text)  # no terminal escapes from a provider
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _error_detail(body: bytes) -> str:
-    """The provider's error type and message in a few words (the wire parsers give the full document)."""
-    try:
-        doc = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return _one_line(body.decode("utf-8", "replace"), 200)
-    if isinstance(doc, list) and doc and isinstance(doc[0], dict):  # Gemini's JSON-array stream form
-        doc = doc[0]
-    err = doc.get("error", doc) if isinstance(doc, dict) else doc
-    if isinstance(err, dict):
-        kind = err.get("type") or err.get("status") or err.get("code") or ""
-        message = err.get("message") or err.get("detail") or ""
-        return _one_line(f"{kind}: {message}" if kind and message else str(kind or message))
-    return _one_line(str(err))
-
-
-def http_error(prepared: PreparedRequest, status: int, headers: Mapping[str, str], body: bytes) -> AimuxError:
-    """The exception for a final error status, carrying .status, .body (scrubbed), .headers and .provider."""
-    body = redact_bytes(body, prepared.secrets)
-    detail = _error_detail(body) if body else ""
-    message = redact(f"{_who(prepared)}: HTTP {status}" + (f": {detail}" if detail else ""), prepared.secrets)
-    code = exit_code_for_http_status(status)
-    cls = AuthError if code == ExitCode.AUTH else RateLimitError if code == ExitCode.RATE_LIMIT else ProviderError
-    err = cls(message)
-    err.status, err.body, err.headers, err.provider = status, body, dict(headers), prepared.provider  # type: ignore[attr-defined]
-    return err
-
-
 def _network_error(prepared: PreparedRequest, exc: Exception, timeout: float) -> NetworkError:
     if isinstance(exc, httpx.TimeoutException):
         phase = type(exc).__name__.removesuffix("Timeout").lower() or "request"
@@ -181,11 +160,8 @@ def _network_error(prepared: PreparedRequest, exc: Exception, timeout: float) ->
 def _cut_short(prepared: PreparedRequest, exc: Exception, timeout: float, chunks: list[bytes], status: int) -> AimuxError:
     if not chunks:  # nothing reached the caller: an ordinary network failure
         return _network_error(prepared, exc, timeout)
-    received = b"".join(chunks)
     why = f"no data for {timeout:g} s" if isinstance(exc, httpx.TimeoutException) else "connection closed"
-    err = IncompleteError(f"{_who(prepared)}: stream cut short after {len(received)} bytes ({why})")
-    err.received, err.status, err.provider = received, status, prepared.provider  # type: ignore[attr-defined]
-    return err
+    return cut_short(prepared, why, chunks, status)
 
 
 def _retry_delay(prepared: PreparedRequest, policy: _Policy, attempt: int, timeout: float, *, exc: Exception | None = None,
@@ -200,7 +176,8 @@ def _retry_delay(prepared: PreparedRequest, policy: _Policy, attempt: int, timeo
             raise http_error(prepared, status, headers or {}, body)
         reason = f"HTTP {status}"
     delay = policy.delay(attempt, headers)
-    log.debug("%s %s: %s; retry %d in %.2f s", prepared.method, safe_url(prepared.url), reason, attempt, delay)
+    log_note(prepared, "%s %s: %s; retry %d in %.2f s", prepared.method, safe_url(prepared.url), reason, attempt,
+             delay)
     if policy.on_retry is not None:
         policy.on_retry(attempt, delay, reason)
     return delay
@@ -208,9 +185,21 @@ def _retry_delay(prepared: PreparedRequest, policy: _Policy, attempt: int, timeo
 
 def _request(client: httpx.Client | httpx.AsyncClient, prepared: PreparedRequest, timeout: float) -> httpx.Request:
     content = orjson.dumps(prepared.json_body) if prepared.json_body is not None else None
-    return client.build_request(
-        prepared.method, prepared.url, headers=prepared.headers, content=content, timeout=httpx.Timeout(timeout)
-    )
+    # Bodies are decoded here (content_coding.py, bounded), not by httpx: ask only for what that module decodes.
+    headers = {"accept-encoding": ACCEPT_ENCODING, **prepared.headers}
+    return client.build_request(prepared.method, prepared.url, headers=headers, content=content,
+                                timeout=httpx.Timeout(timeout))
+
+
+def _sending(prepared: PreparedRequest, request: httpx.Request, timing: Timing, attempt: int) -> None:
+    timing.t_sent = time.monotonic()
+    log_request(prepared, request.headers, request.content if prepared.json_body is not None else None, attempt)
+
+
+def _answered(prepared: PreparedRequest, response: httpx.Response, timing: Timing) -> None:
+    timing.t_headers = time.monotonic()
+    log_response(prepared, response.status_code, response.reason_phrase, response.headers,
+                 timing.t_headers - (timing.t_sent or timing.t_headers))
 
 
 def _policy(retries: int, backoff_base: float, on_retry: OnRetry | None) -> _Policy:
@@ -226,12 +215,6 @@ def _needs_tls(url: str) -> bool:
     Otherwise the client skips loading the CA bundle, which costs tens of milliseconds at start-up."""
     proxies = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
     return not url.startswith("http://") or any(os.environ.get(v) or os.environ.get(v.lower()) for v in proxies)
-
-
-def _log_ok(prepared: PreparedRequest, status: int, attempt: int) -> None:
-    if log.isEnabledFor(logging.DEBUG):
-        headers = redact_headers(prepared.headers)
-        log.debug("%s %s -> HTTP %d (attempt %d) %s", prepared.method, safe_url(prepared.url), status, attempt, headers)
 
 
 class Session:
@@ -270,23 +253,27 @@ class Session:
         request = _request(self._client, prepared, timeout)
         while True:
             attempt += 1
-            timing.t_sent = time.monotonic()
+            _sending(prepared, request, timing, attempt)
             try:
                 response = self._client.send(request, stream=True)
             except httpx.TransportError as exc:
                 time.sleep(_retry_delay(prepared, policy, attempt, timeout, exc=exc))
                 continue
-            timing.t_headers = time.monotonic()
+            _answered(prepared, response, timing)
             if 200 <= response.status_code < 300:
-                _log_ok(prepared, response.status_code, attempt)
                 return response, attempt
+            status, headers = response.status_code, _headers(response)
+            reader = Truncating(headers.get("content-encoding"), ERROR_BODY_LIMIT)
             try:
-                body = response.read()
+                for raw in response.iter_raw():
+                    if reader.feed(raw):
+                        break
             except httpx.HTTPError:
-                body = b""
+                pass  # keep what was read: the status is the news
             finally:
                 response.close()
-            status, headers = response.status_code, _headers(response)
+            body = reader.body()
+            log_error_body(prepared, body)
             time.sleep(_retry_delay(prepared, policy, attempt, timeout, status=status, headers=headers, body=body))
 
 
@@ -302,6 +289,7 @@ class Stream:
         self.prepared, self.timeout, self._policy = prepared, timeout, policy
         self._session, self._owns, self._buffered = session, owns_session, buffered
         self._response: httpx.Response | None = None
+        self._decoder = Decoder(None, BODY_LIMIT)
         self._chunks: list[bytes] = []
         self.timing = Timing(time.monotonic())
         self.status: int | None = None
@@ -316,6 +304,19 @@ class Stream:
     def _opened(self, response: httpx.Response, attempts: int) -> None:
         self._response, self.attempts = response, attempts
         self.status, self.headers = response.status_code, _headers(response)
+        try:
+            self._decoder = Decoder(self.headers.get("content-encoding"), BODY_LIMIT)
+        except DecodeError as exc:  # open() closes the response
+            raise bad_body(self.prepared, str(exc), [], self.status, streamed=False) from None
+
+    def _decoded(self, raw: bytes | None) -> Iterator[tuple[float, bytes]]:
+        """(time, chunk) for each decoded piece of `raw` (None: the end of the body), noted as delivered."""
+        try:
+            for chunk in (self._decoder.end() if raw is None else self._decoder.feed(raw)):
+                yield self._note(chunk), chunk
+        except (DecodeError, BodyTooLarge) as exc:  # not retried: a corrupt or oversize body is the answer
+            raise bad_body(self.prepared, str(exc), self._chunks, self.status or 0,
+                           streamed=not self._buffered) from None
 
     def _note(self, chunk: bytes) -> float:
         t, timing = time.monotonic(), self.timing
@@ -368,9 +369,9 @@ class Stream:
             while True:
                 assert self._response is not None
                 try:
-                    for chunk in self._response.iter_bytes():
-                        if chunk:
-                            yield self._note(chunk), chunk
+                    for raw in self._response.iter_raw():
+                        yield from self._decoded(raw)
+                    yield from self._decoded(None)
                     break
                 except httpx.TransportError as exc:
                     self._response.close()
@@ -438,23 +439,27 @@ class AsyncSession:
         request = _request(self._client, prepared, timeout)
         while True:
             attempt += 1
-            timing.t_sent = time.monotonic()
+            _sending(prepared, request, timing, attempt)
             try:
                 response = await self._client.send(request, stream=True)
             except httpx.TransportError as exc:
                 await _asleep(_retry_delay(prepared, policy, attempt, timeout, exc=exc))
                 continue
-            timing.t_headers = time.monotonic()
+            _answered(prepared, response, timing)
             if 200 <= response.status_code < 300:
-                _log_ok(prepared, response.status_code, attempt)
                 return response, attempt
+            status, headers = response.status_code, _headers(response)
+            reader = Truncating(headers.get("content-encoding"), ERROR_BODY_LIMIT)
             try:
-                body = await response.aread()
+                async for raw in response.aiter_raw():
+                    if reader.feed(raw):
+                        break
             except httpx.HTTPError:
-                body = b""
+                pass
             finally:
                 await response.aclose()
-            status, headers = response.status_code, _headers(response)
+            body = reader.body()
+            log_error_body(prepared, body)
             await _asleep(_retry_delay(prepared, policy, attempt, timeout, status=status, headers=headers,
                                              body=body))
 
@@ -496,9 +501,11 @@ class AsyncStream(Stream):
             while True:
                 assert self._response is not None
                 try:
-                    async for chunk in self._response.aiter_bytes():
-                        if chunk:
-                            yield self._note(chunk), chunk
+                    async for raw in self._response.aiter_raw():
+                        for item in self._decoded(raw):
+                            yield item
+                    for item in self._decoded(None):
+                        yield item
                     break
                 except httpx.TransportError as exc:
                     await self._response.aclose()

@@ -7,23 +7,35 @@
     assert server.requests[0].json()["messages"][0]["role"] == "user"
 
 A route holds a queue of replies: each request takes the next one and the last one repeats (so
-`route(path, Reply(status=503), Reply.json({...}))` answers 503 once, then 200 forever). A Reply is a status, headers,
+`route(path, Reply(status=503), Reply.json({...}))` answers 503 once, then 200 forever); a reply may also be a
+function of the request (Seen -> Reply), e.g. to answer streamed and whole requests differently. A Reply is a status, headers,
 and a body given as (delay_seconds, bytes) chunks sent with chunked transfer encoding (or Content-Length, or
 connection-close framing); it can drop the connection after N chunks (FIN or RST), or hang without answering until
 the server stops. Expectations (`headers=`, `json=` subset, `check=` callable) are checked on arrival: a mismatch is
 answered with 418 and recorded in `server.errors`, which the pytest fixture asserts empty at teardown.
+
+Faults (for tests/test_faults.py and the client tests): `Reply.drip` (a few bytes at a time), `Reply.silence`
+(headers, maybe a first chunk, then nothing), `drop_after`+`reset` (a reset mid-body), `Reply.gzip_bomb` (a few MB
+of gzip inflating past 1 GiB), `Reply.corrupt_gzip` (valid gzip for a prefix, then garbage), `Reply.bad_chunk_size`,
+`Reply.bad_content_length`, `Reply.bare_lf` (a response head ending its lines in LF alone), and `Reply.raw` for any
+bytes at all (framing "raw": no status line or headers of the server's own; the connection closes after them).
+`http_date(seconds)` gives a Retry-After date that many seconds ahead.
 
 Each connection gets its own thread (ThreadingHTTPServer), so 64+ concurrent streams are fine.
 """
 
 from __future__ import annotations
 
+import email.utils
+import functools
+import gzip as gziplib
 import json as jsonlib
 import re
 import socket
 import struct
 import threading
 import time
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -46,7 +58,8 @@ class Reply:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     chunks: list[tuple[float, bytes]] = field(default_factory=list)  # (delay before sending, bytes)
-    framing: str = "chunked"  # "chunked" | "length" (Content-Length of the whole body) | "close"
+    framing: str = "chunked"  # "chunked" | "length" (Content-Length of the whole body) | "close" | "raw" (chunks are
+    # the whole response, status line and headers included, written as they are; then the connection closes)
     drop_after: int | None = None  # close the connection after this many chunks, body unfinished
     reset: bool = False  # drop with a TCP RST instead of a FIN
     hang: bool = False  # read the request and never answer (until the server stops)
@@ -72,6 +85,88 @@ class Reply:
         chunks = [(0.0 if i == 0 else delay, piece) for i, piece in enumerate(pieces)]
         headers = {"content-type": _CONTENT_TYPES.get(p.suffix, "application/octet-stream"), **kw.pop("headers", {})}
         return cls(status, headers, chunks, **kw)
+
+    # --- faults ---
+
+    @classmethod
+    def drip(cls, data: bytes, *, every: float = 0.02, size: int = 1, status: int = 200,
+             content_type: str = "text/event-stream") -> Reply:
+        """`data` `size` bytes at a time, `every` seconds apart (a slow or congested provider)."""
+        pieces = [data[i:i + size] for i in range(0, len(data), size)]
+        return cls(status, {"content-type": content_type}, [(0.0 if i == 0 else every, p) for i, p in enumerate(pieces)])
+
+    @classmethod
+    def silence(cls, first: bytes = b"", *, status: int = 200, content_type: str = "text/event-stream") -> Reply:
+        """Headers (and `first`, if given), then nothing until the server stops: the client's read timeout decides."""
+        chunks = ([(0.0, first)] if first else []) + [(3600.0, b"never sent")]
+        return cls(status, {"content-type": content_type}, chunks)
+
+    @classmethod
+    def gzip(cls, data: bytes, *, status: int = 200, content_type: str = "application/json",
+             coding: str = "gzip") -> Reply:
+        """`data` gzip-encoded (or zlib-wrapped for coding="deflate"), with Content-Length."""
+        body = gziplib.compress(data) if coding != "deflate" else zlib.compress(data)
+        return cls(status, {"content-type": content_type, "content-encoding": coding}, [(0.0, body)], "length")
+
+    @classmethod
+    def gzip_bomb(cls, inflated: int = 1 << 30, *, status: int = 200, content_type: str = "text/event-stream",
+                  prefix: bytes = b"") -> Reply:
+        """A valid gzip body of about inflated/1000 bytes that decodes to `prefix` + NUL bytes, `inflated` in all."""
+        return cls(status, {"content-type": content_type, "content-encoding": "gzip"},
+                   [(0.0, gzip_bomb(inflated, prefix))], "length")
+
+    @classmethod
+    def corrupt_gzip(cls, good: bytes, *, status: int = 200, content_type: str = "text/event-stream") -> Reply:
+        """gzip whose first part decodes to `good` exactly, followed by bytes that are not deflate data."""
+        z = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        body = z.compress(good) + z.flush(zlib.Z_SYNC_FLUSH) + b"\xff" * 64  # 0xff: an invalid block type
+        return cls(status, {"content-type": content_type, "content-encoding": "gzip"}, [(0.0, body)], "length")
+
+    @classmethod
+    def raw(cls, *pieces: bytes, delay: float = 0.0) -> Reply:
+        """Exactly these bytes as the whole response (status line and headers included), then a close."""
+        return cls(chunks=[(0.0 if i == 0 else delay, p) for i, p in enumerate(pieces)], framing="raw")
+
+    @classmethod
+    def bad_chunk_size(cls, good: list[bytes], *, content_type: str = "text/event-stream") -> Reply:
+        """A chunked body: `good` as proper chunks, then a chunk-size line that is not hexadecimal."""
+        head = f"HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ntransfer-encoding: chunked\r\n\r\n".encode()
+        return cls.raw(head, *(b"%x\r\n%s\r\n" % (len(g), g) for g in good), b"zz;not-hex\r\nxyz\r\n", delay=0.01)
+
+    @classmethod
+    def bad_content_length(cls, body: bytes = b'{"ok": true}') -> Reply:
+        return cls.raw(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: abc\r\n\r\n" + body)
+
+    @classmethod
+    def bare_lf(cls, body: bytes, *, status: int = 200, content_type: str = "application/json") -> Reply:
+        """A well-formed response whose head ends every line in LF alone (as some embedded servers send)."""
+        head = f"HTTP/1.1 {status} OK\ncontent-type: {content_type}\ncontent-length: {len(body)}\n\n"
+        return cls.raw(head.encode() + body)
+
+
+@functools.lru_cache(maxsize=4)
+def gzip_bomb(inflated: int, prefix: bytes = b"") -> bytes:
+    """gzip of `prefix` + NULs, `inflated` bytes in all, built in ~0.1 s per GiB: one full-flushed deflate block of
+    1 MiB of NULs, repeated (each block is independent after a full flush), then the real CRC and length."""
+    block = 1 << 20
+    zeros = bytes(block)
+    z = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    head = z.compress(prefix) + z.flush(zlib.Z_FULL_FLUSH) if prefix else b""
+    piece = z.compress(zeros) + z.flush(zlib.Z_FULL_FLUSH)
+    count, rest = divmod(max(0, inflated - len(prefix)), block)
+    tail = (z.compress(bytes(rest)) if rest else b"") + z.flush(zlib.Z_FINISH)
+    crc = zlib.crc32(prefix)
+    for _ in range(count):
+        crc = zlib.crc32(zeros, crc)
+    crc = zlib.crc32(bytes(rest), crc)
+    gzip_head = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
+    trailer = struct.pack("<II", crc & 0xFFFFFFFF, (len(prefix) + count * block + rest) & 0xFFFFFFFF)
+    return gzip_head + head + piece * count + tail + trailer
+
+
+def http_date(seconds_ahead: float) -> str:
+    """A Retry-After HTTP date `seconds_ahead` from now (whole seconds, as the format allows)."""
+    return email.utils.formatdate(time.time() + seconds_ahead, usegmt=True)
 
 
 def split_body(data: bytes, how: str) -> list[bytes]:
@@ -103,7 +198,7 @@ class Seen:
 
 @dataclass
 class _Route:
-    replies: list[Reply]
+    replies: list[Reply | Callable[[Seen], Reply]]
     method: str | None
     headers: dict[str, str]
     json: dict[str, Any]
@@ -132,10 +227,10 @@ class _Route:
                 return f"check failed: {exc}"
         return None
 
-    def next_reply(self) -> Reply:
+    def next_reply(self, seen: Seen) -> Reply:
         reply = self.replies[min(self.served, len(self.replies) - 1)]
         self.served += 1
-        return reply
+        return reply if isinstance(reply, Reply) else reply(seen)
 
 
 class ProviderServer:
@@ -171,7 +266,7 @@ class ProviderServer:
     def route(
         self,
         path: str,
-        *replies: Reply,
+        *replies: Reply | Callable[[Seen], Reply],
         method: str | None = None,
         headers: Mapping[str, str] | None = None,
         json: Mapping[str, Any] | None = None,
@@ -200,13 +295,19 @@ class ProviderServer:
             if problem:
                 self.errors.append(f"{seen.method} {seen.path}: {problem}")
                 return Reply.json({"error": {"type": "expectation_failed", "message": problem}}, 418)
-            return route.next_reply()
+            return route.next_reply(seen)
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256  # bench and concurrency tests open 64+ connections at once
     owner: ProviderServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that hung up mid-body is a test case
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -257,6 +358,8 @@ class _Handler(BaseHTTPRequestHandler):
             stopping.wait()
             self._drop(reset=False)
             return
+        if reply.framing == "raw":
+            return self._answer_raw(reply, stopping)
         self.send_response(reply.status)
         for name, value in reply.headers.items():
             self.send_header(name, value)
@@ -282,6 +385,16 @@ class _Handler(BaseHTTPRequestHandler):
             return self._drop(reply.reset)
         if reply.framing == "chunked":
             self.wfile.write(b"0\r\n\r\n")
+
+    def _answer_raw(self, reply: Reply, stopping: threading.Event) -> None:
+        for i, (delay, data) in enumerate(reply.chunks):
+            if reply.drop_after is not None and i >= reply.drop_after:
+                break
+            if delay and stopping.wait(delay):
+                break
+            self.wfile.write(data)
+            self.wfile.flush()
+        self._drop(reply.reset)
 
     def _drop(self, reset: bool) -> None:
         self.close_connection = True

@@ -4,9 +4,12 @@ timeouts, proxies, concurrency and secrets. Delays are asserted as lower bounds 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import gzip
 import json
 import logging
 import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -21,7 +24,7 @@ from aimux_cli.errors import (
     ProviderError,
     RateLimitError,
 )
-from provider_server import CORPUS, FIXTURES, Reply, split_body
+from provider_server import CORPUS, FIXTURES, Reply, http_date, split_body
 
 KEY = "sk-aimux-test-SECRET-7f3a9c21"  # recognizable: the secrets test greps every message for it
 CHAT = "/v1/chat/completions"
@@ -123,7 +126,8 @@ def test_error_detail_shapes():
     assert client._error_detail(b'[{"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": "m"}}]') == (
         "INVALID_ARGUMENT: m")
     assert client._error_detail(b'{"error": "model \'x\' not found"}') == "model 'x' not found"
-    assert client._error_detail(b"<html>\x1b[31mbad\ngateway</html>") == "<html> [31mbad gateway</html>"
+    assert client._error_detail(b"plain\x1b[31mbad\ngateway") == "plain [31mbad gateway"  # no live escapes
+    assert client._error_detail(b"<html>\x1b[31mbad\ngateway</html>") == "[31mbad gateway"  # HTML: its text
 
 
 def test_error_body_of_a_stream_is_read_before_raising(provider_server):
@@ -347,3 +351,172 @@ def test_tls_setup_is_skipped_only_when_no_tls_can_happen(monkeypatch):
     assert client._needs_tls("https://api.openai.com/v1/chat/completions")
     monkeypatch.setenv("https_proxy", "https://proxy.example:3128")
     assert client._needs_tls("http://127.0.0.1:8080/v1/chat/completions")
+
+
+# --- Content-Encoding: decoded here, bounded (issue 9 defects 3 and 8) -------------------------------------------
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate"])
+def test_encoded_bodies_are_decoded_and_accept_encoding_names_only_what_is_decoded(provider_server, coding):
+    text = fixture_bytes("openai/chat-text.json")
+    provider_server.route(CHAT, Reply.gzip(text, coding=coding),
+                          check=lambda seen: (seen.headers["accept-encoding"] == "gzip, deflate") or None)
+    assert client.send(chat(provider_server, stream=False), timeout=5).body == text
+
+
+def test_corrupt_gzip_mid_stream_keeps_what_decoded_and_is_incomplete(provider_server):
+    """Defect 8: httpx's DecodingError escaped as `internal error`, exit 1, losing the text before the corrupt point."""
+    provider_server.route(CHAT, Reply.corrupt_gzip(b"data: 1\n\ndata: 2\n\n"))
+    got = []
+    with pytest.raises(IncompleteError, match="corrupt gzip data after 18 decoded bytes") as info:
+        with client.stream(chat(provider_server), timeout=5, retries=2, **FAST) as s:
+            got.extend(s)
+    assert b"".join(got) == info.value.received == b"data: 1\n\ndata: 2\n\n"
+    assert info.value.exit_code == ExitCode.INCOMPLETE and provider_server.count(CHAT) == 1  # not retried
+
+
+@pytest.mark.parametrize(("reply", "streamed_error"), [
+    (Reply.corrupt_gzip(b""), ProviderError),  # garbage from the first block on
+    (Reply(200, {"content-encoding": "gzip"}, [(0, b"this is not gzip")], "length"), ProviderError),
+    (Reply(200, {"content-encoding": "br"}, [(0, b"\x8b\x02\x80hi\x03")], "length"), ProviderError),  # never asked for
+    (Reply(200, {"content-encoding": "gzip"}, [(0, gzip.compress(b'{"ok": true}')[:-10])], "length"),
+     IncompleteError),  # ends early: a stream keeps what decoded
+])
+def test_an_undecodable_body_is_a_one_line_error_never_retried(provider_server, reply, streamed_error):
+    provider_server.route(CHAT, reply)
+    url = f"{provider_server.url}/v1/chat/completions"
+    with pytest.raises(ProviderError) as info:
+        client.send(chat(provider_server, stream=False), timeout=5, retries=2, **FAST)
+    assert str(info.value).startswith(f"openai: unreadable response from {url}: ") and "\n" not in str(info.value)
+    assert info.value.exit_code == ExitCode.PROVIDER
+    with pytest.raises(streamed_error) as info:
+        list(client.stream(chat(provider_server), timeout=5, retries=2, **FAST))
+    assert "gzip" in str(info.value) or "Content-Encoding 'br'" in str(info.value)
+    assert provider_server.count(CHAT) == 2
+
+
+def _peak_traced(fn) -> tuple[int, BaseException | None]:
+    tracemalloc.start()
+    try:
+        fn()
+        raised = None
+    except Exception as exc:  # noqa: BLE001 - returned for the caller's assertions
+        raised = exc
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak, raised
+
+
+@pytest.mark.parametrize("status", [500, 401])
+def test_an_error_body_bomb_is_read_to_one_mib_only(provider_server, status):
+    """Defect 3: response.read() inflated a 2 MB error body to 2 GiB (23 GB RSS on a 500 with retries)."""
+    provider_server.route(CHAT, Reply.gzip_bomb(1 << 30, status=status, content_type="application/json"))
+    peak, err = _peak_traced(lambda: client.send(chat(provider_server), timeout=5, retries=0))
+    assert isinstance(err, ProviderError | AuthError) and err.status == status
+    assert len(err.body) == client.ERROR_BODY_LIMIT
+    assert peak < 12 * client.ERROR_BODY_LIMIT, f"{peak >> 20} MiB traced"
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_gzip_bomb_on_a_200_is_refused_early(provider_server, streamed):
+    """Defect 3: a 200 bomb took 4.2 GB; it is refused once it inflates past 500:1 (16 MiB decoded at most)."""
+    provider_server.route(CHAT, Reply.gzip_bomb(1 << 30, prefix=b"data: 1\n\n"))
+    if streamed:
+        peak, err = _peak_traced(lambda: list(client.stream(chat(provider_server), timeout=5, retries=0)))
+        assert isinstance(err, IncompleteError) and err.received.startswith(b"data: 1\n\n")
+    else:
+        peak, err = _peak_traced(lambda: client.send(chat(provider_server), timeout=5, retries=0))
+        assert isinstance(err, ProviderError) and err.exit_code == ExitCode.PROVIDER
+    assert "inflates more than 500:1 (a decompression bomb)" in str(err)
+    assert peak < 96 << 20, f"{peak >> 20} MiB traced"
+
+
+def test_a_body_past_the_size_bound_is_refused(provider_server, monkeypatch):
+    """Plain (not compressed) bodies have the same bound as prettify's input: 256 MiB; here lowered to 1 MiB."""
+    monkeypatch.setattr(client, "BODY_LIMIT", 1 << 20)
+    provider_server.route(CHAT, Reply(chunks=[(0, b"x" * (1 << 19))] * 3))
+    with pytest.raises(ProviderError, match="the body is larger than 1 MiB decoded"):
+        client.send(chat(provider_server), timeout=5, retries=0)
+    with pytest.raises(IncompleteError, match=r"cut short after 1048576 bytes \(the body is larger than 1 MiB"):
+        list(client.stream(chat(provider_server), timeout=5, retries=0))
+    assert client.BODY_LIMIT == 1 << 20 and client.MAX_INPUT_BYTES == 256 << 20
+
+
+def test_async_streams_decode_and_bound_like_the_sync_ones(provider_server):
+    provider_server.route(CHAT, Reply.corrupt_gzip(b"data: 1\n\n"))
+
+    async def run() -> IncompleteError:
+        with pytest.raises(IncompleteError) as info:
+            async with client.astream(chat(provider_server), timeout=5) as s:
+                async for _ in s:
+                    pass
+        return info.value
+
+    assert asyncio.run(run()).received == b"data: 1\n\n"
+
+
+# --- HTML error pages, Retry-After forms -------------------------------------------------------------------------
+
+NGINX_502 = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1>"
+             b"</center>\r\n<hr><center>nginx/1.25.3</center>\r\n</body>\r\n</html>\r\n")
+
+
+def test_an_html_error_page_is_its_title_and_the_url(provider_server):
+    """Issue 10: an HTML 502 from a proxy was flattened (`<html> <head><title>…`) and did not say which URL."""
+    provider_server.route(CHAT, Reply.body(NGINX_502, 502, "text/html"))
+    built = chat(provider_server, stream=False)
+    prepared = dataclasses.replace(built, url=built.url + "?key=secret-in-query#frag")
+    with pytest.raises(ProviderError) as info:
+        client.send(prepared, timeout=5, retries=0)
+    assert str(info.value) == f"openai: HTTP 502 from {provider_server.url}/v1/chat/completions: 502 Bad Gateway"
+    assert client._error_detail(b"<!DOCTYPE html><html><body><h1>Oops</h1><script>x()</script>gone</body>") == (
+        "Oops gone")
+
+
+@pytest.mark.parametrize(("headers", "at_least"), [
+    (lambda: {"retry-after": http_date(2)}, 1.0),  # an HTTP date has whole seconds: 2 s ahead is at least 1 s
+    (lambda: {"retry-after": "soon, maybe"}, 0.0),  # garbage: ordinary backoff
+    (lambda: {"retry-after": "nan", "retry-after-ms": "-5"}, 0.0),
+])
+def test_every_retry_after_form_is_honoured_or_ignored(provider_server, headers, at_least):
+    provider_server.route(CHAT, lambda seen: Reply.json({"error": "later"}, 503, headers()), Reply.json({"ok": True}))
+    assert client.send(chat(provider_server), timeout=5, backoff_base=0.01).json() == {"ok": True}
+    first, second = provider_server.seen(CHAT)
+    assert second.t - first.t >= at_least
+
+
+def test_retry_after_garbage_never_raises():
+    for value in ("nan", "inf", "1e999", "Mon, 99 Jan 2026 00:00:00 GMT", "Fri, 31 Dec 9999 23:59:59 GMT", "\x00"):
+        for name in ("retry-after", "retry-after-ms"):
+            asked = client.retry_after_seconds({name: value})
+            assert asked is None or asked >= 0
+    assert client._Policy(1, 0.5, None).delay(1, {"retry-after": "inf"}) == client.MAX_DELAY
+
+
+# --- --debug -----------------------------------------------------------------------------------------------------
+
+
+def test_debug_log_shows_the_request_and_the_response_once_each_without_secrets(provider_server, caplog):
+    """Issue 10: --debug logged the request headers after the status, as if they were the response's, and never
+    showed the request body or the response headers."""
+    caplog.set_level(logging.DEBUG, logger="aimux.client")
+    provider_server.route(CHAT, Reply.json({"error": {"type": "busy", "message": f"no, {KEY}"}}, 503,
+                                           {"x-request-id": "req-42", "set-cookie": f"s={KEY}"}),
+                          Reply.json({"ok": True}, headers={"x-request-id": "req-43"}))
+    long_prompt = "p" * 5000
+    client.send(request.build(provider(provider_server), prompt=long_prompt, stream=False), timeout=5, **FAST)
+    lines = [r.getMessage() for r in caplog.records]
+    text = "\n".join(lines)
+    assert KEY not in text
+    url = f"{provider_server.url}/v1/chat/completions"
+    assert lines[0] == f"> POST {url} (attempt 1)"
+    assert lines[1].startswith("> headers: ") and "authorization: [REDACTED];" in lines[1]
+    assert "accept-encoding: gzip, deflate;" in lines[1]
+    assert lines[2].startswith("> body (50") and "… " in lines[2] and len(lines[2]) < 2200  # cut at 2 KB
+    assert lines[3].startswith("< HTTP 503 Service Unavailable (")
+    assert lines[4].startswith("< headers: ") and "x-request-id: req-42;" in lines[4]
+    assert "authorization" not in lines[4] and "set-cookie: [REDACTED];" in lines[4]
+    assert lines[5].startswith("< body (") and "[REDACTED]" in lines[5]
+    assert "retry 1 in" in lines[6]
+    assert lines[7] == f"> POST {url} (attempt 2)"
+    assert "x-request-id: req-43;" in text and sum("> headers:" in line for line in lines) == 2
