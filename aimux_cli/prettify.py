@@ -15,6 +15,7 @@ from aimux_cli import wire as wires
 from aimux_cli.document import Document
 from aimux_cli.errors import InputError
 from aimux_cli.inputs import NOT_JSON, Source, exact_json, load_json
+from aimux_cli.surrogates import REFUSED, clean_value, has_lone_surrogates, loads_refused
 
 
 class Outcome:
@@ -38,6 +39,15 @@ class Outcome:
 
 def normalize(source: Source, *, wire: str | None = None, provider: str | None = None) -> Outcome:
     """Normalize one input. `wire` is a canonical wire name, "none" for the generic path, or None to detect."""
+    out = _normalize(source, wire, provider)
+    if out.document is None and has_lone_surrogates(out.value):  # a document is cleaned by the wire layer
+        out.value, count = clean_value(out.value)
+        out.warnings.append(f"{source.label}: {count} string(s) held half of a UTF-16 surrogate pair, "
+                            "replaced with U+FFFD")
+    return out
+
+
+def _normalize(source: Source, wire: str | None, provider: str | None) -> Outcome:
     if wire == "none":
         value, warnings = _load_body(source)
         return Outcome(value=value, warnings=warnings)
@@ -124,8 +134,11 @@ def _from_sse(source: Source, wire: str | None, provider: str | None) -> Outcome
         if folder.acc is None:
             try:
                 obj = orjson.loads(event.data)
-            except orjson.JSONDecodeError:
-                continue  # comments-as-data or padding before the first real event
+            except orjson.JSONDecodeError as exc:
+                obj = loads_refused(event.data, exc)
+                if obj is REFUSED:
+                    continue  # comments-as-data or padding before the first real event
+                folder.warn("event 1: half of a UTF-16 surrogate pair replaced with U+FFFD")
             try:
                 folder.feed_json(obj, None if event.event == "message" else event.event)
             except wires.UnknownWire:

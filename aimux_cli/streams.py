@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import orjson
 
 from .errors import InputError
+from .surrogates import REFUSED, loads_refused
 
 __all__ = ["InputDecodeError", "JSONArrayParser", "NDJSONParser", "SSEEvent", "SSEParser", "StreamError",
            "StreamSyntaxError", "collect", "iter_events", "needs_more", "sniff"]  # fmt: skip
@@ -85,7 +86,7 @@ _EXACT_BAD = 100  # bad sequences located one by one per decode call; the rest o
 class _Decoder:
     """Incremental UTF-8, the leading BOM dropped; bad bytes become U+FFFD and are counted (see `warnings`)."""
 
-    __slots__ = ("_pending", "_consumed", "_started", "first_bad", "bad", "more_bad")
+    __slots__ = ("_pending", "_consumed", "_started", "first_bad", "bad", "more_bad", "notes")
 
     def __init__(self) -> None:
         self._pending = b""  # the start of a character whose remaining bytes have not arrived yet
@@ -94,6 +95,7 @@ class _Decoder:
         self.first_bad: int | None = None  # offset of the first bad byte in the whole stream
         self.bad = 0  # bad sequences replaced
         self.more_bad = False  # some were replaced in bulk, uncounted
+        self.notes: list[str] = []  # the parser's own warnings (see _Parser.warnings)
 
     def decode(self, chunk: bytes | memoryview, final: bool = False) -> str:
         """Decode what can be decoded (a character cut at the end of `chunk` waits for its other bytes)."""
@@ -136,10 +138,10 @@ class _Decoder:
 
     def warnings(self) -> list[str]:
         if self.first_bad is None:
-            return []
+            return self.notes[:20]
         others = self.bad - 1
         more = f" and {others:,}{'+' if self.more_bad else ''} more place(s)" if others or self.more_bad else ""
-        return [f"invalid UTF-8 at byte {self.first_bad}{more}, replaced with U+FFFD"]
+        return [f"invalid UTF-8 at byte {self.first_bad}{more}, replaced with U+FFFD", *self.notes[:20]]
 
 
 def _fail(err: StreamError | None, out: list) -> list:
@@ -304,6 +306,12 @@ class NDJSONParser(_Parser):
             try:
                 out.append(loads(line))
             except orjson.JSONDecodeError as exc:
+                value = loads_refused(line, exc)
+                if value is not REFUSED:
+                    out.append(value)
+                    self._decoder.notes.append(f"line {self._line_no}: half of a UTF-16 surrogate pair replaced "
+                                               "with U+FFFD")
+                    continue
                 # Keep the lines after the bad one for the next call, so that the caller may go on.
                 rest = lines[i + 1 :]
                 self._tail = "\n".join([*rest, self._tail])
@@ -484,8 +492,8 @@ def _parses(line: bytes) -> bool:
         return False
     try:
         orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return False
+    except orjson.JSONDecodeError as exc:
+        return loads_refused(line, exc) is not REFUSED
     return True
 
 

@@ -181,3 +181,24 @@ def test_an_error_of_any_shape_is_kept_as_text(value):
     doc = every_format(data).document
     assert doc.status == "error" and doc.text() == "partial" and not doc.warnings
     assert all(isinstance(doc.error[k], str) for k in ("message", "type", "code") if k in doc.error)
+
+
+# --- lone surrogates: JSON can spell half a UTF-16 pair; no UTF-8 writer takes it ------------------------------
+
+@pytest.mark.parametrize("data", [
+    b'{"object":"chat.completion","choices":[{"message":{"content":"a\\ud800b"},"finish_reason":"stop"}]}',
+    b'data: {"object":"chat.completion.chunk","choices":[{"delta":{"content":"a\\ud800b"}}]}\n\ndata: [DONE]\n\n',
+    b'data: {"object":"chat.completion.chunk","choices":[{"delta":{"content":"a"}}]}\n\n'
+    b'data: {"object":"chat.completion.chunk","choices":[{"delta":{"content":"\\ud800b"}}]}\n\ndata: [DONE]\n\n',
+    b'{"model":"m","message":{"content":"a\\udc00b"},"done":false}\n{"model":"m","message":{},"done":true}\n',
+])
+def test_a_lone_surrogate_is_replaced_with_a_warning(data):
+    doc = every_format(data).document
+    assert doc.text() == "a\ufffdb" and doc.warnings
+    doc.text().encode("utf-8")  # every writer can take it
+
+
+def test_a_lone_surrogate_in_plain_json_is_replaced_with_a_warning():
+    outcome = every_format(b'{"a":"\\udc00","\\ud800":1}')
+    assert outcome.value == {"a": "\ufffd", "\ufffd": 1}
+    assert any("surrogate" in w for w in outcome.warnings)

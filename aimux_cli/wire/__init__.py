@@ -29,6 +29,7 @@ from typing import Any, Iterable
 import orjson
 
 from aimux_cli.document import Accumulator, Document
+from aimux_cli.surrogates import REFUSED, clean_document, loads_refused
 
 Delta = tuple[str, str]
 
@@ -125,7 +126,12 @@ def parse_body(obj: Any, *, api: str | None = None, provider: str | None = None,
             acc.warn(unreadable(api, exc))
             acc.mark_terminal()  # the body arrived whole: what could not be read is a warning, not a cut stream
     _apply_http_status(acc, http_status)
-    return acc.document()
+    return _document(acc)
+
+
+def _document(acc: Accumulator) -> Document:
+    """The accumulator's document, without lone surrogates (JSON can spell them; no UTF-8 writer takes them)."""
+    return clean_document(acc.document())[0]
 
 
 def _apply_http_status(acc: Accumulator, http_status: int | None) -> None:
@@ -195,10 +201,13 @@ class StreamFolder:
         in `skipped` (some servers pad streams with non-JSON data; the caller may warn)."""
         try:
             obj = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            if not self.feed_done(data):
-                self.skipped += 1
-            return []
+        except orjson.JSONDecodeError as exc:
+            obj = loads_refused(data, exc)
+            if obj is REFUSED:
+                if not self.feed_done(data):
+                    self.skipped += 1
+                return []
+            self.warn(f"event {self.events + 1}: half of a UTF-16 surrogate pair replaced with U+FFFD")
         if self.acc is None:
             self._start(obj)
         self.events += 1  # feed_json inlined: this runs once per event of every stream
@@ -215,7 +224,7 @@ class StreamFolder:
         if self.acc is None:
             raise UnknownWire(None)
         _apply_http_status(self.acc, self.http_status)
-        return self.acc.document()
+        return _document(self.acc)
 
 
 class UnknownWire(ValueError):
