@@ -15,8 +15,17 @@ Contract: `run(prepared, wire, plan, timeout=...) -> Run` (async; drives streame
 
 Load: without a rate, `concurrency` requests are kept in flight (closed loop). With `rate`, request starts follow a
 Poisson process (exponential gaps, mean 1/rate; open loop) and `concurrency`, when given, caps the requests in
-flight. Warm-up requests run first and are not counted. Requests are never retried: a retry would hide the failure
-and distort the timings, so every failure is counted by its exit-code category.
+flight. Warm-up requests run first and are not counted; the first one that fails stops the run (WarmupFailed: its
+message, its category's exit code), since what would follow measures a broken setup. Requests are never retried: a
+retry would hide the failure and distort the timings.
+
+Failures never end a run: whatever one request meets (an HTTP error, a dropped connection, bytes that are not HTTP, a
+reply the wire parser cannot read, no file descriptor left) becomes its Sample (bench_request.measure), with an error
+category (the exit-code categories in CATEGORIES) and a one-line message scrubbed of secrets; the summary keeps the
+first message of each category. Everything a request's handling may import is imported before the first socket
+opens (bench_request.preload), and `fit_descriptors` sizes the run to RLIMIT_NOFILE, so running out of descriptors
+shows as failed samples saying so, never as a crash. Ctrl-C (asyncio.run cancels the main task) ends the measured phase: the requests that finished make
+the Run, marked `interrupted`.
 """
 
 from __future__ import annotations
@@ -34,6 +43,8 @@ from aimux_cli.errors import AimuxError, ExitCode
 CATEGORIES = ("auth", "rate_limit", "provider", "network", "incomplete")
 _CATEGORY_OF = {ExitCode.AUTH: "auth", ExitCode.RATE_LIMIT: "rate_limit", ExitCode.NETWORK: "network",
                 ExitCode.INCOMPLETE: "incomplete"}
+EXIT_CODES = {category: code for code, category in _CATEGORY_OF.items()} | {"provider": ExitCode.PROVIDER}
+FD_RESERVE = 64  # descriptors kept for all that is not a connection: interpreter, event loop, DNS threads, files
 STAT_KEYS = ("mean", "median", "p90", "p95", "p99", "min", "max")
 METRICS = ("ttft_ms", "tpot_ms", "itl_ms", "e2e_ms")
 UNCAPPED_CONNECTIONS = 1000  # pool size for an open loop without a concurrency cap
@@ -92,6 +103,39 @@ def category(exc: BaseException) -> str:
     return _CATEGORY_OF.get(code, "provider")
 
 
+def fit_descriptors(wanted: int) -> tuple[int, int]:
+    """(connections that fit, the open-file limit): `wanted` when RLIMIT_NOFILE allows it with FD_RESERVE to spare,
+    after raising the soft limit toward the hard one if need be; fewer when even the hard limit is too low."""
+    try:
+        import resource
+    except ImportError:  # not POSIX: nothing to check
+        return wanted, 0
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    in_use = _descriptors_in_use()
+    need = wanted + in_use + FD_RESERVE
+    if soft == resource.RLIM_INFINITY or need <= soft:
+        return wanted, soft
+    target = need if hard == resource.RLIM_INFINITY else min(need, hard)
+    if target > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    return max(0, min(wanted, soft - in_use - FD_RESERVE)), soft
+
+
+def _descriptors_in_use() -> int:
+    import os
+
+    for fds in ("/proc/self/fd", "/dev/fd"):
+        try:
+            return len(os.listdir(fds))
+        except OSError:
+            continue
+    return 16
+
+
 # --- samples ---
 
 @dataclass
@@ -142,13 +186,15 @@ def summarize(samples: Sequence[Sample], wall_s: float) -> dict[str, Any]:
     """The run's summary: counts, errors by category, throughput over `wall_s`, and the four latency stats."""
     done = [s for s in samples if s.ok]
     errors = dict.fromkeys(CATEGORIES, 0)
-    for s in samples:
+    messages: dict[str, str | None] = {}  # the first message of each category met, by request index
+    for s in sorted(samples, key=lambda s: s.index):
         if not s.ok:
             errors[s.status] = errors.get(s.status, 0) + 1
+            messages.setdefault(s.status, s.error)
     tokens = sum(s.output_tokens or 0 for s in done)
     per_s = (lambda n: round(n / wall_s, 3) if wall_s > 0 else None)
     return {
-        "completed": len(done), "failed": len(samples) - len(done), "errors": errors,
+        "completed": len(done), "failed": len(samples) - len(done), "errors": errors, "error_messages": messages,
         "duration_s": round(wall_s, 3), "requests_per_s": per_s(len(done)),
         "output_tokens": tokens, "output_tokens_per_s": per_s(tokens),
         "tokens_estimated": any(s.tokens_estimated for s in done),
@@ -183,6 +229,16 @@ class Run:
     samples: list[Sample]
     wall_s: float  # from the first measured start to the last measured end
     started_at: str  # ISO 8601 UTC, when measurement began
+    interrupted: bool = False  # Ctrl-C ended the run: `samples` are the requests that had finished
+
+
+class WarmupFailed(AimuxError):
+    """A warm-up request failed: nothing is measured; the exit code is its category's."""
+
+    def __init__(self, sample: Sample) -> None:
+        super().__init__(f"the warm-up request failed, nothing was measured: {sample.error or sample.status}",
+                         exit_code=EXIT_CODES.get(sample.status, ExitCode.PROVIDER))
+        self.sample = sample
 
 
 OnSample = Callable[[Sample], None]
@@ -190,9 +246,12 @@ OnSample = Callable[[Sample], None]
 
 async def run(prepared: Any, wire: str, plan: Plan, *, timeout: float, on_sample: OnSample | None = None,
               session: Any = None) -> Run:
-    """Warm up, then measure `plan`'s requests of `prepared` (a streamed request.PreparedRequest)."""
+    """Warm up, then measure `plan`'s requests of `prepared` (a streamed request.PreparedRequest). Raises
+    WarmupFailed when a warm-up request fails; returns a Run marked `interrupted` when cancelled (Ctrl-C)."""
     from aimux_cli import client, client_lean
+    from aimux_cli.bench_request import measure, preload
 
+    preload(wire)
     cap = plan.in_flight()
     own = session is None
     if session is None:
@@ -201,16 +260,33 @@ async def run(prepared: Any, wire: str, plan: Plan, *, timeout: float, on_sample
         if not lean:
             _cache_missing_sniffio()
         session = (client_lean.LeanSession if lean else client.AsyncSession)(max_connections=cap or UNCAPPED_CONNECTIONS)
+        if lean:
+            session.prepare(prepared.url.partition(":")[0].lower())
     try:
         async def one(index: int, t0: float) -> Sample:
             return await measure(session, prepared, wire, timeout, index, t0)
 
         if plan.warmup:
-            await _closed_loop(min(plan.warmup, cap or plan.warmup), _counter(plan.warmup, None), one)
+            await _warm_up(plan.warmup, cap, one)
         return await _measured(plan, cap, one, on_sample)
     finally:
         if own:
             await session.aclose()
+
+
+async def _warm_up(count: int, cap: int | None, one: Callable) -> None:
+    """Send `count` unmeasured requests (`cap` at a time); the first failure stops them and is raised."""
+    failed: list[Sample] = []
+    more = _counter(count, None)
+
+    async def warm(index: int, t0: float) -> None:
+        sample = await one(index, t0)
+        if not sample.ok:
+            failed.append(sample)
+
+    await _closed_loop(min(count, cap or count), lambda: None if failed else more(), warm)
+    if failed:
+        raise WarmupFailed(min(failed, key=lambda s: s.index))
 
 
 async def _measured(plan: Plan, cap: int | None, one: Callable, on_sample: OnSample | None) -> Run:
@@ -228,12 +304,15 @@ async def _measured(plan: Plan, cap: int | None, one: Callable, on_sample: OnSam
     started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     t0 = time.monotonic()
     deadline = t0 + plan.duration if plan.duration is not None else None
-    if plan.rate:
-        await _open_loop(plan, cap, counted, t0)
-    else:
-        await _closed_loop(cap or 1, _counter(plan.requests, deadline), counted, t0)
-    samples.sort(key=lambda s: s.index)
-    return Run(samples, time.monotonic() - t0, started_at)
+    interrupted = False
+    try:
+        if plan.rate:
+            await _open_loop(plan, cap, counted, t0)
+        else:
+            await _closed_loop(cap or 1, _counter(plan.requests, deadline), counted, t0)
+    except asyncio.CancelledError:  # Ctrl-C: asyncio.run cancels this task; what finished is the result
+        interrupted = True
+    return Run(sorted(samples, key=lambda s: s.index), time.monotonic() - t0, started_at, interrupted)
 
 
 def _counter(limit: int | None, deadline: float | None) -> Callable[[], int | None]:
@@ -264,51 +343,26 @@ async def _open_loop(plan: Plan, cap: int | None, one: Callable, t0: float) -> N
     limit = asyncio.Semaphore(cap) if cap else None
     tasks: list[asyncio.Task] = []
     offsets = poisson_offsets(plan.rate or 1.0, random.Random(plan.seed))
-    for index, offset in enumerate(offsets):
-        if (plan.requests is not None and index >= plan.requests) or (
-                plan.duration is not None and offset >= plan.duration):
-            break
-        delay = t0 + offset - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        if limit is not None:
-            await limit.acquire()
-        task = asyncio.create_task(one(index, t0))
-        if limit is not None:
-            task.add_done_callback(lambda _t: limit.release())
-        tasks.append(task)
-    await asyncio.gather(*tasks)
-
-
-async def measure(session: Any, prepared: Any, wire: str, timeout: float, index: int, t0: float) -> Sample:
-    """Send one streamed request and time it; failures become a Sample with their category, never an exception."""
-    from aimux_cli.wire import UnknownWire
-
-    sample = Sample(index, (time.monotonic() - t0) * 1000)
-    reader = ChunkReader(wire, prepared.provider or None)
-    stream = session.stream(prepared, timeout=timeout, retries=0)
     try:
-        async with stream:
-            sample.start_ms = ((stream.timing.t_sent or time.monotonic()) - t0) * 1000
-            if hasattr(stream, "aconsume"):  # LeanStream: chunks are handled as they arrive, no task switch each
-                await stream.aconsume(reader.feed)
-            else:
-                async for t, chunk in stream.aiter_timed():
-                    reader.feed(t, chunk)
-        doc = reader.close()
-    except AimuxError as exc:
-        return _failed(sample, category(exc), str(exc))
-    except UnknownWire:
-        return _failed(sample, "provider", f"{prepared.provider}: the stream is not in the {wire} format")
-    timing = stream.timing
-    if doc.status != "ok":
-        why = doc.error.get("message") or doc.error.get("type") or "error event in the stream"
-        return _failed(sample, "provider" if doc.status == "error" else "incomplete",
-                       str(why) if doc.status == "error" else "the stream ended before its terminal event")
-    tokens, estimated = output_tokens(doc, wire, reader.pieces)
-    sample.tokens_estimated = estimated
-    return timings(sample, timing.t_sent or timing.t_start, reader.marks, timing.t_last_byte or time.monotonic(),
-                   tokens)
+        for index, offset in enumerate(offsets):
+            if (plan.requests is not None and index >= plan.requests) or (
+                    plan.duration is not None and offset >= plan.duration):
+                break
+            delay = t0 + offset - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if limit is not None:
+                await limit.acquire()
+            task = asyncio.create_task(one(index, t0))
+            if limit is not None:
+                task.add_done_callback(lambda _t: limit.release())
+            tasks.append(task)
+        await asyncio.gather(*tasks)
+    except asyncio.CancelledError:  # no request outlives the loop
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 def _cache_missing_sniffio() -> None:
@@ -319,51 +373,3 @@ def _cache_missing_sniffio() -> None:
 
     if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
         sys.modules["sniffio"] = None  # type: ignore[assignment]  # `import sniffio` now fails at once
-
-
-def _failed(sample: Sample, status: str, message: str) -> Sample:
-    sample.status, sample.error = status, " ".join(message.split())[:300]
-    return sample
-
-
-def output_tokens(doc: Any, wire: str, pieces: int) -> tuple[int | None, bool]:
-    """(output tokens, estimated): the provider's usage, else the count of text-carrying events."""
-    usage = doc.usage
-    tokens = usage.get("output_tokens")
-    if isinstance(tokens, int) and not isinstance(tokens, bool):
-        if wire == "gemini.generate" and isinstance(usage.get("reasoning_tokens"), int):
-            tokens += usage["reasoning_tokens"]  # Gemini counts thought tokens apart from candidate tokens
-        return tokens, False
-    return (pieces or None), True
-
-
-class ChunkReader:
-    """Body chunks -> events -> the folded document, noting when a chunk carried answer or reasoning text."""
-
-    def __init__(self, wire: str, provider: str | None) -> None:
-        from aimux_cli.streams import NDJSONParser, SSEParser
-        from aimux_cli.wire import StreamFolder
-
-        self.ndjson = wire == "ollama.chat"
-        self.parser = NDJSONParser() if self.ndjson else SSEParser()
-        self.folder = StreamFolder(api=wire, provider=provider)
-        self.marks: list[float] = []  # monotonic arrival times of text-carrying chunks
-        self.pieces = 0  # text-carrying events
-
-    def feed(self, t: float, chunk: bytes) -> None:
-        if self._fold(self.parser.feed(chunk)):
-            self.marks.append(t)
-
-    def close(self) -> Any:
-        self._fold(self.parser.close())
-        return self.folder.document()
-
-    def _fold(self, events: list) -> int:
-        pieces = 0
-        folder = self.folder
-        for ev in events:
-            deltas = folder.feed_json(ev) if self.ndjson else folder.feed_sse(ev.data, ev.event)
-            if any(text for _, text in deltas):
-                pieces += 1
-        self.pieces += pieces
-        return pieces

@@ -8,6 +8,10 @@ made, the throughput over the input bytes, and the output sizes: JSON as `aimux 
 Repeats are calibrated like `timeit`: calls are grouped so that one timed sample lasts at least a millisecond
 (the clock's cost vanishes), and samples are taken until `min_time` has passed and at least five exist; the
 garbage collector is paused while timing, as timeit does.
+
+Sizes are compared both ways: `toon_saving_pct` against indented JSON (what `aimux prettify -f json` writes) and
+`toon_saving_compact_pct` against compact JSON (what an API would send); each is 100 * (1 - TOON / JSON), negative
+when TOON is the larger (deep or irregular documents, where JSON's compact form wins).
 """
 
 from __future__ import annotations
@@ -92,7 +96,8 @@ def measure(source: Source, min_time: float = 0.1) -> dict[str, Any]:
     size = len(source.data)
     return {"file": source.label, "input_bytes": size, "runs": runs, "median_us": round(seconds * 1e6, 2),
             "mb_per_s": round(size / seconds / 1e6, 2) if seconds > 0 else None, **out,
-            "toon_saving_pct": _saving(out["toon_bytes"], out["json_bytes"])}
+            "toon_saving_pct": _saving(out["toon_bytes"], out["json_bytes"]),
+            "toon_saving_compact_pct": _saving(out["toon_bytes"], out["json_compact_bytes"])}
 
 
 def _saving(toon: int, json: int) -> float | None:
@@ -106,7 +111,8 @@ def summary(rows: list[dict[str, Any]], skipped: list[str]) -> dict[str, Any]:
     us = sum(r["median_us"] for r in rows)
     return {"files": len(rows), "skipped": skipped, **total, "median_us_sum": round(us, 2),
             "mb_per_s": round(total["input_bytes"] / us, 2) if us else None,
-            "toon_saving_pct": _saving(total["toon_bytes"], total["json_bytes"])}
+            "toon_saving_pct": _saving(total["toon_bytes"], total["json_bytes"]),
+            "toon_saving_compact_pct": _saving(total["toon_bytes"], total["json_compact_bytes"])}
 
 
 def default_files(root: Path) -> list[Path]:

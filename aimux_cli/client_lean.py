@@ -2,15 +2,25 @@
 
 httpx spends hundreds of µs of CPU per body chunk in its async layers (anyio cancel scopes, h11 events, pool
 bookkeeping); at 64 streams of 200 chunks/s that alone saturates a core and delays the very chunks being timed.
-LeanSession speaks HTTP/1.1 on asyncio protocols instead and stamps each chunk in data_received, before parsing.
-It has the same stream interface as client.AsyncSession (aopen/aclose, aiter_timed, timing, status, headers,
-received) and the same errors, but no proxies (see lean_supported), redirects, retries or content decoding:
-bench falls back to AsyncSession where those are needed.
+LeanSession speaks HTTP/1.1 on asyncio protocols instead (the parser is lean_http.LeanConn) and stamps each chunk
+in data_received, before parsing. It has the same stream interface as client.AsyncSession (aopen/aclose,
+aiter_timed, timing, status, headers, received) and the same errors, but no proxies (see lean_supported), redirects
+or retries: bench falls back to AsyncSession where those are needed.
+
+Content-Encoding: requests say `Accept-Encoding: identity`, but a server (or a CDN in front of it) may compress
+anyway, so a gzip or deflate reply is decoded rather than refused (bounded; chunks keep the time their encoded bytes
+arrived). Any other coding is refused with an error naming it, never read as text.
+
+Errors: a reply that is not HTTP (a bad status line, `content-length: abc`, a bad chunk size line) is a NetworkError
+naming what was wrong; a body that cannot be decoded (corrupt gzip, an unknown coding) a ProviderError, as in
+client.py; either is an IncompleteError (a stream cut short) when some of the body had arrived.
+Running out of file descriptors while connecting says so ("out of file descriptors").
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -24,10 +34,14 @@ from aimux_cli.client import (
     AsyncStream,
     _cut_short,
     _network_error,
+    _one_line,
     _policy,
+    _who,
     http_error,
 )
-from aimux_cli.request import PreparedRequest
+from aimux_cli.errors import AimuxError, IncompleteError, NetworkError, ProviderError
+from aimux_cli.lean_http import BadResponse, LeanConn
+from aimux_cli.request import PreparedRequest, redact, safe_url
 
 
 def lean_supported(url: str) -> bool:
@@ -44,166 +58,11 @@ def lean_supported(url: str) -> bool:
     return bool(urllib.request.proxy_bypass_environment(parts.hostname, proxies))
 
 
-class _LeanConn(asyncio.Protocol):
-    """One HTTP/1.1 connection: parses one response at a time into (monotonic time, body bytes) pieces."""
-
-    def __init__(self) -> None:
-        self.transport: asyncio.Transport | None = None
-        self.closed = False
-        self.begin(0.0)
-
-    def begin(self, timeout: float, payload: bytes = b"") -> None:
-        self.head, self.head_done, self.status, self.headers = bytearray(), False, 0, {}
-        self.pieces: list[tuple[float, bytes]] = []
-        self.done, self.error, self.keep_alive, self.got_bytes = False, None, True, False
-        self.mode, self.remaining, self.buf, self.trailer = "", 0, b"", False
-        self.waiter: asyncio.Future | None = None
-        self.sink: Callable[[float, bytes], None] | None = None  # set by LeanStream.aconsume
-        self.timeout, self.last, self.t_head = timeout, time.monotonic(), 0.0
-        if payload and self.transport is not None:
-            loop = asyncio.get_running_loop()
-            self.watchdog = loop.call_at(self.last + timeout, self._check)
-            self.transport.write(payload)
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def data_received(self, data: bytes) -> None:
-        t = self.last = time.monotonic()
-        self.got_bytes = True
-        try:
-            if not self.head_done:
-                data = self._head(t, data)
-            if data and not self.done:
-                body = self._chunked(data) if self.mode == "chunked" else self._plain(data)
-                if body and self.sink is not None:
-                    self.sink(t, body)
-                elif body:
-                    self.pieces.append((t, body))
-        except Exception as exc:  # a framing fault, or the sink's own (e.g. a StreamError)
-            self.error = self.error or exc  # even when the body had just ended: the caller must see it
-            self._fail(exc)
-        if self.sink is None or self.done or self.error is not None:
-            self._wake()  # a sink takes the pieces: the waiting task wakes only at the end
-
-    def _head(self, t: float, data: bytes) -> bytes:
-        self.head += data
-        end = self.head.find(b"\r\n\r\n")
-        if end < 0:
-            if len(self.head) > 1 << 16:
-                raise ValueError("response head too large")
-            return b""
-        lines = bytes(self.head[:end]).decode("latin-1").split("\r\n")
-        rest = bytes(self.head[end + 4:])
-        version, _, code = lines[0].partition(" ")
-        status = int(code[:3])
-        if 100 <= status < 200:  # an interim response (100 Continue): the real head follows
-            self.head = bytearray()
-            return self._head(t, rest) if rest else b""
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            name, value = name.strip().lower(), value.strip()
-            self.headers[name] = f"{self.headers[name]}, {value}" if name in self.headers else value
-        self.status, self.head_done, self.t_head = status, True, t
-        self.keep_alive = version == "HTTP/1.1" and "close" not in self.headers.get("connection", "").lower()
-        if "chunked" in self.headers.get("transfer-encoding", "").lower():
-            self.mode = "chunked"
-        elif "content-length" in self.headers:
-            self.mode, self.remaining = "length", int(self.headers["content-length"])
-            self.done = self.remaining == 0
-        elif status in (204, 304):
-            self.mode, self.done = "length", True
-        else:
-            self.mode, self.keep_alive = "close", False
-        return rest
-
-    def _plain(self, data: bytes) -> bytes:
-        if self.mode == "length":
-            data = data[: self.remaining]
-            self.remaining -= len(data)
-            self.done = self.remaining == 0
-        return data
-
-    def _chunked(self, data: bytes) -> bytes:
-        """Chunked transfer decoding; `remaining` > 0 inside a chunk, -2 before its CRLF, 0 before a size line."""
-        buf, pos, out = (self.buf + data if self.buf else data), 0, []
-        while pos < len(buf) and not self.done:
-            if self.remaining > 0:
-                end = min(len(buf), pos + self.remaining)
-                out.append(buf[pos:end])
-                self.remaining -= end - pos
-                pos = end
-                self.remaining = self.remaining or -2
-                continue
-            if self.remaining == -2:
-                if len(buf) - pos < 2:
-                    break
-                pos, self.remaining = pos + 2, 0
-                continue
-            eol = buf.find(b"\r\n", pos)
-            if eol < 0:
-                break
-            line, pos = buf[pos:eol], eol + 2
-            if self.trailer:
-                self.done = not line
-            else:
-                size = int(line.split(b";", 1)[0].strip() or b"x", 16)
-                self.trailer, self.remaining = size == 0, size
-        self.buf = buf[pos:]
-        return b"".join(out)
-
-    def _fail(self, exc: BaseException) -> None:
-        if self.error is None and not self.done:
-            self.error = exc
-        self.keep_alive = False
-        if self.transport is not None:
-            self.transport.close()
-
-    def _check(self) -> None:
-        if self.done or self.error is not None:
-            return
-        due = self.last + self.timeout
-        if time.monotonic() < due:
-            self.watchdog = asyncio.get_running_loop().call_at(due, self._check)
-            return
-        self._fail(httpx.ReadTimeout("no data") if self.got_bytes else httpx.ReadTimeout("no answer"))
-        self._wake()
-
-    def eof_received(self) -> bool | None:
-        if self.head_done and self.mode == "close":
-            self.done = True
-        return None
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed, self.keep_alive = True, False
-        if self.head_done and self.mode == "close":
-            self.done = True
-        elif not self.done and self.error is None:
-            self.error = httpx.RemoteProtocolError(str(exc) if exc else "server closed the connection")
-        self._wake()
-
-    def _wake(self) -> None:
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result(None)
-
-    async def wait(self) -> None:
-        """Until something new: pieces, the head, the end of the response, or an error."""
-        if self.pieces or self.done or self.error is not None:
-            return
-        self.waiter = asyncio.get_running_loop().create_future()
-        await self.waiter
-
-    def finish(self) -> None:
-        watchdog = getattr(self, "watchdog", None)
-        if watchdog is not None:
-            watchdog.cancel()
-
-
 class LeanSession:
     """Connection pool + concurrency limit for LeanStreams; use only where lean_supported(url)."""
 
     def __init__(self, *, max_connections: int = 100) -> None:
-        self._idle: dict[tuple[str, str, int], list[_LeanConn]] = {}
+        self._idle: dict[tuple[str, str, int], list[LeanConn]] = {}
         self._slots = asyncio.Semaphore(max_connections)
         self._ssl: Any = None
 
@@ -224,27 +83,34 @@ class LeanSession:
         """A LeanStream (never retried: `retries` and the rest of AsyncSession.stream's options are ignored)."""
         return LeanStream(self, prepared, timeout)
 
-    async def _checkout(self, key: tuple[str, str, int], timeout: float) -> tuple[_LeanConn, bool]:
+    async def _checkout(self, key: tuple[str, str, int], timeout: float) -> tuple[LeanConn, bool]:
         idle = self._idle.get(key)
         while idle:
             conn = idle.pop()
             if not conn.closed:
                 return conn, True
         scheme, host, port = key
-        if scheme == "https" and self._ssl is None:
-            self._ssl = httpx.create_ssl_context()
+        self.prepare(scheme)
         tls = self._ssl if scheme == "https" else None
         loop = asyncio.get_running_loop()
         try:
             _, conn = await asyncio.wait_for(
-                loop.create_connection(_LeanConn, host, port, ssl=tls, server_hostname=host if tls else None), timeout)
+                loop.create_connection(LeanConn, host, port, ssl=tls, server_hostname=host if tls else None), timeout)
         except asyncio.TimeoutError:
             raise httpx.ConnectTimeout("connect") from None
         except OSError as exc:
+            if exc.errno in (errno.EMFILE, errno.ENFILE):
+                raise httpx.ConnectError("out of file descriptors (too many open files; see ulimit -n)") from exc
             raise httpx.ConnectError(exc.strerror or str(exc)) from exc
         return conn, False
 
-    def _checkin(self, key: tuple[str, str, int], conn: _LeanConn) -> None:
+    def prepare(self, scheme: str) -> None:
+        """Load now what a first connection with `scheme` needs (TLS reads the CA bundle), so that a run that opens
+        every descriptor it may does not need one more for a file later."""
+        if scheme == "https" and self._ssl is None:
+            self._ssl = httpx.create_ssl_context()
+
+    def _checkin(self, key: tuple[str, str, int], conn: LeanConn) -> None:
         conn.finish()
         if conn.done and conn.keep_alive and not conn.closed:
             self._idle.setdefault(key, []).append(conn)
@@ -273,7 +139,7 @@ class LeanStream(AsyncStream):
     def __init__(self, session: LeanSession, prepared: PreparedRequest, timeout: float) -> None:
         super().__init__(session, prepared, timeout, _policy(0, BACKOFF_BASE, None), owns_session=False)
         self._key, self._payload = _lean_payload(prepared)
-        self._conn: _LeanConn | None = None
+        self._conn: LeanConn | None = None
         self._slot = False
 
     async def aopen(self) -> LeanStream:
@@ -293,7 +159,7 @@ class LeanStream(AsyncStream):
             raise
         return self
 
-    async def _send(self) -> _LeanConn:
+    async def _send(self) -> LeanConn:
         """Write the request and wait for the response head; a reused connection that closed first is replaced."""
         for _ in range(2):
             try:
@@ -309,18 +175,16 @@ class LeanStream(AsyncStream):
                 return conn
             if not (reused and not conn.got_bytes):  # only a stale keep-alive connection is safe to resend on
                 break
-        raise _network_error(self.prepared, conn.error, self.timeout) from conn.error  # type: ignore[arg-type]
+        raise _broken(self.prepared, conn.error, self.timeout, [], 0) from conn.error  # type: ignore[arg-type]
 
-    async def _drain(self, conn: _LeanConn, limit: int = ERROR_BODY_LIMIT) -> list[tuple[float, bytes]]:
+    async def _drain(self, conn: LeanConn, limit: int = ERROR_BODY_LIMIT) -> list[tuple[float, bytes]]:
         out, size = [], 0
         while size < limit:
             await conn.wait()
-            if conn.error is not None:
-                break
             out += conn.pieces
             size += sum(len(d) for _, d in conn.pieces)
             conn.pieces = []
-            if conn.done:
+            if conn.done or conn.error is not None:  # an error body cut short still says something
                 break
         return out
 
@@ -344,7 +208,7 @@ class LeanStream(AsyncStream):
                     self._note_at(t, data)
                     yield t, data
                 if conn.error is not None:
-                    raise _cut_short(self.prepared, conn.error, self.timeout, self._chunks, self.status or 0)
+                    raise _broken(self.prepared, conn.error, self.timeout, self._chunks, self.status or 0)
                 if conn.done and not conn.pieces:
                     break
             self.complete = True
@@ -372,7 +236,7 @@ class LeanStream(AsyncStream):
                 await conn.wait()
             conn.sink = None
             if isinstance(conn.error, httpx.TransportError):
-                raise _cut_short(self.prepared, conn.error, self.timeout, self._chunks, self.status or 0)
+                raise _broken(self.prepared, conn.error, self.timeout, self._chunks, self.status or 0)
             if conn.error is not None:
                 raise conn.error
             self.complete = True
@@ -385,3 +249,23 @@ class LeanStream(AsyncStream):
             timing.t_first_byte = t
         timing.t_last_byte, timing.chunks, timing.bytes = t, timing.chunks + 1, timing.bytes + len(chunk)
         self._chunks.append(chunk)
+
+
+def _broken(prepared: PreparedRequest, exc: Exception, timeout: float, chunks: list[bytes], status: int) -> AimuxError:
+    """The error for a transport failure: client.py's for a dropped or silent connection. For a reply that is not
+    HTTP (a network error) or whose body cannot be decoded (a provider error, as client.py has it), one naming what
+    was wrong; either is a stream cut short (IncompleteError) once some of the body had arrived."""
+    if not isinstance(exc, BadResponse):
+        return _cut_short(prepared, exc, timeout, chunks, status)
+    received = b"".join(chunks)
+    if received:
+        err: AimuxError = IncompleteError(redact(_one_line(
+            f"{_who(prepared)}: stream cut short after {len(received)} bytes ({exc})"), prepared.secrets))
+        err.received, err.status = received, status  # type: ignore[attr-defined]
+    else:
+        what = "unreadable response" if exc.coding else "invalid response"
+        kind = ProviderError if exc.coding else NetworkError
+        err = kind(redact(_one_line(f"{_who(prepared)}: {what} from {safe_url(prepared.url)}: {exc}"),
+                          prepared.secrets))
+    err.provider = prepared.provider  # type: ignore[attr-defined]
+    return err

@@ -2,12 +2,16 @@
 
 Output: `rich` (default on a terminal) draws a summary table and, for providers, histograms of TTFT and latency on
 stdout; `toon` (default when piped) and `json` write the report `{"meta", "summary", "requests" | "results"}`.
-`--output FILE` saves the JSON report as well. A progress bar goes to stderr while requests run, only when stderr is
-a terminal. The report names the provider and model, never a key or a URL.
+`--output FILE` saves the JSON report as well (atomically, through output.write_file). A progress bar goes to
+stderr while requests run or files are measured, only when stderr is a terminal. The report names the provider and
+model, never a key or a URL; error messages are scrubbed of secrets. A failed request is a sample with its category;
+the summary and every view show the first message of each category.
 
 Exit codes: 0 when at least one request completed; when none did, the code of the most frequent failure (5 auth,
-6 rate limit, 7 provider, 8 network, 9 incomplete). Bad options exit 2, configuration problems 3, unreadable
-inputs 4.
+6 rate limit, 7 provider, 8 network, 9 incomplete). A failed warm-up request stops the run before anything is
+measured, with its message and its category's code. Ctrl-C prints the report of the requests that finished, then
+exits 130. Bad options exit 2 (so does a --concurrency that the open-file limit cannot hold, see
+bench.fit_descriptors), configuration problems 3, unreadable inputs 4, an unwritable --output 1.
 """
 
 from __future__ import annotations
@@ -20,12 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from aimux_cli import __version__, output
-from aimux_cli.errors import ExitCode, InputError, UsageError
+from aimux_cli.errors import AimuxError, ExitCode, InputError, UsageError
 
 DEFAULT_PROMPT = ("Write a story of about 300 words about a lighthouse keeper who finds a message in a bottle.")
 DEFAULT_MAX_TOKENS = 256
-_EXIT = {"auth": ExitCode.AUTH, "rate_limit": ExitCode.RATE_LIMIT, "provider": ExitCode.PROVIDER,
-         "network": ExitCode.NETWORK, "incomplete": ExitCode.INCOMPLETE}
 _STAT_LABELS = {"ttft_ms": "TTFT", "tpot_ms": "TPOT", "itl_ms": "ITL", "e2e_ms": "E2E latency"}
 
 
@@ -66,25 +68,53 @@ def run_provider(opts: ProviderOptions) -> int:
     from aimux_cli.render.console import TerminalEnv
     from aimux_cli.request import build
 
-    plan = _plan(opts)
+    plan = _fit(_plan(opts))
     prompt = _prompt(opts)
     resolved = resolve(opts.provider, {"model": opts.model} if opts.model else None)
     prepared = build(resolved, prompt=prompt, max_tokens=opts.max_tokens, stream=True)
     env = TerminalEnv.detect(color_flag=opts.color)
-    with _progress(env, plan) as on_sample:
-        result = asyncio.run(bench.run(prepared, resolved.wire, plan, timeout=resolved.timeout, on_sample=on_sample))
+    try:
+        with _progress(env, plan) as on_sample:
+            result = asyncio.run(bench.run(prepared, resolved.wire, plan, timeout=resolved.timeout,
+                                           on_sample=on_sample))
+    except KeyboardInterrupt:  # a second Ctrl-C, or one during the warm-up: nothing measured to report
+        raise AimuxError("interrupted before a report could be made", exit_code=ExitCode.INTERRUPTED) from None
     meta = {"provider": resolved.name, "model": resolved.model, "wire": resolved.wire,
             "concurrency": plan.in_flight(), "rate": plan.rate, "requests": plan.requests,
             "duration_s": plan.duration, "warmup": plan.warmup, "max_tokens": opts.max_tokens,
-            "prompt_chars": len(prompt), "started_at": result.started_at, "aimux_version": __version__}
+            "prompt_chars": len(prompt), "started_at": result.started_at, "interrupted": result.interrupted,
+            "aimux_version": __version__}
     report = {"meta": meta, "summary": bench.summarize(result.samples, result.wall_s),
               "requests": [s.to_dict() for s in result.samples]}
     _finish(report, opts.output, opts.fmt, env, _provider_view)
     summary = report["summary"]
+    if result.interrupted:
+        raise AimuxError(f"interrupted: the report covers the {len(result.samples)} requests that had finished",
+                         exit_code=ExitCode.INTERRUPTED)
     if summary["completed"] == 0 and summary["failed"]:
         worst = Counter({k: v for k, v in summary["errors"].items() if v}).most_common(1)[0][0]
-        return int(_EXIT.get(worst, ExitCode.PROVIDER))
+        return int(bench.EXIT_CODES.get(worst, ExitCode.PROVIDER))
     return 0
+
+
+def _fit(plan):
+    """`plan`, its requests in flight checked against the open-file limit: an explicit --concurrency that cannot
+    fit is refused; the open loop's default pool shrinks to what fits, with a warning."""
+    import dataclasses
+
+    from aimux_cli.bench import UNCAPPED_CONNECTIONS, fit_descriptors
+
+    wanted = plan.in_flight() or UNCAPPED_CONNECTIONS
+    fits, limit = fit_descriptors(wanted)
+    if fits >= wanted:
+        return plan
+    if plan.concurrency is not None or fits < 1:
+        raise UsageError(f"--concurrency {wanted} needs more file descriptors than the open-file limit ({limit}, "
+                         f"ulimit -n) allows: use --concurrency {max(fits, 1)} or less, or raise the limit")
+    from aimux_cli.present import warn
+
+    warn(f"at most {fits} requests in flight: the open-file limit ({limit}, ulimit -n) allows no more")
+    return dataclasses.replace(plan, concurrency=fits)
 
 
 def _plan(opts: ProviderOptions):
@@ -119,24 +149,33 @@ def _prompt(opts: ProviderOptions) -> str:
 @contextlib.contextmanager
 def _progress(env, plan) -> Iterator[Any]:
     """A Rich progress bar on stderr when it is a terminal; yields the per-sample callback (None otherwise)."""
-    if not env.interactive("stderr"):
-        yield None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     total = None if plan.duration is not None else plan.requests
-    columns = [TextColumn("bench"), BarColumn(), MofNCompleteColumn(), TextColumn("failed {task.fields[failed]}"),
-               TimeElapsedColumn()]
-    with Progress(*columns, console=env.stderr_console, transient=True) as progress:
-        task = progress.add_task("requests", total=total, failed=0)
+    with _bar(env, "bench", total, "failed {task.fields[failed]}", failed=0) as advance:
+        if advance is None:
+            yield None
+            return
         failed = 0
 
         def on_sample(sample) -> None:
             nonlocal failed
             failed += not sample.ok
-            progress.update(task, advance=1, failed=failed)
+            advance(failed=failed)
 
         yield on_sample
+
+
+@contextlib.contextmanager
+def _bar(env, label: str, total: int | None, detail: str, **fields: Any) -> Iterator[Any]:
+    """A transient progress bar on stderr, only when stderr is a terminal: yields `advance(**fields)` (else None)."""
+    if not env.interactive("stderr"):
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = [TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn(detail)]
+    with Progress(*columns, console=env.stderr_console, transient=True) as progress:
+        task = progress.add_task(label, total=total, **fields)
+        yield lambda advance=1, **now: progress.update(task, advance=advance, **now)
 
 
 def _provider_view(report: dict[str, Any]) -> list[Any]:
@@ -150,13 +189,20 @@ def _provider_view(report: dict[str, Any]) -> list[Any]:
     load = f"rate {meta['rate']}/s" if meta["rate"] else f"concurrency {meta['concurrency']}"
     head.append(f"{load} · {summary['completed']} completed, {summary['failed']} failed in "
                 f"{summary['duration_s']:g} s", style="")
+    if meta.get("interrupted"):
+        head.append(" (interrupted)", style="yellow")
+    if not summary["completed"]:  # no latency to show: say so once instead of a table of dashes
+        views: list[Any] = [head, Text("no request completed: no latency figures", style="red")]
+        return views + [_errors_text(summary)]
     table = Table(title="latency (ms)", title_justify="left")
     table.add_column("metric")
     for key in ("mean", "median", "p90", "p95", "p99", "min", "max"):
         table.add_column(key, justify="right")
     for metric, label in _STAT_LABELS.items():
         table.add_row(label, *(_num(v) for v in summary[metric].values()))
-    views: list[Any] = [head, table, _throughput_line(summary)]
+    views = [head, table, _throughput_line(summary)]
+    if summary["failed"]:
+        views.append(_errors_text(summary))
     requests = [r for r in report["requests"] if r["status"] == "ok"]
     for key, label in (("ttft_ms", "TTFT (ms)"), ("e2e_ms", "E2E latency (ms)")):
         values = [r[key] for r in requests if r[key] is not None]
@@ -169,12 +215,24 @@ def _throughput_line(summary: dict[str, Any]):
     from rich.text import Text
 
     est = " (estimated from chunks)" if summary["tokens_estimated"] else ""
-    line = Text(f"{_num(summary['requests_per_s'])} requests/s · {_num(summary['output_tokens_per_s'])} output "
+    return Text(f"{_num(summary['requests_per_s'])} requests/s · {_num(summary['output_tokens_per_s'])} output "
                 f"tokens/s{est} · {summary['output_tokens']} output tokens")
-    errors = ", ".join(f"{k} {v}" for k, v in summary["errors"].items() if v)
-    if errors:
-        line.append(f"\nerrors: {errors}", style="red")
-    return line
+
+
+def _errors_text(summary: dict[str, Any]):
+    """One line per error category met: its count and its first message (scrubbed, made safe for a terminal)."""
+    from rich.text import Text
+
+    from aimux_cli.render.sanitize import for_terminal
+
+    text = Text("errors", style="bold red")
+    messages = summary.get("error_messages") or {}
+    for kind, count in summary["errors"].items():
+        if count:
+            text.append(f"\n  {kind} {count}", style="red")
+            if messages.get(kind):
+                text.append(f": {for_terminal(messages[kind])}", style="")
+    return text
 
 
 def _histogram_text(label: str, bins: list[tuple[float, float, int]], width: int = 40):
@@ -211,19 +269,32 @@ def run_prettify(opts: PrettifyOptions) -> int:
     explicit = bool(opts.files)
     names = opts.files or [str(p) for p in bp.default_files(_fixtures_dir())]
     started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    env = TerminalEnv.detect(color_flag=opts.color)
     rows, skipped = [], []
-    for name in names:
-        try:
-            rows.append(bp.measure(read_source(name), opts.min_time))
-        except InputError:
-            if explicit:
-                raise
-            skipped.append(name)  # broken on purpose (hostile/truncated.json, hostile/garbage.bin)
+    with _bar(env, "bench prettify", len(names), "{task.fields[file]}", file="") as advance:
+        for name in names:
+            if advance is not None:  # the file being timed shows while it is (--min-time each)
+                advance(advance=0, file=_short(name))
+            try:
+                rows.append(bp.measure(read_source(name), opts.min_time))
+            except InputError:
+                if explicit:
+                    raise
+                skipped.append(name)  # broken on purpose (hostile/truncated.json, hostile/garbage.bin)
+            if advance is not None:
+                advance()
     meta = {"started_at": started_at, "aimux_version": __version__, "python": platform.python_version(),
             "min_time_s": opts.min_time}
     report = {"meta": meta, "summary": bp.summary(rows, skipped), "results": rows}
-    _finish(report, opts.output, opts.fmt, TerminalEnv.detect(color_flag=opts.color), _prettify_view)
+    _finish(report, opts.output, opts.fmt, env, _prettify_view)
     return 0
+
+
+def _short(name: str, width: int = 40) -> str:
+    from aimux_cli.render.sanitize import for_terminal
+
+    name = for_terminal(name)
+    return name if len(name) <= width else "…" + name[-(width - 1):]
 
 
 def _fixtures_dir() -> Path:
@@ -241,35 +312,55 @@ def _prettify_view(report: dict[str, Any]) -> list[Any]:
     from aimux_cli.render.sanitize import for_terminal
 
     table = Table(title="normalize + TOON encode, per file", title_justify="left")
-    for name in ("file", "input B", "median µs", "MB/s", "JSON B", "compact B", "TOON B", "TOON saves"):
-        table.add_column(name, justify="left" if name == "file" else "right")
+    for name in ("file", "input B", "median µs", "MB/s", "JSON B", "compact B", "TOON B", "vs JSON", "vs compact"):
+        table.add_column(name, justify="left" if name == "file" else "right", no_wrap=name != "file")
     for r in report["results"]:
         table.add_row(for_terminal(r["file"]), str(r["input_bytes"]), _num(r["median_us"]), _num(r["mb_per_s"]),
                       str(r["json_bytes"]), str(r["json_compact_bytes"]), str(r["toon_bytes"]),
-                      f"{_num(r['toon_saving_pct'])} %")
+                      _change(r["toon_saving_pct"]), _change(r["toon_saving_compact_pct"]))
     s = report["summary"]
-    line = Text(f"{s['files']} files · {s['input_bytes']} bytes in · {_num(s['mb_per_s'])} MB/s overall · TOON "
-                f"{s['toon_bytes']} B vs JSON {s['json_bytes']} B ({_num(s['toon_saving_pct'])} % smaller)")
+    table.caption_justify = "left"
+    table.caption = "vs JSON, vs compact: TOON's size against indented and compact JSON (− smaller, + larger)"
+    line = Text(f"{s['files']} files · {s['input_bytes']} bytes in · {_num(s['mb_per_s'])} MB/s overall\nTOON "
+                f"{s['toon_bytes']} B: {_versus(s['toon_saving_pct'], 'indented JSON', s['json_bytes'])}, "
+                f"{_versus(s['toon_saving_compact_pct'], 'compact JSON', s['json_compact_bytes'])}")
     if s["skipped"]:
         line.append(f"\nskipped (do not normalize): {for_terminal(', '.join(s['skipped']))}", style="dim")
     return [table, line]
 
 
+def _change(saving: float | None) -> str:
+    """TOON's size relative to JSON, signed: "-12.5 %" (smaller), "+3.0 %" (larger)."""
+    return "–" if saving is None else f"{-saving:+.1f} %".replace("-", "−")
+
+
+def _versus(saving: float | None, what: str, size: int) -> str:
+    """TOON against `what` in words that never claim a saving where there is none."""
+    if saving is None or saving == 0:
+        return f"as large as {what} ({size} B)"
+    if saving > 0:
+        return f"{saving:.1f} % smaller than {what} ({size} B)"
+    return f"larger by {-saving:.1f} % than {what} ({size} B)"
+
+
 # --- shared output ---
 
 def _finish(report: dict[str, Any], path: str | None, fmt: str | None, env, view) -> None:
-    if path:
-        _save(report, path)
+    """Show the report, then save it to `path`: a file that cannot be written (exit 1) loses nothing shown."""
     fmt = fmt or ("rich" if env.stdout_isatty else "toon")
-    if fmt == "rich":
-        console = env.stdout_console
-        for renderable in view(report):
-            console.print(renderable)
-    elif fmt == "json":
-        output.write(_json(report))
-    else:
-        from aimux_cli.toon import encode
-        output.write(encode(report) + "\n")
+    try:
+        if fmt == "rich":
+            console = env.stdout_console
+            for renderable in view(report):
+                console.print(renderable)
+        elif fmt == "json":
+            output.write(_json(report))
+        else:
+            from aimux_cli.toon import encode
+            output.write(encode(report) + "\n")
+    finally:
+        if path:
+            _save(report, path)
 
 
 def _json(report: dict[str, Any]) -> str:
@@ -279,7 +370,4 @@ def _json(report: dict[str, Any]) -> str:
 
 
 def _save(report: dict[str, Any], path: str) -> None:
-    try:
-        Path(path).write_text(_json(report), encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write the report ({exc.strerror or exc})") from None
+    output.write_file(path, _json(report))  # an OutputError (exit 1) naming the path when it cannot

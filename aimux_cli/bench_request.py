@@ -1,0 +1,142 @@
+"""One measured request of `aimux bench provider`: send it, read its stream as it arrives, time it, and turn
+whatever goes wrong into a failed Sample. The statistics and the load shapes are in bench.py.
+
+Contract: `measure(session, prepared, wire, timeout, index, t0) -> Sample` never raises for a reply: an AimuxError
+gives its category; a reply the wire parser cannot read, "provider"; no file descriptor left anywhere on the way
+(out_of_descriptors), "network" with a message saying so. Messages are one line, at most 300 characters, scrubbed of
+secrets (request.redact). `preload(wire)` imports what handling a request may import later, before any socket
+opens. ChunkReader folds body chunks into the document, noting which chunks carried text (for TTFT and ITL).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from aimux_cli.bench import Sample, category, timings
+from aimux_cli.errors import AimuxError
+
+
+async def measure(session: Any, prepared: Any, wire: str, timeout: float, index: int, t0: float) -> Sample:
+    """Send one streamed request and time it; failures become a Sample with their category, never an exception."""
+    from aimux_cli.wire import UnknownWire
+
+    sample = Sample(index, (time.monotonic() - t0) * 1000)
+    secrets = prepared.secrets
+    try:
+        reader = ChunkReader(wire, prepared.provider or None)
+        stream = session.stream(prepared, timeout=timeout, retries=0)
+        async with stream:
+            sample.start_ms = ((stream.timing.t_sent or time.monotonic()) - t0) * 1000
+            if hasattr(stream, "aconsume"):  # LeanStream: chunks are handled as they arrive, no task switch each
+                await stream.aconsume(reader.feed)
+            else:
+                async for t, chunk in stream.aiter_timed():
+                    reader.feed(t, chunk)
+        doc = reader.close()
+        if doc.status != "ok":
+            if doc.status == "error":  # an error event in a 200 stream: a provider error, as `ask` exits 7
+                why = doc.error.get("message") or doc.error.get("type") or "error event in the stream"
+                return _failed(sample, "provider", str(why), secrets)
+            return _failed(sample, "incomplete", "the stream ended before its terminal event", secrets)
+        tokens, estimated = output_tokens(doc, wire, reader.pieces)
+    except AimuxError as exc:
+        return _failed(sample, category(exc), str(exc), secrets)
+    except UnknownWire:
+        return _failed(sample, "provider", f"{prepared.provider}: the stream is not in the {wire} format", secrets)
+    except Exception as exc:  # noqa: BLE001  # one odd reply must not end the run: it is this request's failure
+        return _unexpected(sample, exc, prepared)
+    timing = stream.timing
+    sample.tokens_estimated = estimated
+    return timings(sample, timing.t_sent or timing.t_start, reader.marks, timing.t_last_byte or time.monotonic(),
+                   tokens)
+
+
+def _unexpected(sample: Sample, exc: Exception, prepared: Any) -> Sample:
+    """A failure outside the error family: no descriptor left (network), else a reply the parser could not read."""
+    who = prepared.provider or "the provider"
+    if out_of_descriptors(exc):
+        return _failed(sample, "network", f"{who}: out of file descriptors (too many open files; lower "
+                                          "--concurrency or raise ulimit -n)", prepared.secrets)
+    return _failed(sample, "provider", f"{who}: the reply could not be read ({type(exc).__name__}: {exc})",
+                   prepared.secrets)
+
+
+def out_of_descriptors(exc: BaseException) -> bool:
+    """Whether `exc`, or an exception it was raised from, is "too many open files" (EMFILE / ENFILE)."""
+    import errno
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE):
+            return True
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return False
+
+
+def preload(wire: str) -> None:
+    """Import now what handling a request may import later: once the sockets hold every descriptor, an import
+    (which opens a file) would fail."""
+    import datetime  # noqa: F401  # _measured's
+    import errno  # noqa: F401  # out_of_descriptors'
+
+    from aimux_cli import wire as wires
+    from aimux_cli.request import redact  # noqa: F401  # _failed's
+
+    try:
+        wires.module(wire)
+        ChunkReader(wire, None).close()  # the stream parser and the folder's document, on an empty stream
+    except Exception:  # an unknown wire: each request reports it
+        pass
+
+
+def _failed(sample: Sample, status: str, message: str, secrets: Sequence[str] = ()) -> Sample:
+    from aimux_cli.request import redact
+
+    sample.status, sample.error = status, " ".join(redact(message, secrets).split())[:300]
+    return sample
+
+
+def output_tokens(doc: Any, wire: str, pieces: int) -> tuple[int | None, bool]:
+    """(output tokens, estimated): the provider's usage, else the count of text-carrying events."""
+    usage = doc.usage
+    tokens = usage.get("output_tokens")
+    if isinstance(tokens, int) and not isinstance(tokens, bool):
+        if wire == "gemini.generate" and isinstance(usage.get("reasoning_tokens"), int):
+            tokens += usage["reasoning_tokens"]  # Gemini counts thought tokens apart from candidate tokens
+        return tokens, False
+    return (pieces or None), True
+
+
+class ChunkReader:
+    """Body chunks -> events -> the folded document, noting when a chunk carried answer or reasoning text."""
+
+    def __init__(self, wire: str, provider: str | None) -> None:
+        from aimux_cli.streams import NDJSONParser, SSEParser
+        from aimux_cli.wire import StreamFolder
+
+        self.ndjson = wire == "ollama.chat"
+        self.parser = NDJSONParser() if self.ndjson else SSEParser()
+        self.folder = StreamFolder(api=wire, provider=provider)
+        self.marks: list[float] = []  # monotonic arrival times of text-carrying chunks
+        self.pieces = 0  # text-carrying events
+
+    def feed(self, t: float, chunk: bytes) -> None:
+        if self._fold(self.parser.feed(chunk)):
+            self.marks.append(t)
+
+    def close(self) -> Any:
+        self._fold(self.parser.close())
+        return self.folder.document()
+
+    def _fold(self, events: list) -> int:
+        pieces = 0
+        folder = self.folder
+        for ev in events:
+            deltas = folder.feed_json(ev) if self.ndjson else folder.feed_sse(ev.data, ev.event)
+            if any(text for _, text in deltas):
+                pieces += 1
+        self.pieces += pieces
+        return pieces
