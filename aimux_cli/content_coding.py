@@ -93,9 +93,10 @@ class Decoder:
     def _inflate(self, data: bytes) -> Iterator[bytes]:
         z = self._z
         assert z is not None
+        if z.eof:  # input after the end marker: another gzip member, or padding
+            data = z.unused_data + data
         while True:
             if z.eof:
-                data = z.unused_data + data
                 if not data.startswith(b"\x1f\x8b") or self.coding == "deflate":
                     return  # bytes after the end marker that are not another gzip member: padding, ignored
                 z = self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)  # the next member of a multi-member gzip
@@ -104,7 +105,8 @@ class Decoder:
                 piece = z.decompress(data, PIECE)
             except zlib.error:
                 yield from self._up_to_the_error(before, data)
-            data = z.unconsumed_tail
+            # at the end marker the rest is in unused_data (and, with max_length, in unconsumed_tail too: not twice)
+            data = z.unused_data if z.eof else z.unconsumed_tail
             if piece:
                 yield from self._bounded(piece)
                 if self.total > RATIO_FLOOR and self.total > MAX_RATIO * (self._raw - len(data)):
