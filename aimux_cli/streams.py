@@ -273,7 +273,8 @@ class SSEParser(_Parser):
 
 
 class NDJSONParser(_Parser):
-    """Incremental NDJSON: one JSON value per non-blank line; blank lines skipped; CRLF tolerated."""
+    """Incremental NDJSON: one JSON value per non-blank line; blank lines skipped; lines end with LF, CRLF or CR
+    (a CR cannot be inside a JSON value's line: JSON strings escape it)."""
 
     def __init__(self) -> None:
         self._decoder = _Decoder()
@@ -282,6 +283,8 @@ class NDJSONParser(_Parser):
 
     def feed(self, chunk: bytes) -> list[object]:
         text = self._decoder.decode(chunk)
+        if "\r" in text:  # a CRLF cut between chunks leaves one blank line, which is skipped
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
         out: list[object] = []
         if text or self._tail:
             lines = (self._tail + text).split("\n")
@@ -290,7 +293,7 @@ class NDJSONParser(_Parser):
         return out
 
     def close(self) -> list[object]:
-        text = self._decoder.decode(b"", final=True)
+        text = self._decoder.decode(b"", final=True).replace("\r", "\n")
         out: list[object] = []
         lines = (self._tail + text).split("\n")
         self._tail = ""
@@ -455,6 +458,8 @@ def _first_line(head: bytes) -> tuple[int, int, bool]:
     """
     start = _HEAD.match(head).end()
     end = head.find(b"\n", start)
+    cr = head.find(b"\r", start, end if end >= 0 else len(head))  # a CR-only stream (old Mac line ends)
+    end = cr if cr >= 0 else end
     return start, end, end >= 0 and _NON_BLANK.search(head, end) is not None
 
 

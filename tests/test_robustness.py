@@ -5,12 +5,14 @@ what it skipped in `warnings`; every output format draws the result."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import orjson
 import pytest
 from rich.console import Console
 
 from aimux_cli import wire
+from aimux_cli.errors import InputError
 from aimux_cli.inputs import Source
 from aimux_cli.prettify import normalize
 from aimux_cli.present import dumps_json
@@ -202,3 +204,30 @@ def test_a_lone_surrogate_in_plain_json_is_replaced_with_a_warning():
     outcome = every_format(b'{"a":"\\udc00","\\ud800":1}')
     assert outcome.value == {"a": "\ufffd", "\ufffd": 1}
     assert any("surrogate" in w for w in outcome.warnings)
+
+
+# --- byte-level damage to every fixture: BOM, line ends, NUL, numbers beyond 64 bits or a float ---------------
+
+FIXTURES = sorted(p for p in (Path(__file__).resolve().parents[1] / "fixtures").rglob("*")
+                  if p.suffix in (".json", ".sse", ".ndjson"))
+DAMAGE = {
+    "bom": lambda b: b"\xef\xbb\xbf" + b,
+    "crlf": lambda b: b.replace(b"\n", b"\r\n"),
+    "cr": lambda b: b.replace(b"\n", b"\r"),
+    "nul-inside": lambda b: b[: len(b) // 2] + b"\x00" + b[len(b) // 2 :],
+    "nul-after": lambda b: b + b"\x00",
+    "bad-utf8": lambda b: b[: len(b) // 3] + b"\xff\xc3" + b[len(b) // 3 :],
+    "int-beyond-64-bits": lambda b: b.replace(b'_tokens": ', b'_tokens": 123456789012345678901234567890'),
+    "float-beyond-double": lambda b: b.replace(b'_tokens": ', b'_tokens": 1e400'),
+    "cut-in-half": lambda b: b[: len(b) // 2],
+}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
+def test_damaged_fixtures_never_crash(damage):
+    for path in FIXTURES:
+        data = DAMAGE[damage](path.read_bytes())
+        try:
+            every_format(data)
+        except InputError:
+            pass  # a one-line input error (exit 4) is an answer; an exception of any other kind is a crash

@@ -495,3 +495,13 @@ def test_collect_bounds_its_warnings():
     got = collect(NDJSONParser(), b"x\n" * 50 + b'{"a": 1}\n')
     assert got.items == [{"a": 1}] and len(got.warnings) == 21
     assert got.warnings[-1] == "… and 30 more bad item(s) skipped"
+
+
+@pytest.mark.parametrize("end", [b"\n", b"\r\n", b"\r"])
+def test_ndjson_lines_may_end_with_lf_crlf_or_cr(end):
+    body = b'{"a": 1}' + end + b'{"a": 2}' + end + b'{"a": 3}' + end
+    assert sniff(body) == "ndjson"
+    for size in (1, 2, 5, len(body)):
+        parser = NDJSONParser()
+        values = [v for i in range(0, len(body), size) for v in parser.feed(body[i : i + size])] + parser.close()
+        assert values == [{"a": 1}, {"a": 2}, {"a": 3}], size
