@@ -44,14 +44,25 @@ def normalize_and_emit(source, opts: PrettifyOptions, fmt: str, env, *, label: s
 
 
 def exit_code_of(doc, fail: bool) -> int:
+    """0; 9 (with its line) only for a stream cut before its terminal event; with `fail`, the error's code.
+
+    A response the provider itself marks unfinished (Responses `status: incomplete`, `finish_reason: length`)
+    arrived whole: its status is ok and `finish` says why, so it exits 0."""
     if doc is None:
         return 0
-    if doc.status == "incomplete":
+    if _cut(doc):
         warn("the stream ended before its terminal event: the response is incomplete", error=True)
         return int(ExitCode.INCOMPLETE)
     if doc.status == "error" and fail:
         return int(exit_code_for_error(doc.error))
     return 0
+
+
+def _cut(doc) -> bool:
+    """Whether the transport cut the stream short: the document's `truncated` flag when it has one, else its
+    `incomplete` status (which the accumulator gives only to a stream that ended without its terminal event)."""
+    truncated = getattr(doc, "truncated", None)
+    return bool(truncated) if truncated is not None else doc.status == "incomplete"
 
 
 def emit(outcome, fmt: str, opts: PrettifyOptions, env, *, label: str | None = None, first: bool = True,

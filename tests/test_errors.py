@@ -175,3 +175,37 @@ def test_ask_maps_an_error_event_in_a_200_stream_by_its_type(server, inline, pro
     result = inline("ask", "-p", provider, "-f", "text", "hello")
     assert result.returncode == code, result.stderr
     assert result.stderr.decode().count("aimux: error: ") == 1
+
+
+# --- a provider-marked incomplete response is not a cut stream (issue 10 item 6) -------------------------------------
+
+
+@pytest.mark.parametrize("rel", ["openai-responses/incomplete-max-output-tokens.json",
+                                 "openai-responses/stream-incomplete-max-output-tokens.sse"])
+def test_a_response_the_provider_marks_incomplete_exits_0_with_its_finish(capsys, rel):
+    rc, out, err = run(capsys, "prettify", "-f", "json", "--fail", str(FIX / rel))
+    assert rc == 0, err
+    assert "terminal event" not in err
+    import json
+
+    doc = json.loads(out)
+    assert (doc["status"], doc["finish"]) == ("ok", "length")
+
+
+@pytest.mark.parametrize("rel", ["openai-responses/stream-truncated.sse", "anthropic/stream-truncated.sse"])
+def test_only_a_cut_stream_exits_9_with_its_line(capsys, rel):
+    rc, _, err = run(capsys, "prettify", "-f", "json", str(FIX / rel))
+    assert rc == 9
+    assert "the stream ended before its terminal event" in err
+
+
+def test_exit_code_of_follows_a_truncated_flag_when_the_document_has_one():
+    from aimux_cli.present import exit_code_of
+
+    class Doc:  # a document with the flag: the flag decides, whatever the status says
+        def __init__(self, status, truncated):
+            self.status, self.truncated, self.error = status, truncated, {}
+
+    assert exit_code_of(Doc("ok", True), fail=False) == 9
+    assert exit_code_of(Doc("incomplete", False), fail=False) == 0
+    assert exit_code_of(Doc("ok", False), fail=True) == 0
