@@ -488,3 +488,18 @@ def test_bench_prettify_compares_with_compact_and_indented_json_and_never_claims
     assert f"{row['toon_saving_pct']:.1f} % smaller than indented JSON" in lines
     assert f"larger by {-row['toon_saving_compact_pct']:.1f} % than compact JSON" in lines
     assert "smaller than compact" not in lines
+
+
+def test_bench_prettify_ctrl_c_prints_what_was_measured_and_exits_130():
+    import signal
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "aimux_cli", "bench", "prettify", "--min-time", "0.2", "-f",
+                             "json"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(3)  # started and measuring: the default set takes far longer than this at 0.2 s a file
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    report = json.loads(out)
+    assert report["meta"]["interrupted"] is True and report["summary"]["files"] == len(report["results"])
+    assert err.decode().count("\n") == 1 and "interrupted" in err.decode()

@@ -261,7 +261,6 @@ def run_prettify(opts: PrettifyOptions) -> int:
     import platform
 
     from aimux_cli import bench_prettify as bp
-    from aimux_cli.inputs import read_source
     from aimux_cli.render.console import TerminalEnv
 
     if opts.min_time <= 0:
@@ -270,24 +269,41 @@ def run_prettify(opts: PrettifyOptions) -> int:
     names = opts.files or [str(p) for p in bp.default_files(_fixtures_dir())]
     started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     env = TerminalEnv.detect(color_flag=opts.color)
-    rows, skipped = [], []
-    with _bar(env, "bench prettify", len(names), "{task.fields[file]}", file="") as advance:
-        for name in names:
-            if advance is not None:  # the file being timed shows while it is (--min-time each)
-                advance(advance=0, file=_short(name))
-            try:
-                rows.append(bp.measure(read_source(name), opts.min_time))
-            except InputError:
-                if explicit:
-                    raise
-                skipped.append(name)  # broken on purpose (hostile/truncated.json, hostile/garbage.bin)
-            if advance is not None:
-                advance()
+    rows: list[dict[str, Any]] = []
+    skipped: list[str] = []
+    interrupted = _measure_files(names, opts.min_time, explicit, env, rows, skipped)
     meta = {"started_at": started_at, "aimux_version": __version__, "python": platform.python_version(),
-            "min_time_s": opts.min_time}
+            "min_time_s": opts.min_time, "interrupted": interrupted}
     report = {"meta": meta, "summary": bp.summary(rows, skipped), "results": rows}
     _finish(report, opts.output, opts.fmt, env, _prettify_view)
+    if interrupted:
+        raise AimuxError(f"interrupted: the report covers the {len(rows)} files measured",
+                         exit_code=ExitCode.INTERRUPTED)
     return 0
+
+
+def _measure_files(names: list[str], min_time: float, explicit: bool, env, rows: list, skipped: list) -> bool:
+    """Measure each file into `rows` (the broken ones of the default set into `skipped`), a progress bar on a
+    terminal's stderr; True when Ctrl-C stopped it (what was measured stays)."""
+    from aimux_cli import bench_prettify as bp
+    from aimux_cli.inputs import read_source
+
+    with _bar(env, "bench prettify", len(names), "{task.fields[file]}", file="") as advance:
+        try:
+            for name in names:
+                if advance is not None:  # the file being timed shows while it is (--min-time each)
+                    advance(advance=0, file=_short(name))
+                try:
+                    rows.append(bp.measure(read_source(name), min_time))
+                except InputError:
+                    if explicit:
+                        raise
+                    skipped.append(name)  # broken on purpose (hostile/truncated.json, hostile/garbage.bin)
+                if advance is not None:
+                    advance()
+        except KeyboardInterrupt:
+            return True
+    return False
 
 
 def _short(name: str, width: int = 40) -> str:
