@@ -35,7 +35,8 @@ _PLAIN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234567
 class _State:
     """The compiled registry; replaced whole on every registration (so readers never see half of one)."""
 
-    __slots__ = ("secrets", "source", "pattern", "_bytes_pattern", "variants", "folds", "foldable", "starts", "window")
+    __slots__ = ("secrets", "source", "pattern", "_bytes_pattern", "variants", "folds", "foldable", "starts",
+                 "by_start", "window")
 
     def __init__(self, secrets: frozenset[str]) -> None:
         import re
@@ -55,8 +56,11 @@ class _State:
         self.source = source
         self.pattern = re.compile(source)
         self._bytes_pattern = None
-        starts = {f[0] for variant in self.variants for f in variant[0]}
-        self.starts = re.compile("[" + "".join(re.escape(c) for c in sorted(starts)) + "]")
+        self.by_start: dict[str, list[tuple[list[tuple[str, ...]], bool]]] = {}  # first character -> variants
+        for variant, fold in zip(self.variants, self.folds):
+            for c in {f[0] for f in variant[0]}:
+                self.by_start.setdefault(c, []).append((variant, fold))
+        self.starts = re.compile("[" + "".join(re.escape(c) for c in sorted(self.by_start)) + "]")
         self.window = max(sum(max(map(len, unit)) for unit in variant) for variant in self.variants) + _GAP_ROOM
 
     @property
@@ -216,7 +220,7 @@ def _held_length(state: _State, text: str) -> int:
     n = len(text)
     for found in state.starts.finditer(text, max(0, n - state.window)):
         i = found.start()
-        if any(_could_start(variant, text, i, fold) for variant, fold in zip(state.variants, state.folds)):
+        if any(_could_start(variant, text, i, fold) for variant, fold in state.by_start[text[i]]):
             return n - i
     return 0
 
