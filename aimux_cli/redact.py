@@ -7,8 +7,9 @@ Contract:
 - `scrub(text)` / `scrub_bytes(data)` replace every occurrence of every registered secret with `[REDACTED]`, in plain
   form and in the forms that printing paths produce: JSON / Python escapes (`\\n` as two characters, `\\uXXXX`,
   `\\xNN`, a bytes repr `b'...'`, escaped once or twice, mixed freely), percent-encoding (`%2F`, `%2f`, `+` for a
-  space) and base64 (as in a Basic `user:key` credential). With nothing registered they return their argument
-  unchanged at the cost of one global lookup, so `aimux prettify` pays nothing.
+  space), base64 (as in a Basic `user:key` credential), and folded by a terminal view (Rich breaks a word longer
+  than the line: a line break, padding, styles or a quote border between two characters). With nothing registered
+  they return their argument unchanged at the cost of one global lookup; `aimux prettify` never even imports this.
 - `Scrubber` scrubs a stream of writes: it holds back only a tail that could be the start of a secret (in any of
   those forms) until the next write or `release()`, so a key split across two streamed chunks is still caught.
 - Once a secret is registered, `sys.stdout` and `sys.stderr` are wrapped in a `Guard` (a scrubbing text stream):
