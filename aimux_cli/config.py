@@ -39,6 +39,7 @@ DEFAULT_TIMEOUT = 120.0  # seconds; also the longest silence allowed between two
 KEY_CMD_TIMEOUT = 30.0  # seconds; a password manager may wait for an unlock
 KEY_CMD_LIMIT = 8192  # bytes of api_key_cmd output, and characters of a key, at most (servers cap a header at 8 KiB)
 MAX_TIMEOUT = 86400.0  # seconds: a day; larger values overflow some event loops' timers
+MAX_CONFIG_BYTES = 64 * 2**20  # a config file this large is a mistake (50,000 providers take 2.2 MB)
 NAMES_SHOWN = 12  # provider names listed in an "unknown provider" message before "and N more"
 _TOP_KEYS = ("default_provider", "providers")
 _TABLE_KEYS = ("wire", "base_url", "api_key_env", "api_key_cmd", "model", "headers", "timeout", "auth")
@@ -100,13 +101,16 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Conf
     env = os.environ if env is None else env
     path = config_path(env) if path is None else path
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_CONFIG_BYTES + 1)  # bounded: AIMUX_CONFIG=/dev/zero must not eat the memory
     except FileNotFoundError:
         if env.get("AIMUX_CONFIG"):
             raise ConfigError(f"{path}: config file not found (AIMUX_CONFIG points here)") from None
         return Config(path, exists=False)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config file: {exc.strerror or exc}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: config file larger than {MAX_CONFIG_BYTES // 2**20} MiB")
     import tomllib  # only when there is a file to read
 
     try:
@@ -398,6 +402,8 @@ def _run_for_output(argv: tuple[str, ...], where: str) -> tuple[int, bytes]:
         raise ConfigError(f"{where}: command not found") from None
     except OSError as exc:
         raise ConfigError(f"{where}: cannot run: {exc.strerror or type(exc).__name__}") from None
+    except ValueError as exc:  # "embedded null byte": a NUL character in the command
+        raise ConfigError(f"{where}: cannot run: {exc}") from None
     chunks: list[bytes] = []
     deadline = time.monotonic() + KEY_CMD_TIMEOUT
     try:

@@ -539,3 +539,15 @@ def test_many_providers_resolve_one_row_and_list_a_few_names(tmp_path, monkeypat
     message = str(info.value)
     assert message.endswith(f"and {len(CATALOG) + 5000 - config.NAMES_SHOWN} more)")
     assert message.count(",") == config.NAMES_SHOWN - 1
+
+
+def test_key_cmd_with_a_nul_character_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        resolve_with(tmp_path, '[providers.groq]\napi_key_cmd = ["a\\u0000b"]\n', "groq")
+    assert "api_key_cmd 'a\\x00b': cannot run: embedded null byte" in str(info.value)
+
+
+def test_a_config_file_that_never_ends_is_refused(monkeypatch):
+    monkeypatch.setattr(config, "MAX_CONFIG_BYTES", 1024)
+    with pytest.raises(ConfigError, match="config file larger than"):
+        config.load(Path("/dev/zero"), env={})
