@@ -219,6 +219,11 @@ bench_app = typer.Typer(name="bench", no_args_is_help=True,
 app.add_typer(bench_app)
 
 
+@bench_app.callback()
+def _bench(debug: bool = _debug_option()) -> None:
+    _set_debug(debug)
+
+
 class BenchFormat(str, Enum):
     rich = "rich"
     toon = "toon"

@@ -23,7 +23,7 @@ _aimux() {
       if [[ "$prev" == "-p" ]]; then COMPREPLY=($(compgen -W "$(_aimux_providers)" -- "$cur")); return; fi
       COMPREPLY=($(compgen -W "--base-url --color --debug --format --help --max-tokens --model --no-color --no-stream --provider --retries --system --temperature --thinking --timeout -f -m -p -s" -- "$cur")) ;;
     "bench")
-      COMPREPLY=($(compgen -W "prettify provider --help" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "prettify provider --debug --help" -- "$cur")) ;;
     "bench prettify")
       if [[ "$prev" == "--format" ]]; then COMPREPLY=($(compgen -W "rich toon json" -- "$cur")); return; fi
       if [[ "$prev" == "-f" ]]; then COMPREPLY=($(compgen -W "rich toon json" -- "$cur")); return; fi

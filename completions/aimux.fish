@@ -38,6 +38,7 @@ complete -c aimux -n '__fish_seen_subcommand_from ask' -s p -x -a '(__aimux_prov
 complete -c aimux -n '__fish_seen_subcommand_from ask' -s s
 complete -c aimux -n '__fish_seen_subcommand_from bench' -a prettify
 complete -c aimux -n '__fish_seen_subcommand_from bench' -a provider
+complete -c aimux -n '__fish_seen_subcommand_from bench' -l debug
 complete -c aimux -n '__fish_seen_subcommand_from bench' -l help
 complete -c aimux -n '__fish_seen_subcommand_from prettify' -l color
 complete -c aimux -n '__fish_seen_subcommand_from prettify' -l debug

@@ -279,7 +279,7 @@ def test_help_and_version_still_exit_0(capsys):
     assert (code, out.startswith("aimux ")) == (0, True)
 
 
-@pytest.mark.parametrize("where", ["before", "after"])
+@pytest.mark.parametrize("where", ["before", "after", "between"])
 @pytest.mark.parametrize(("args", "code", "message"), [
     (["prettify", "-f", "json", str(ROOT / "fixtures" / "openai" / "chat-text.json")], 0, None),
     (["ask"], 2, "no prompt"),  # reaches the command: the option was accepted
@@ -292,7 +292,12 @@ def test_debug_is_accepted_before_and_after_the_command(capsys, monkeypatch, tmp
     monkeypatch.setenv("AIMUX_CONFIG", str(tmp_path / "missing.toml"))
     monkeypatch.delenv("AIMUX_DEBUG", raising=False)
     monkeypatch.setattr(sys, "stdin", open(os.devnull))  # not a terminal, and empty
-    full = ["--debug", *args] if where == "before" else [*args, "--debug"]
+    if where == "between":  # `aimux bench --debug provider`: the group level too
+        if args[0] != "bench":
+            pytest.skip("only bench has a level between")
+        full = ["bench", "--debug", *args[1:]]
+    else:
+        full = ["--debug", *args] if where == "before" else [*args, "--debug"]
     got, _, err = run_main(capsys, *full)
     assert "No such option" not in err
     assert got == code, err
