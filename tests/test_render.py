@@ -165,6 +165,13 @@ def test_bounded_cuts_by_lines_then_characters() -> None:
     assert bounded("z" * 2500) == "z" * 2000 + "… 500 more characters"
 
 
+def test_a_timing_beyond_a_float_is_drawn_as_sent() -> None:
+    # fuzz finding F12: f"{value:.2f}" of a 400-digit integer raised OverflowError
+    doc = {"api": "openai.chat", "status": "ok", "finish": "stop", "timing": {"queue_s": 9 ** 420, "total_s": 2.5}}
+    text = view(doc)
+    assert "2.50 s" in text and str(9 ** 420)[:50] in text.replace("\n", "")
+
+
 def test_deep_and_huge_values_are_drawn() -> None:
     deep: Any = 1
     for _ in range(2000):

@@ -214,7 +214,10 @@ def _count(value: Any) -> str:
 def _seconds(value: Any) -> str:
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return safe(value)
-    return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
+    try:
+        return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
+    except OverflowError:  # an integer of 309+ digits has no float value: shown as sent
+        return safe(value)
 
 
 def choice_title(choice: Mapping[str, Any]) -> Text:
