@@ -117,13 +117,17 @@ class Decoder:
 
     def _up_to_the_error(self, z: zlib._Decompress, data: bytes) -> Iterator[bytes]:  # type: ignore[name-defined]
         """zlib drops a call's whole output when it meets corrupt data: inflate again, one input byte at a time
-        (only on this error path), to yield everything before the corrupt byte, then raise DecodeError."""
+        (only on this error path), to yield everything before the corrupt byte, in pieces as usual, then raise."""
+        kept = bytearray()
         for i in range(len(data)):
             try:
-                piece = z.decompress(data[i:i + 1])  # one deflate byte inflates to 258 * 8 bytes at most
+                kept += z.decompress(data[i:i + 1])  # one deflate byte inflates to a few KiB at most
             except zlib.error as exc:
+                yield from self._bounded(bytes(kept))
                 raise DecodeError(f"corrupt {self.coding} data after {self.total} decoded bytes ({exc})") from None
-            yield from self._bounded(piece)
+            if len(kept) >= PIECE:
+                yield from self._bounded(bytes(kept))
+                kept.clear()
         raise DecodeError(f"corrupt {self.coding} data after {self.total} decoded bytes")  # (not reached)
 
     def _bounded(self, piece: bytes) -> Iterator[bytes]:

@@ -97,3 +97,13 @@ def test_truncating_keeps_the_first_bytes_whatever_the_body():
     assert reader.feed(b"abc") is False and reader.body() == b"abc"
     reader = Truncating("gzip", 1000)
     assert reader.feed(b"not gzip") is True and reader.body() == b""
+
+
+def test_text_before_a_corrupt_byte_comes_in_one_piece_not_byte_by_byte():
+    z = zlib.compressobj(6, zlib.DEFLATED, 31)
+    event = b"data: " + b'{"text": "%s"}' % (b"x" * 150) + b"\n\n"
+    pieces = []
+    with pytest.raises(DecodeError):
+        for piece in Decoder("gzip", 1 << 20).feed(z.compress(event) + z.flush(zlib.Z_SYNC_FLUSH) + b"\xff"):
+            pieces.append(piece)
+    assert pieces == [event]  # a consumer sniffing the first bytes sees a whole event
