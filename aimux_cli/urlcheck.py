@@ -35,6 +35,8 @@ def check_url(value: str, where: str, error: type[Exception] = ConfigError) -> s
         raise error(f"{where}: expected an http:// or https:// URL, got {shown}")
     if not value.isprintable() or any(c.isspace() for c in value):
         raise error(f"{where}: the URL contains a space or a control character: {shown}")
+    if ("[" in authority or "]" in authority) and not _BRACKETED.fullmatch(authority):
+        raise error(f"{where}: invalid URL {shown}: brackets must enclose the whole host (an IPv6 address)")
     try:
         parts = urlsplit(value)
         port = parts.port  # raises for a port that is not a number in 0..65535
@@ -45,14 +47,32 @@ def check_url(value: str, where: str, error: type[Exception] = ConfigError) -> s
         raise error(f"{where}: the URL has no host: {shown}")
     if port == 0:
         raise error(f"{where}: invalid URL {shown}: the port must be a number from 1 to 65535")
-    problem = _host_problem(host, bracketed="[" in authority)
+    problem = _host_problem(host, bracketed="[" in authority) or _httpx_problem(value)
     if problem:
         raise error(f"{where}: invalid URL {shown}: {problem}")
     return value.rstrip("/")
 
 
+def _httpx_problem(value: str) -> str | None:
+    """What httpx itself says of an unusual URL (only URLs off the fast path get here; httpx is imported by the
+    commands that send anyway), so that no URL passes here and fails when the request is built."""
+    try:
+        import httpx
+    except ImportError:  # pragma: no cover - a dependency
+        return None
+    try:
+        url = httpx.URL(value)
+        url.host, url.port, url.raw_host  # noqa: B018 - decoding the host may raise too
+    except (httpx.InvalidURL, ValueError, UnicodeError) as exc:  # IDNAError is a UnicodeError
+        return " ".join(str(exc).split())[:120] or type(exc).__name__
+    return None
+
+
 # http(s)://host[:port][/path...]: an ASCII host name of letters, digits and hyphens (not an IP literal), printable path
 _PLAIN_URL = re.compile(r"https?://([A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.?)(?::([0-9]{1,5}))?(?:[/?#][!-~]*)?")
+
+
+_BRACKETED = re.compile(r"\[[^\[\]]*\](?::[0-9]*)?")  # an authority with an IP literal: [host] and a port
 
 
 def _plain_host(host: str) -> bool:

@@ -551,3 +551,30 @@ def test_a_config_file_that_never_ends_is_refused(monkeypatch):
     monkeypatch.setattr(config, "MAX_CONFIG_BYTES", 1024)
     with pytest.raises(ConfigError, match="config file larger than"):
         config.load(Path("/dev/zero"), env={})
+
+
+URL_PIECES = ["http://", "https://", "HTTP://", "", "h", "127.0.0.1", "[::1]", "[", "]", ":", ":80", ":0", ":99999",
+              ":abc", "/", "/v1", "?", "#", "%", "%zz", "\u00e9", "xn--", ".", "@", " ", "\x00", "\u2603", "a" * 64,
+              "\\", "|", "{", "\"", "<", "`", "\u00df", "\u0130", "\uff0e", "01.2.3.4", "[fe80::1%25eth0]", "[v1.x]",
+              "[::ffff:1.2.3.4]"]
+
+
+def test_every_url_the_check_accepts_httpx_accepts():
+    """Defect 9: URLs that passed the config check crashed inside httpx (exit 1). A seeded sweep of URL-ish
+    strings: whatever check_url lets through, httpx parses and can build a request for."""
+    import random
+
+    import httpx
+
+    rng = random.Random(9)
+    accepted = 0
+    for _ in range(5000):
+        url = "".join(rng.choice(URL_PIECES) for _ in range(rng.randint(1, 6)))
+        try:
+            checked = config.check_url(url, "base_url")
+        except ConfigError as exc:
+            assert str(exc).startswith("base_url: ") and "\n" not in str(exc)
+            continue
+        accepted += 1
+        httpx.Request("POST", request.join_url(checked, "/chat/completions")).url.raw_host  # noqa: B018
+    assert accepted > 50  # the sweep reaches the accepting side too
