@@ -62,7 +62,9 @@ def _normalize(source: Source, wire: str | None, provider: str | None) -> Outcom
         raise InputError(f"{source.label}: empty input")
     from aimux_cli import streams  # not needed for the usual one-object body above
 
-    kind = streams.sniff(data[:4096])
+    head = data[:4096]
+    # a first line longer than the head (one 1 MB NDJSON record) needs the whole body to tell NDJSON from JSON
+    kind = streams.sniff(data if streams.needs_more(head) else head)
     if kind == "json-array":
         try:
             value = load_json(source)

@@ -231,3 +231,12 @@ def test_damaged_fixtures_never_crash(damage):
             every_format(data)
         except InputError:
             pass  # a one-line input error (exit 4) is an answer; an exception of any other kind is a crash
+
+
+def test_an_ndjson_stream_whose_first_line_is_longer_than_the_sniffed_head():
+    # a 1 MB first record used to be sniffed as one JSON body from its first 4 KB, then refused ("extra data")
+    big = "y" * 1_000_000
+    data = (orjson.dumps({"model": "m", "message": {"role": "assistant", "content": big}, "done": False}) + b"\n"
+            + orjson.dumps({"model": "m", "message": {}, "done": True, "done_reason": "stop"}) + b"\n")
+    doc = normalize(Source("case", data)).document
+    assert doc.api == "ollama.chat" and doc.text() == big and doc.status == "ok"
