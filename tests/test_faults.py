@@ -111,6 +111,7 @@ class Fault:
     partial: bool = False  # the text sent before the fault must be in the output
     error: str | None = None  # a word the error line (or report) must hold
     retry_after: float | None = None  # the lower bound between the two requests of a Retry-After case
+    names_url: bool = False  # the error line names the URL (an HTML page from something in front of the provider)
     ask_args: list[str] = field(default_factory=list)
 
     def exit_for(self, command: str) -> int:
@@ -151,7 +152,7 @@ FAULTS: dict[str, Fault] = {
                                    Reply.bare_lf(body("".join(ANSWER))))],
                           {"ask": 0, "test-providers": 0, "bench": 0}),
     "HTML 502": Fault([Reply.body(HTML_502, 502, "text/html")], {"ask": 7, "test-providers": 10, "bench": 7},
-                      error="502 Bad Gateway"),
+                      error="HTTP 502 from ", names_url=True),
     "key in 401 body": Fault([Reply.json(ECHO, 401)], {"ask": 5, "test-providers": 10, "bench": 5},
                              error="Incorrect API key provided: [REDACTED]"),
     "key in stream error event": Fault(
@@ -245,6 +246,8 @@ def test_every_command_holds_under_every_fault(provider_server, config, fault, c
         assert len(lines) == 1, context
         if spec.error:
             assert spec.error in lines[0], context
+        if spec.names_url:
+            assert lines[0].endswith(f"{provider_server.url}{CHAT}: 502 Bad Gateway") and "<" not in lines[0], context
     if spec.partial and command.startswith("ask"):
         shown = run.out.decode("utf-8", "replace")
         assert PARTIAL.strip() in shown, context
