@@ -240,3 +240,13 @@ def test_an_ndjson_stream_whose_first_line_is_longer_than_the_sniffed_head():
             + orjson.dumps({"model": "m", "message": {}, "done": True, "done_reason": "stop"}) + b"\n")
     doc = normalize(Source("case", data)).document
     assert doc.api == "ollama.chat" and doc.text() == big and doc.status == "ok"
+
+
+@pytest.mark.parametrize("value", [
+    {"candidates": [{"content": {"parts": 5}, "finishReason": "STOP"}], "modelVersion": "g"},
+    {"model": "m", "message": {"content": "", "tool_calls": 5}, "done": True, "done_reason": "stop"},
+    {"object": "chat.completion", "choices": [{"message": {"content": "", "tool_calls": 5}, "finish_reason": "stop"}]},
+])
+def test_a_list_field_holding_a_number_keeps_the_finish(value):
+    doc = every_format(body(value)).document
+    assert doc.finish == "stop" and doc.status == "ok"

@@ -123,7 +123,7 @@ def _candidate(acc: Accumulator, cand: dict, index: int, deltas: list[tuple[str,
     acc.ensure_choice(index)
     content = cand.get("content")
     parts = content.get("parts") if isinstance(content, dict) else None
-    for part in parts or ():
+    for part in parts if isinstance(parts, list) else ():
         if isinstance(part, dict):
             _part(acc, part, index, deltas)
     acc.citations(_citations(cand), choice=index)

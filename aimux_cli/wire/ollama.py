@@ -75,7 +75,8 @@ def fold_chunk(acc: Accumulator, obj: Any, fields: dict, text_key: str) -> list[
     if content and isinstance(content, str):
         acc.text(content)
         deltas.append(("text", content))
-    for call in fields.get("tool_calls") or ():
+    calls = fields.get("tool_calls")
+    for call in calls if isinstance(calls, list) else ():
         _tool_call(acc, call)
     if obj.get("done"):
         done(acc, obj)

@@ -237,6 +237,9 @@ def _thinking_texts(part: dict) -> list[str]:
 
 
 def _tool_calls(acc: Accumulator, calls: list, index: int) -> None:
+    if not isinstance(calls, list):
+        acc.warn(f"{API}: `tool_calls` is not a list; ignored")
+        return
     for position, call in enumerate(calls):
         if not isinstance(call, dict):
             continue
