@@ -271,3 +271,19 @@ def test_a_gzip_bomb_on_an_error_status_reads_at_most_one_mib(provider_server, c
     run = run_aimux(config, COMMANDS["ask-json"])
     assert run.code == 7 and "HTTP 500" in run.err.decode()
     assert run.peak_rss < 200 << 20, f"peak RSS {run.peak_rss >> 20} MiB"
+
+
+def test_debug_log_of_a_failing_ask_shows_the_exchange_and_never_the_key(provider_server, config):
+    """Issue 10: --debug showed the request headers twice (once as if they were the response's) and neither the
+    request body nor the response headers. Issue 9: the key echoed in the 401 body stays out of the log."""
+    provider_server.route(CHAT, Reply.json(ECHO, 401, {"x-request-id": "req-7", "www-authenticate": f"Bearer {KEY}"}))
+    run = run_aimux(config, ["--debug", *COMMANDS["ask-json"]])
+    err = run.err.decode()
+    assert run.code == 5 and not leaks(run, "ask-json"), err
+    client_lines = [line.split("aimux.client: ", 1)[1] for line in err.splitlines() if "aimux.client: " in line]
+    assert client_lines[0] == f"> POST {provider_server.url}{CHAT} (attempt 1)"
+    assert client_lines[1].startswith("> headers: ") and "authorization: [REDACTED];" in client_lines[1]
+    assert client_lines[2].startswith("> body (") and '"messages":[{"role":"user","content":"hello"}]' in client_lines[2]
+    assert client_lines[3].startswith("< HTTP 401 Unauthorized (")
+    assert "x-request-id: req-7;" in client_lines[4] and "www-authenticate: [REDACTED];" in client_lines[4]
+    assert client_lines[5].startswith("< body (") and "Incorrect API key provided: [REDACTED]" in client_lines[5]
