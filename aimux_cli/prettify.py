@@ -15,7 +15,7 @@ from aimux_cli import wire as wires
 from aimux_cli.document import Document
 from aimux_cli.errors import InputError
 from aimux_cli.inputs import NOT_JSON, Source, exact_json, load_json
-from aimux_cli.surrogates import REFUSED, clean_value, has_lone_surrogates, loads_refused
+from aimux_cli.surrogates import REFUSED, clean_document, clean_value, has_lone_surrogates, loads_refused
 
 
 class Outcome:
@@ -40,10 +40,16 @@ class Outcome:
 def normalize(source: Source, *, wire: str | None = None, provider: str | None = None) -> Outcome:
     """Normalize one input. `wire` is a canonical wire name, "none" for the generic path, or None to detect."""
     out = _normalize(source, wire, provider)
-    if out.document is None and has_lone_surrogates(out.value):  # a document is cleaned by the wire layer
-        out.value, count = clean_value(out.value)
-        out.warnings.append(f"{source.label}: {count} string(s) held half of a UTF-16 surrogate pair, "
-                            "replaced with U+FFFD")
+    data = source.data
+    # Only the standard library's parser (integers beyond 64 bits, deep nesting) lets a lone surrogate through:
+    # orjson refuses one, and the stream parsers re-read what it refuses with surrogates replaced.
+    if b"\\ud" in data or b"\\uD" in data:
+        if out.document is not None:
+            out.document, count = clean_document(out.document)
+        elif has_lone_surrogates(out.value):
+            out.value, count = clean_value(out.value)
+            out.warnings.append(f"{source.label}: {count} string(s) held half of a UTF-16 surrogate pair, "
+                                "replaced with U+FFFD")
     return out
 
 

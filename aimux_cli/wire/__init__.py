@@ -29,7 +29,7 @@ from typing import Any, Iterable
 import orjson
 
 from aimux_cli.document import Accumulator, Document
-from aimux_cli.surrogates import REFUSED, clean_document, loads_refused
+from aimux_cli.surrogates import REFUSED, loads_refused
 
 Delta = tuple[str, str]
 
@@ -126,12 +126,7 @@ def parse_body(obj: Any, *, api: str | None = None, provider: str | None = None,
             acc.warn(unreadable(api, exc))
             acc.mark_terminal()  # the body arrived whole: what could not be read is a warning, not a cut stream
     _apply_http_status(acc, http_status)
-    return _document(acc)
-
-
-def _document(acc: Accumulator) -> Document:
-    """The accumulator's document, without lone surrogates (JSON can spell them; no UTF-8 writer takes them)."""
-    return clean_document(acc.document())[0]
+    return acc.document()
 
 
 def _apply_http_status(acc: Accumulator, http_status: int | None) -> None:
@@ -224,7 +219,7 @@ class StreamFolder:
         if self.acc is None:
             raise UnknownWire(None)
         _apply_http_status(self.acc, self.http_status)
-        return _document(self.acc)
+        return self.acc.document()
 
 
 class UnknownWire(ValueError):
