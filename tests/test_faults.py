@@ -1,9 +1,10 @@
 """Every command against every network fault of the loopback provider (tests/provider_server.py), as real processes.
 
-Commands: `ask` in text, json, toon and raw; `test-providers`; `bench provider -n 2`. Faults: a slow drip, silence
-after the headers, silence mid-stream, a reset mid-body, a gzip bomb on a 200 and on a 500, corrupt gzip, a bad
-chunk-size line, `content-length: abc`, a response head in bare LF, an HTML 502 from a proxy, the key echoed in a
-401 body, in a stream error event and in the answer text, and Retry-After in every form.
+Commands: `ask` in text, json, toon and raw; `test-providers`; `bench provider -n 2`. Faults: a one-byte drip, silence
+after the headers, silence mid-stream, a reset before any byte and mid-body, a reply that is not HTTP, a gzip bomb on
+a 200 and on a 500, corrupt gzip (at once and mid-stream), gzip that ends early, a Content-Encoding never asked for,
+a bad chunk-size line, `content-length: abc`, a response head in bare LF, an HTML 502 from a proxy, the key echoed in
+a 401 body, in a stream error event and in the answer text, and Retry-After in every form.
 
 Each run must end with the documented exit code, one error line at most and no traceback or "internal error", keep
 the partial answer where one arrived, stay far below a gzip bomb's inflated size in memory (the child's peak RSS,
@@ -18,6 +19,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -94,6 +96,12 @@ HTML_502 = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\
             b"</center>\r\n<hr><center>nginx/1.25.3</center>\r\n</body>\r\n</html>\r\n")
 
 
+def _gzip_cut(data: bytes) -> bytes:
+    """gzip of `data` without its last blocks and trailer: the first event decodes, the body then ends early."""
+    z = zlib.compressobj(6, zlib.DEFLATED, 31)
+    return z.compress(data[:200]) + z.flush(zlib.Z_SYNC_FLUSH) + z.compress(data[200:])
+
+
 def by_kind(stream: Reply, whole: Reply) -> Callable[[Seen], Reply]:
     """Answer a streamed request with `stream` and a whole one with `whole` (test-providers sends both)."""
     return lambda seen: stream if seen.json().get("stream") else whole
@@ -145,6 +153,16 @@ FAULTS: dict[str, Fault] = {
                           {"ask": 9, "test-providers": 10, "bench": 9}, partial=True, error="gzip"),
     "corrupt gzip at once": Fault([Reply.corrupt_gzip(b"")], {"ask": 7, "test-providers": 10, "bench": 7},
                                   error="gzip"),
+    "gzip that ends early": Fault([by_kind(Reply(200, {"content-type": "text/event-stream", "content-encoding": "gzip"},
+                                                 [(0, _gzip_cut(b"".join(sse(*ANSWER))))], "length"),
+                                           GOOD_BODY)],
+                                  {"ask": 9, "test-providers": 10, "bench": 9}, partial=True, error="ends early"),
+    "a coding never asked for": Fault([Reply(200, {"content-type": "text/event-stream", "content-encoding": "br"},
+                                             [(0, b"\x1b\x2f\x00\xf8")], "length")],
+                                      {"ask": 7, "test-providers": 10, "bench": 7}, error="Content-Encoding 'br'"),
+    "not HTTP at all": Fault([Reply.raw(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")], {"ask": 8, "test-providers": 10, "bench": 8}),
+    "reset before any byte": Fault([Reply(chunks=[(0, b"x")], drop_after=0, reset=True)],
+                                   {"ask": 8, "test-providers": 10, "bench": 8}),
     "bad chunk size": Fault([by_kind(Reply.bad_chunk_size([delta(PARTIAL)]), GOOD_BODY)],
                             {"ask": 9, "test-providers": 10, "bench": 9}, partial=True),
     "content-length abc": Fault([Reply.bad_content_length()], {"ask": 8, "test-providers": 10, "bench": 8}),
