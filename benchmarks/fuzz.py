@@ -2,10 +2,12 @@
 
     .venv/bin/python benchmarks/fuzz.py --cases 100000 --seed 1 --jobs 2
     .venv/bin/python benchmarks/fuzz.py --seed 1 --case 4711          # one case again, with its tracebacks
+    .venv/bin/python benchmarks/fuzz.py --file /tmp/aimux-fuzz/1/case-4711-….bin   # a saved input
 
 Prints a summary: cases, time, failures grouped by crash site (exception type + innermost aimux_cli file:line, or
 the check that failed), with the first cases of each group; each of those inputs is saved under --save (default
-$TMPDIR/aimux-fuzz/SEED/) so that `aimux prettify -f toon < FILE` reproduces it. Exit 0 when no case failed, 1 otherwise.
+$TMPDIR/aimux-fuzz/SEED/) so that `aimux prettify -f toon < FILE` reproduces it; summary.txt there holds the
+summary so far while the run goes. Exit 0 when no case failed, 1 otherwise.
 
 The harness is tests/fuzz/ (the same code runs a bounded number of cases in the test suite). Here the time limit is
 on the wall clock (--cpu to use CPU time, as the suite does), and a case that runs for --hang seconds is stopped and
@@ -21,7 +23,6 @@ import sys
 import tempfile
 import time
 import traceback
-import tracemalloc
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,12 +43,10 @@ def _alarm(signum, frame):
     raise Hang()
 
 
-def _worker_init(memory: bool) -> None:
+def _worker_init() -> None:
     signal.signal(signal.SIGALRM, _alarm)
     for seed in runner.load_seeds()[:5]:  # import everything once, outside the measured cases
-        harness.run_case(seed.data)
-    if memory:
-        tracemalloc.start()
+        harness.run_case(seed.data, formats=harness.FORMATS + harness.FOLLOW)
 
 
 def _run_chunk(job: tuple) -> runner.Report:
@@ -69,21 +68,24 @@ def _run_chunk(job: tuple) -> runner.Report:
     return report
 
 
-def one_case(seed: int, index: int, options: dict) -> int:
-    """Run one case in every format and print what happened, tracebacks included."""
-    case = runner.make_case(seed, index)
-    print(f"case {index} of seed {seed}: {case.label}, {len(case.data)} bytes; expected text blocks: "
-          f"{len(case.expected_text())}")
+def one_case(case, options: dict) -> int:
+    """Run one case in every format, then again under tracemalloc, printing what happened and any traceback."""
+    print(f"{case.label}, {len(case.data)} bytes; expected text blocks: {len(case.expected_text())}")
     failed = 0
-    for fmt in harness.FORMATS:
-        run = harness.prettify(case.data, fmt, clock=options["clock"])
-        failures = harness.check(run, len(case.data), case.expected_text(), options["time_limit"])
-        print(f"-f {fmt}: exit {run.code}, {run.seconds:.2f} s, stderr: {run.stderr.strip()[:200]!r}")
-        for failure in failures:
-            print(f"   FAIL {failure}")
-        if run.exc is not None:
-            traceback.print_exception(run.exc)
-        failed += bool(failures)
+    formats = harness.FORMATS + (harness.FOLLOW if case.is_stream else ())
+    for fmt in formats:
+        for trace in (False, True):
+            run = harness.prettify(case.data, fmt, clock=options["clock"], trace=trace)
+            failures = harness.check(run, len(case.data), case.expected_text(), options["time_limit"])
+            if trace:
+                print(f"   under tracemalloc: peak {run.peak / 2**20:.1f} MiB")
+            else:
+                print(f"-f {fmt}: exit {run.code}, {run.seconds:.2f} s, stderr: {run.stderr.strip()[:200]!r}")
+            for failure in failures:
+                print(f"   FAIL {failure}")
+            if run.exc is not None and not trace:
+                traceback.print_exception(run.exc)
+            failed += bool(failures)
     return 1 if failed else 0
 
 
@@ -94,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start", type=int, default=0, help="first case number (default 0)")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument("--case", type=int, help="run this one case number, showing tracebacks")
+    parser.add_argument("--file", type=Path, help="run this one input file (a saved case), showing tracebacks")
     parser.add_argument("--save", type=Path, help="folder for failing inputs (default $TMPDIR/aimux-fuzz/SEED)")
     parser.add_argument("--cpu", action="store_true", help="time limit on CPU time instead of the wall clock")
     parser.add_argument("--time-limit", type=float, default=harness.TIME_LIMIT, help="seconds per run (5)")
@@ -103,10 +106,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-size", type=int, help="skip cases larger than this many bytes")
     args = parser.parse_args(argv)
     options = {"clock": time.process_time if args.cpu else time.perf_counter, "time_limit": args.time_limit,
-               "network": not args.no_network}
-    if args.case is not None:
-        _worker_init(False)
-        return one_case(args.seed, args.case, options)
+               "network": not args.no_network, "memory": not args.no_memory}
+    if args.case is not None or args.file is not None:
+        _worker_init()
+        if args.file is not None:
+            return one_case(runner.Case(args.file.read_bytes(), str(args.file)), options)
+        print(f"case {args.case} of seed {args.seed}: ", end="")
+        return one_case(runner.make_case(args.seed, args.case), options)
     save_dir = args.save or Path(tempfile.gettempdir()) / "aimux-fuzz" / str(args.seed)
     indices = range(args.start, args.start + args.cases)
     chunks = [list(indices[i:i + CHUNK]) for i in range(0, len(indices), CHUNK)]
@@ -119,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
 
     def done(report: runner.Report) -> None:
         total.merge(report)
+        total.seconds = time.perf_counter() - start
+        save_dir.mkdir(parents=True, exist_ok=True)
+        (save_dir / "summary.txt").write_text(total.summary() + "\n")  # to look at while it runs
         rate = total.cases / (time.perf_counter() - start)
         print(f"\r{total.cases}/{args.cases} cases, {total.failed} failed, {len(total.sites)} sites, "
               f"{rate:.0f} cases/s", end="", file=sys.stderr, flush=True)
@@ -126,11 +135,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.jobs > 1:
         import multiprocessing
 
-        with multiprocessing.get_context("fork").Pool(args.jobs, _worker_init, (not args.no_memory,)) as pool:
+        with multiprocessing.get_context("fork").Pool(args.jobs, _worker_init) as pool:
             for report in pool.imap_unordered(_run_chunk, jobs):
                 done(report)
     else:
-        _worker_init(not args.no_memory)
+        _worker_init()
         for job in jobs:
             done(_run_chunk(job))
     total.seconds = time.perf_counter() - start

@@ -14,10 +14,14 @@ A run fails on:
 - `exit-1`: exit code 1 without an exception (an output failure on an in-memory stdout is a bug too);
 - `traceback`: "Traceback" on stderr;
 - `slow`: a run over `TIME_LIMIT` seconds (CPU time of this process by default: other processes on a busy machine
-  do not make a case fail; `benchmarks/fuzz.py --wall` uses the wall clock);
-- `memory`: peak traced memory over 10x the input, or `MEMORY_FLOOR` for small inputs (only while tracemalloc
-  traces: the runner starts it);
-- `lost-text`: one of `expect` (the text blocks decoded before a corrupt point) missing from `-f text` output.
+  do not make a case fail; `benchmarks/fuzz.py` uses the wall clock). Only untraced runs are timed: tracemalloc
+  makes allocation-heavy code (Rich) several times slower;
+- `memory`: in the run named by `trace` (the runner rotates it over the formats, one traced run per case), peak
+  traced memory over 10x the input, or over `MEMORY_FLOOR` for small inputs. What the harness itself keeps of
+  stdout is left out;
+- `lost-text`: one of `expect` (the text blocks decoded before a corrupt point, as (choice, text)) missing from
+  `-f text` output; or one of choice 0's missing from `--follow -f text` (streams go through `FOLLOW` too) or
+  from `ask -f text` (tests/fuzz/network.py).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from __future__ import annotations
 import io
 import os
 import sys
+import tempfile
 import time
 import tracemalloc
 import traceback
@@ -32,6 +37,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 FORMATS = ("toon", "json", "text", "rich")
+FOLLOW = ("text --follow", "rich --follow", "json --follow")  # for streams: the live view of each kind
 WIDTH = 100
 TIME_LIMIT = 5.0
 MEMORY_FACTOR = 10
@@ -65,10 +71,51 @@ class Run:
 
 
 class _Stdin:
-    """Just enough of sys.stdin for inputs.read_source ("-" reads stdin.buffer)."""
+    """Just enough of sys.stdin for inputs.read_source ("-" reads stdin.buffer) and, with `real`, for --follow
+    (which reads the file descriptor): then the bytes are in a temporary file."""
 
-    def __init__(self, data: bytes) -> None:
-        self.buffer = io.BytesIO(data)
+    def __init__(self, data: bytes, real: bool = False) -> None:
+        if real:
+            self.buffer = tempfile.TemporaryFile()
+            self.buffer.write(data)
+            self.buffer.seek(0)
+        else:
+            self.buffer = io.BytesIO(data)
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        return self.buffer.fileno()
+
+    def close(self) -> None:
+        self.buffer.close()
+
+
+class Sink:
+    """stdout as a pipe would take it: each write is encoded as UTF-8, strictly (a lone surrogate fails here as it
+    would on a real pipe in a UTF-8 locale), and then dropped, unless `keep`: the text formats keep their output
+    for the lost-text check, and `size` says how much memory that costs (the memory check leaves it out: a pipe
+    would not hold it)."""
+
+    encoding, errors = "utf-8", "strict"
+
+    def __init__(self, keep: bool) -> None:
+        self.keep, self.parts, self.size = keep, [], 0
+        self.buffer = _SinkBuffer(self)
+
+    def write(self, text: str) -> int:
+        text.encode("utf-8")
+        if self.keep:
+            self.parts.append(text)
+            self.size += sys.getsizeof(text)
+        return len(text)
+
+    def getvalue(self) -> str:
+        return "".join(self.parts)
+
+    def flush(self) -> None:
+        pass
 
     def isatty(self) -> bool:
         return False
@@ -76,27 +123,42 @@ class _Stdin:
     def fileno(self) -> int:
         raise io.UnsupportedOperation("fileno")
 
+    def writable(self) -> bool:
+        return True
+
+
+class _SinkBuffer:
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+
+    def write(self, data: bytes) -> int:
+        self.sink.write(bytes(data).decode("utf-8", "surrogateescape"))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
 
 _ENV = {"COLUMNS": str(WIDTH), "NO_COLOR": "1", "TERM": "dumb"}
 _UNSET = ("FORCE_COLOR", "AIMUX_DEBUG")
 
 
 @contextmanager
-def captured(data: bytes):
+def captured(data: bytes, real_stdin: bool = False, keep: bool = True):
     """stdin reads `data`; stdout and stderr are in-memory; the environment fixes width and colour."""
     saved_streams = sys.stdin, sys.stdout, sys.stderr
     saved_env = {k: os.environ.get(k) for k in (*_ENV, *_UNSET)}
-    # stdout as a pipe would be: UTF-8 bytes (a StringIO keeps 4 bytes a character, which the memory check counts)
-    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict", newline="\n", write_through=True)
-    err = io.StringIO()
+    out, err = Sink(keep), io.StringIO()
     os.environ.update(_ENV)
     for key in _UNSET:
         os.environ.pop(key, None)
-    sys.stdin, sys.stdout, sys.stderr = _Stdin(data), out, err
+    stdin = _Stdin(data, real_stdin)
+    sys.stdin, sys.stdout, sys.stderr = stdin, out, err
     try:
         yield out, err
     finally:
         sys.stdin, sys.stdout, sys.stderr = saved_streams
+        stdin.close()
         for key, value in saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -104,21 +166,25 @@ def captured(data: bytes):
                 os.environ[key] = value
 
 
-def prettify(data: bytes, fmt: str, *, clock=time.process_time) -> Run:
-    """`printf DATA | aimux prettify -f FMT`, in process; the exit code as cli.main would give it."""
+def prettify(data: bytes, fmt: str, *, clock=time.process_time, trace: bool = False) -> Run:
+    """`printf DATA | aimux prettify -f FMT`, in process; the exit code as cli.main would give it. A format
+    ending in " --follow" ("text --follow") runs `aimux prettify --follow -f text`."""
     from aimux_cli import output
     from aimux_cli.commands.prettify import PrettifyOptions, run
     from aimux_cli.errors import AimuxError, ExitCode
 
     result = Run(fmt)
-    tracing = tracemalloc.is_tracing()
-    if tracing:
+    owner = trace and not tracemalloc.is_tracing()
+    if owner:
+        tracemalloc.start()
+    if trace:
         tracemalloc.reset_peak()
         base = tracemalloc.get_traced_memory()[0]
     start = clock()
-    with captured(data) as (out, err):
+    name, follow = fmt.split(" ")[0], fmt.endswith("--follow")
+    with captured(data, real_stdin=follow, keep=name == "text") as (out, err):
         try:
-            result.code = run(PrettifyOptions(files=["-"], fmt=fmt)) or 0
+            result.code = run(PrettifyOptions(files=["-"], fmt=name, follow=follow)) or 0
             output.flush()
         except AimuxError as exc:  # cli.main: one line, the error's code
             err.write(f"aimux: error: {exc}\n")
@@ -130,9 +196,11 @@ def prettify(data: bytes, fmt: str, *, clock=time.process_time) -> Run:
         except Exception as exc:  # cli.main: "internal error", exit 1
             result.exc, result.code = exc, int(ExitCode.FAILURE)
     result.seconds = clock() - start
-    if tracing:
-        result.peak = tracemalloc.get_traced_memory()[1] - base
-    result.stdout = out.buffer.getvalue().decode("utf-8", "replace")
+    if trace:
+        result.peak = tracemalloc.get_traced_memory()[1] - base - out.size
+    if owner:
+        tracemalloc.stop()
+    result.stdout = out.getvalue()
     result.stderr = err.getvalue()
     return result
 
@@ -147,7 +215,8 @@ def crash_site(exc: BaseException) -> str:
     return f"{type(exc).__name__} at {where or '(outside aimux_cli)'}"
 
 
-def check(run: Run, size: int, expect: tuple[str, ...] = (), time_limit: float = TIME_LIMIT) -> list[Failure]:
+def check(run: Run, size: int, expect: tuple[tuple[int, str], ...] = (),
+          time_limit: float = TIME_LIMIT) -> list[Failure]:
     failures = []
     if run.exc is not None:
         message = " ".join(str(run.exc).split())[:160]
@@ -156,26 +225,29 @@ def check(run: Run, size: int, expect: tuple[str, ...] = (), time_limit: float =
         failures.append(Failure("exit-1", "exit 1 without an exception", run.stderr.strip()[:160], run.fmt))
     if "Traceback" in run.stderr:
         failures.append(Failure("traceback", "Traceback on stderr", run.stderr[:160], run.fmt))
-    if run.seconds > time_limit:
+    if run.seconds > time_limit and run.peak is None:
         failures.append(Failure("slow", f"slow in -f {run.fmt}", f"{run.seconds:.1f} s for {size} bytes", run.fmt))
     limit = max(MEMORY_FACTOR * size, MEMORY_FLOOR)
     if run.peak is not None and run.peak > limit:
         failures.append(Failure("memory", f"memory in -f {run.fmt}",
                                 f"peak {run.peak / 2**20:.1f} MiB for {size} bytes", run.fmt))
-    missing = [text for text in expect if text not in run.stdout] if run.fmt == "text" and not run.exc else []
+    # --follow and ask show one answer as it streams: they owe the text of the first choice at least
+    live = run.fmt.endswith("--follow") or run.fmt.startswith("ask")
+    wanted = [t for i, t in expect if i == 0 or not live] if run.fmt.startswith(("text", "ask -f text")) else []
+    missing = [t for t in wanted if t not in run.stdout] if not run.exc else []
     if missing:
         failures.append(Failure("lost-text", f"lost text (exit {run.code})",
-                                f"{len(missing)} of {len(expect)} text blocks missing, {len(run.stdout)} chars "
+                                f"{len(missing)} of {len(wanted)} text blocks missing, {len(run.stdout)} chars "
                                 f"printed: {run.stderr.strip()[:120]}", run.fmt))
     return failures
 
 
-def run_case(data: bytes, expect: tuple[str, ...] = (), *, formats=FORMATS, time_limit: float = TIME_LIMIT,
-             clock=time.process_time) -> list[Failure]:
-    """Every format's run of one input; the failures of all of them."""
+def run_case(data: bytes, expect: tuple[tuple[int, str], ...] = (), *, formats=FORMATS,
+             time_limit: float = TIME_LIMIT, clock=time.process_time, trace: str | None = None) -> list[Failure]:
+    """Every format's run of one input (the `trace` one under tracemalloc); the failures of all of them."""
     failures = []
     for fmt in formats:
-        run = prettify(data, fmt, clock=clock)
+        run = prettify(data, fmt, clock=clock, trace=fmt == trace)
         failures += check(run, len(data), expect, time_limit)
         del run
     return failures

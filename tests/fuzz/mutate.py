@@ -55,15 +55,21 @@ class Case:
     __slots__ = ("data", "mutation", "seed", "cut", "expect")
 
     def __init__(self, data: bytes, mutation: str, seed: Seed | None = None, cut: int | None = None,
-                 expect: tuple[str, ...] | None = None) -> None:
+                 expect: tuple[tuple[int, str], ...] | None = None) -> None:
         self.data, self.mutation, self.seed, self.cut, self.expect = data, mutation, seed, cut, expect
+
+    @property
+    def is_stream(self) -> bool:
+        """An SSE or NDJSON stream (mutated or drawn): --follow and ask's Pump are tried on it too."""
+        kind = self.seed.kind if self.seed is not None else self.mutation.removeprefix("shape-")
+        return kind in ("sse", "ndjson")
 
     @property
     def label(self) -> str:
         return f"{self.mutation} of {self.seed.label}" if self.seed else self.mutation
 
-    def expected_text(self) -> tuple[str, ...]:
-        """Texts that `-f text` output must each contain."""
+    def expected_text(self) -> tuple[tuple[int, str], ...]:
+        """(choice, text) of the text blocks that `-f text` output must each contain."""
         if self.expect:
             return self.expect
         if self.cut is not None and self.seed is not None:

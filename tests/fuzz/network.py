@@ -3,7 +3,8 @@
 Contract: `run_case(data, rng)` -> a list of harness `Failure`s. The body is cut into random chunk sizes (as TCP
 delivers it) and pumped as `ask` pumps a response (commands/ask.py: `Pump.feed` per chunk, `Pump.close(complete)`),
 with the text view writing to an in-memory stdout; then the document is encoded as `ask -f toon|json` would. No
-network, no client: what is exercised is everything after the bytes arrive. Errors that `ask` turns into one line
+network, no client: what is exercised is everything after the bytes arrive. As in `ask`, the wire is known in
+advance (the provider's): the seed's own wire most of the time, else any wire (a provider configured wrongly). Errors that `ask` turns into one line
 (`streams.StreamError`, any `AimuxError`) are fine; any other exception is a failure with its crash site.
 """
 
@@ -24,7 +25,7 @@ def _chunks(data: bytes, rng: random.Random):
         at += size
 
 
-def pump(data: bytes, rng: random.Random, *, complete: bool) -> None:
+def pump(data: bytes, rng: random.Random, *, complete: bool, api: str) -> None:
     """Feed `data` as `ask` feeds a response body, then build and encode the document."""
     from aimux_cli import wire as wires
     from aimux_cli.commands.ask import Pump, View
@@ -38,7 +39,7 @@ def pump(data: bytes, rng: random.Random, *, complete: bool) -> None:
 
     env = TerminalEnv.detect()
     view = View("text", env)
-    folder = wires.StreamFolder(api=None, provider="fuzz")
+    folder = wires.StreamFolder(api=api, provider="fuzz")
     p = Pump(folder, view)
     for chunk in _chunks(data, rng):
         p.feed(chunk)
@@ -55,18 +56,24 @@ def pump(data: bytes, rng: random.Random, *, complete: bool) -> None:
         render_text(data)
 
 
-def run_case(data: bytes, rng: random.Random, *, time_limit: float = 5.0, clock=time.process_time) -> list[Failure]:
-    from aimux_cli import streams
+def run_case(data: bytes, rng: random.Random, *, api: str | None = None, expect=(), time_limit: float = 5.0,
+             clock=time.process_time) -> list[Failure]:
+    """`expect`: the (choice, text) blocks before a corrupt point; `ask -f text` owes choice 0's, when the wire
+    is the seed's own."""
+    from aimux_cli import streams, wire as wires
     from aimux_cli.errors import AimuxError
 
-    run = Run("ask-pump")
+    run = Run("ask -f text")
     start = clock()
     with captured(b"") as (out, err):
         try:
-            pump(data, rng, complete=rng.random() < 0.7)
+            if api is None or rng.random() < 0.2:
+                api, expect = rng.choice(wires.WIRES), ()
+            pump(data, rng, complete=rng.random() < 0.7, api=api)
         except (streams.StreamError, AimuxError):
             pass
         except Exception as exc:
             run.exc, run.code = exc, 1
     run.seconds = clock() - start
-    return check(run, len(data), "", time_limit)
+    run.stdout, run.stderr = out.getvalue(), err.getvalue()
+    return check(run, len(data), expect, time_limit)

@@ -37,15 +37,21 @@ class Outcome:
 
 
 def run_index(seed: int, index: int, *, formats=harness.FORMATS, time_limit: float = harness.TIME_LIMIT,
-              clock=time.process_time, network: bool = True, case: Case | None = None) -> tuple[Outcome, Case]:
+              clock=time.process_time, network: bool = True, memory: bool = True,
+              case: Case | None = None) -> tuple[Outcome, Case]:
+    """Run case `index`; with `memory`, one of its runs (by turns, each format) is measured with tracemalloc."""
     case = case or make_case(seed, index)
     start = time.perf_counter()
+    if case.is_stream and formats == harness.FORMATS:
+        formats = formats + harness.FOLLOW
+    trace = formats[index % len(formats)] if memory else None
     failures = harness.run_case(case.data, case.expected_text(), formats=formats, time_limit=time_limit,
-                                clock=clock)
-    if network and case.seed is not None and case.seed.kind != "json" and random.Random(index).random() < NETWORK_SHARE:
+                                clock=clock, trace=trace)
+    if network and case.is_stream and random.Random(index).random() < NETWORK_SHARE:
         from . import network as net
         failures += net.run_case(case.data, random.Random(f"net:{seed}:{index}"), time_limit=time_limit,
-                                 clock=clock)
+                                 clock=clock, api=case.seed.api if case.seed is not None else None,
+                                 expect=case.expected_text())
     return Outcome(index, case.label, len(case.data), failures, time.perf_counter() - start), case
 
 
@@ -105,7 +111,9 @@ class Report:
             lines.append(f"\n{group['count']:6d}  {site}  [{', '.join(sorted(group['kinds']))}; "
                          f"-f {','.join(sorted(group['formats']))}]")
             for index, label, detail, path in group["examples"]:
-                lines.append(f"        case {index}: {label}: {detail}" + (f"\n          saved: {path}" if path else ""))
+                lines.append(f"        case {index}: {label}: {detail}")
+                if path:
+                    lines.append(f"          saved: {path}")
         if self.slowest:
             lines.append("\nslowest cases: " + "; ".join(f"{i} ({s:.2f} s, {label})" for s, i, label in self.slowest))
         return "\n".join(lines)

@@ -42,26 +42,39 @@ class Seed:
         except ValueError:
             return None
 
+    @functools.cached_property
+    def api(self) -> str | None:
+        """The wire format the clean seed is detected as (None for the generic path or an error)."""
+        from aimux_cli.inputs import Source
+        from aimux_cli.prettify import normalize
+
+        try:
+            doc = normalize(Source("seed", self.data)).document
+        except Exception:
+            return None
+        return doc.api if doc is not None else None
+
     def events_before(self, cut: int) -> int:
         """How many events end (terminator included) at or before byte `cut`."""
         return sum(1 for _, end in self.spans if end <= cut)
 
-    def text_before(self, cut: int) -> tuple[str, ...]:
+    def text_before(self, cut: int) -> tuple[tuple[int, str], ...]:
         """The text blocks of the events that end before `cut` (none for a body)."""
         return self._text_of(self.events_before(cut))
 
-    def full_text(self) -> tuple[str, ...]:
+    def full_text(self) -> tuple[tuple[int, str], ...]:
         return self._text_of(len(self.spans)) if self.spans else _texts(self.data)
 
     @functools.lru_cache(maxsize=None)  # noqa: B019 - seeds live as long as the process
-    def _text_of(self, events: int) -> tuple[str, ...]:
+    def _text_of(self, events: int) -> tuple[tuple[int, str], ...]:
         if not events:
             return ()
         return _texts(self.data[: self.spans[events - 1][1]])
 
 
-def _texts(data: bytes) -> tuple[str, ...]:
-    """The non-empty text blocks (of every choice) of clean input, normalized by the library."""
+def _texts(data: bytes) -> tuple[tuple[int, str], ...]:
+    """(choice number, text) of the non-empty text blocks of every choice of clean input, normalized by the
+    library."""
     from aimux_cli.inputs import Source
     from aimux_cli.prettify import normalize
 
@@ -73,7 +86,7 @@ def _texts(data: bytes) -> tuple[str, ...]:
         return ()
     doc = outcome.document.to_dict()
     choices = doc.get("choices") or [doc]
-    return tuple(b["text"] for c in choices for b in c.get("blocks") or ()
+    return tuple((i, b["text"]) for i, c in enumerate(choices) for b in c.get("blocks") or ()
                  if b.get("type") == "text" and isinstance(b.get("text"), str) and b["text"])
 
 
