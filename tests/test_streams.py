@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aimux_cli.errors import ExitCode, InputError
+from aimux_cli.errors import ExitCode
 from aimux_cli.streams import (
     InputDecodeError,
     JSONArrayParser,

@@ -1,0 +1,135 @@
+"""JSON arrays of stream chunks (Gemini `streamGenerateContent` without `alt=sse`): each element as soon as it is
+complete. Part of aimux_cli/streams.py's contract (it re-exports `JSONArrayParser`); see its docstring.
+"""
+
+from __future__ import annotations
+
+import re
+
+import orjson
+
+from .stream_decode import Decoder, Parser, StreamSyntaxError, fail
+
+
+_TOKEN = re.compile(r'[\[\]{},"]')
+_STRING_BODY = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*', re.S)  # stops at the closing quote, or before a lone "\"
+
+
+class JSONArrayParser(Parser):
+    """Incremental top-level JSON array: each element as soon as it is complete.
+
+    A scanner finds the structural characters with a regular expression (strings are skipped whole, so brackets,
+    braces and escaped quotes inside them do not count) and tracks the depth; each element's text is then given to
+    orjson, which does the real validation. Scalar elements are complete only at the next "," or "]".
+    """
+
+    def __init__(self) -> None:
+        self._decoder = Decoder()
+        self._buf = ""
+        self._pos = 0  # scanned up to here
+        self._lines_before = 0  # newlines in the text already dropped from _buf
+        self._depth = 0
+        self._in_string = False
+        self._state = "before"  # "before" the "[", "inside", "after" the "]"
+        self._start: int | None = None  # where the current element's text starts
+        self._gap: int | None = None  # after a complete element: from here to the next "," or "]" must be blank
+
+    def feed(self, chunk: bytes) -> list[object]:
+        text = self._decoder.decode(chunk)
+        out: list[object] = []
+        self._buf += text
+        self._scan(out)
+        self._trim()
+        return out
+
+    def close(self) -> list[object]:
+        text = self._decoder.decode(b"", final=True)
+        out: list[object] = []
+        self._buf += text
+        self._scan(out)
+        err = None
+        if self._state != "after":
+            what = "before its closing ']'" if self._state == "inside" else "before its opening '['"
+            err = StreamSyntaxError(f"JSON array ended {what}", self._line(len(self._buf)), truncated=True)
+        elif self._buf[self._pos :].strip():
+            err = StreamSyntaxError("text after the JSON array", self._line(self._pos))
+        return fail(err, out)
+
+    def _scan(self, out: list[object]) -> None:
+        buf = self._buf
+        try:
+            while True:
+                if self._in_string:
+                    end = _STRING_BODY.match(buf, self._pos).end()
+                    if end >= len(buf) or buf[end] != '"':
+                        self._pos = end  # the string goes on in a later chunk
+                        return
+                    self._pos, self._in_string = end + 1, False
+                    continue
+                match = _TOKEN.search(buf, self._pos)
+                if match is None:
+                    return
+                i = match.start()
+                self._pos = i + 1  # past the token first, so that a fault leaves the parser able to go on
+                self._token(buf[i], i, out)
+        except StreamSyntaxError as err:
+            err.values = out
+            raise
+
+    def _token(self, char: str, i: int, out: list[object]) -> None:
+        if self._state != "inside":
+            if self._state == "after" or char != "[" or self._buf[:i].strip():
+                self._pos = i  # leave the offending text in place: close() reports it too
+                what = "not a JSON array" if self._state == "before" else "text after the JSON array"
+                raise StreamSyntaxError(what, self._line(i))
+            self._state, self._depth, self._start = "inside", 1, i + 1
+        elif char == '"':
+            self._in_string = True
+        elif char in "{[":
+            self._depth += 1
+            if self._depth == 2 and self._start is None:  # an element right after another one: take it anyway
+                self._start, self._gap = i, None
+                raise StreamSyntaxError("expected ',' between array elements", self._line(i))
+        elif self._depth > 1:
+            if char in "}]":
+                self._depth -= 1
+                if self._depth == 1:  # an object or array element just closed
+                    start, self._start, self._gap = self._start, None, i + 1
+                    self._emit(start, i + 1, out)
+        elif char == ",":
+            self._end_element(i, i + 1, out)
+        elif char == "]":
+            self._depth, self._state = 0, "after"
+            self._end_element(i, None, out)
+
+    def _end_element(self, i: int, next_start: int | None, out: list[object]) -> None:
+        """At a depth-1 "," or "]": emit a pending scalar element, or check the gap after an emitted one."""
+        start, gap = self._start, self._gap
+        self._start, self._gap = next_start, None
+        if start is not None and self._buf[start:i].strip():
+            self._emit(start, i, out)
+        elif gap is not None and self._buf[gap:i].strip():
+            raise StreamSyntaxError("expected ',' between array elements", self._line(gap))
+
+    def _emit(self, start: int, end: int, out: list[object]) -> None:
+        text = self._buf[start:end]
+        try:
+            out.append(orjson.loads(text))
+        except orjson.JSONDecodeError as exc:
+            line = self._line(start + len(text) - len(text.lstrip()))  # where the element itself begins
+            raise StreamSyntaxError(f"invalid JSON array element: {exc.msg}", line) from None
+
+    def _line(self, i: int) -> int:
+        return self._lines_before + self._buf.count("\n", 0, i) + 1
+
+    def _trim(self) -> None:
+        """Drop the text no longer needed, so that memory stays bounded by the largest element."""
+        keep = min(x for x in (self._start, self._gap, self._pos) if x is not None)
+        if self._state == "before":
+            keep = 0
+        if keep:
+            self._lines_before += self._buf.count("\n", 0, keep)
+            self._buf = self._buf[keep:]
+            self._pos -= keep
+            self._start = None if self._start is None else self._start - keep
+            self._gap = None if self._gap is None else self._gap - keep
