@@ -5,9 +5,9 @@
         for chunk in s: ...             # raw body bytes as they arrive (s.iter_timed() gives (t, bytes))
     AsyncSession / astream              the same over httpx.AsyncClient, for bench and test-providers
 
-Retries: connection failures and HTTP 408, 409, 429, 500, 502, 503, 504, 529 are retried up to `retries` times with
-exponential backoff and jitter, or after the delay the server asks for (`retry-after-ms`, then `Retry-After` in
-seconds or as an HTTP date), capped at 60 s. A retry happens only before any body byte reached the caller; read
+Retries (the policy is retry_policy.py): connection failures and HTTP 408, 409, 429, 500, 502, 503, 504, 529 are
+retried up to `retries` times with exponential backoff and jitter, or after the delay the server asks for
+(`retry-after-ms`, then `Retry-After` in seconds or as an HTTP date), capped at 60 s. A retry happens only before any body byte reached the caller; read
 timeouts are not retried (a slow model would only be asked again). Final failures raise from errors.py:
 401/403 AuthError, 429 RateLimitError, other statuses ProviderError (all with .status, .body, .headers,
 .provider), connection problems and timeouts NetworkError, a body cut short after bytes arrived IncompleteError
@@ -28,11 +28,9 @@ Timing: monotonic timestamps for request sent, headers received, first and last 
 
 from __future__ import annotations
 
-import email.utils
 import os
-import random
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,13 +53,18 @@ from aimux_cli.content_coding import SUPPORTED as ACCEPT_ENCODING, BodyTooLarge,
 from aimux_cli.errors import AimuxError, NetworkError
 from aimux_cli.inputs import MAX_INPUT_BYTES
 from aimux_cli.request import PreparedRequest, redact, safe_url
+from aimux_cli.retry_policy import (  # noqa: F401 - re-exported: the policy is part of this module's API
+    BACKOFF_BASE,
+    MAX_DELAY,
+    RETRY_STATUSES,
+    OnRetry,
+    _Policy,
+    _policy,
+    retry_after_seconds,
+)
 
-RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
-MAX_DELAY = 60.0  # seconds: the longest wait between two attempts, whatever the server asks
-BACKOFF_BASE = 0.5  # seconds before the first retry; doubles each time, then jittered
 ERROR_BODY_LIMIT = 1 << 20  # bytes of an error body read, and kept decoded; the rest is not read
 BODY_LIMIT = MAX_INPUT_BYTES  # decoded bytes of a body (whole or streamed): prettify's input limit, 256 MiB
-OnRetry = Callable[[int, float, str], None]  # (attempt that failed, seconds until the next, reason)
 
 # Failures before the response is used that are safe to retry; read/write/pool timeouts are not among them.
 _RETRYABLE = (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
@@ -92,52 +95,6 @@ class Response:
 
     def json(self) -> Any:
         return orjson.loads(self.body)
-
-
-def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
-    """The delay a response asks for: `retry-after-ms`, else `Retry-After` (seconds or HTTP date); None if absent
-    or unreadable (garbage, NaN). A value past MAX_DELAY (infinity included) is capped by the caller."""
-    asked = _number(headers.get("retry-after-ms"))
-    if asked is not None:
-        return asked / 1000
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    asked = _number(value)
-    if asked is not None:
-        return asked
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, OverflowError, IndexError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
-
-
-def _number(value: str | None) -> float | None:
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return None if number != number else max(0.0, number)  # NaN is no delay at all
-
-
-@dataclass(frozen=True)
-class _Policy:
-    retries: int
-    backoff_base: float
-    on_retry: OnRetry | None
-
-    def may_retry(self, attempt: int) -> bool:
-        return attempt <= self.retries
-
-    def delay(self, attempt: int, headers: Mapping[str, str] | None) -> float:
-        asked = retry_after_seconds(headers) if headers is not None else None
-        if asked is not None:
-            return min(asked, MAX_DELAY)
-        delay = min(MAX_DELAY, self.backoff_base * 2 ** (attempt - 1))
-        return delay * (0.5 + random.random() / 2)  # jitter keeps parallel clients from retrying in step
 
 
 def _headers(response: httpx.Response) -> dict[str, str]:
@@ -200,10 +157,6 @@ def _answered(prepared: PreparedRequest, response: httpx.Response, timing: Timin
     timing.t_headers = time.monotonic()
     log_response(prepared, response.status_code, response.reason_phrase, response.headers,
                  timing.t_headers - (timing.t_sent or timing.t_headers))
-
-
-def _policy(retries: int, backoff_base: float, on_retry: OnRetry | None) -> _Policy:
-    return _Policy(max(0, retries), backoff_base, on_retry)
 
 
 def _limits(max_connections: int) -> httpx.Limits:
