@@ -13,7 +13,6 @@ since the page usually comes from something in front of the provider, not from i
 
 from __future__ import annotations
 
-import html
 import logging
 import re
 from collections.abc import Mapping
@@ -29,9 +28,10 @@ log = logging.getLogger("aimux.client")
 
 DEBUG_BODY_LIMIT = 2048  # bytes of a request or error body shown by --debug
 
-_TITLE = re.compile(rb"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
-_INVISIBLE = re.compile(rb"<(script|style)\b.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL)
-_TAG = re.compile(rb"<[^>]*>")
+_TITLE = rb"<title[^>]*>(.*?)</title\s*>"  # patterns compiled by re's cache on first use: only error pages pay
+_INVISIBLE = rb"<(script|style)\b.*?</\1\s*>|<!--.*?-->"
+_TAG = rb"<[^>]*>"
+_FLAGS = re.IGNORECASE | re.DOTALL
 
 
 def who(prepared: PreparedRequest) -> str:
@@ -54,11 +54,12 @@ def is_html(body: bytes, headers: Mapping[str, str] | None = None) -> bool:
 
 def html_summary(body: bytes, limit: int = 120) -> str:
     """An HTML page in a few words: its <title>, else its visible text."""
-    match = _TITLE.search(body)
+    import html  # html.entities costs a millisecond: only an error page pays it
+    match = re.search(_TITLE, body, _FLAGS)
     if match and match.group(1).strip():
         raw = match.group(1)
     else:
-        raw = _TAG.sub(b" ", _INVISIBLE.sub(b" ", body))
+        raw = re.sub(_TAG, b" ", re.sub(_INVISIBLE, b" ", body, flags=_FLAGS))
     return one_line(html.unescape(raw.decode("utf-8", "replace")), limit)
 
 
