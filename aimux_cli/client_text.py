@@ -140,9 +140,10 @@ def _shown_headers(headers: Mapping[str, str], secrets: tuple[str, ...]) -> str:
 
 
 def _shown_body(body: bytes, secrets: tuple[str, ...]) -> str:
-    shown = one_line(redact(body[:DEBUG_BODY_LIMIT].decode("utf-8", "replace"), secrets), DEBUG_BODY_LIMIT)
-    more = f" … {len(body) - DEBUG_BODY_LIMIT} more bytes" if len(body) > DEBUG_BODY_LIMIT else ""
-    return f"({len(body)} bytes) {shown}{more}"
+    # scrubbed whole, then cut: a key straddling the cut would otherwise show its first characters
+    text = redact(body.decode("utf-8", "replace"), secrets)
+    more = f" … {len(text) - DEBUG_BODY_LIMIT} more characters" if len(text) > DEBUG_BODY_LIMIT else ""
+    return f"({len(body)} bytes) {one_line(text[:DEBUG_BODY_LIMIT], DEBUG_BODY_LIMIT)}{more}"
 
 
 def log_request(prepared: PreparedRequest, headers: Mapping[str, str], body: bytes | None, attempt: int) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from aimux_cli import client, config, request
+from aimux_cli import client, client_text, config, request
 from aimux_cli.config import Config, ResolvedProvider
 from aimux_cli.errors import (
     AuthError,
@@ -520,3 +520,11 @@ def test_debug_log_shows_the_request_and_the_response_once_each_without_secrets(
     assert "retry 1 in" in lines[6]
     assert lines[7] == f"> POST {url} (attempt 2)"
     assert "x-request-id: req-43;" in text and sum("> headers:" in line for line in lines) == 2
+
+
+def test_debug_body_is_scrubbed_before_it_is_cut(provider_server, caplog):
+    caplog.set_level(logging.DEBUG, logger="aimux.client")
+    provider_server.route(CHAT, Reply.json({"ok": True}))
+    prompt = "x" * (client_text.DEBUG_BODY_LIMIT - 90) + KEY  # the key straddles the 2 KB cut of the logged body
+    client.send(request.build(provider(provider_server), prompt=prompt, stream=False), timeout=5)
+    assert KEY[:8] not in caplog.text
