@@ -135,8 +135,6 @@ class _PlainView:
                 self._write(stream, "\n")
         if doc is None:
             return
-        from aimux_cli.render.stream_view import plain_call
-
         to = self.text_to
         for block in doc.blocks:
             if block.get("type") == "tool_call" and to is not None:
@@ -176,6 +174,18 @@ class _PlainView:
         self.wrote[to] = True
         if text:
             self.open_line[to] = not text.endswith("\n")
+
+
+def plain_call(block) -> str:
+    """A finished tool call as one stable plain line for pipelines: `tool NAME ARGUMENTS-AS-JSON`."""
+    import json
+
+    args = block.get("arguments")
+    try:
+        encoded = json.dumps(args, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError):
+        encoded = json.dumps(str(args), ensure_ascii=False)
+    return f"tool {block.get('name') or '?'} {encoded}"
 
 
 class Interrupts:
@@ -337,14 +347,13 @@ def _interrupted(folder, progress: Progress, t0: float) -> int:
     except KeyboardInterrupt:
         pass
     doc = folder.document() if folder.acc is not None else None
-    parts = ["interrupted"]
+    parts = [f"interrupted after {time.monotonic() - t0:.2f} s:"]
     if doc is not None and doc.model:
-        parts.append(doc.model)
-    parts.append(f"{folder.events} events ({progress.chars} characters) so far")
-    parts.append(f"after {time.monotonic() - t0:.2f} s")
+        parts.append(f"{doc.model} ·")
+    parts.append(f"{folder.events} events, {progress.chars} characters so far")
     from aimux_cli.render.sanitize import for_terminal
 
-    sys.stderr.write(f"aimux: {for_terminal(' · '.join(parts))}\n")
+    sys.stderr.write(f"aimux: {for_terminal(' '.join(parts))}\n")
     sys.stderr.flush()
     return int(ExitCode.INTERRUPTED)
 

@@ -8,7 +8,10 @@
    is not counted. Medians over --cpu-runs, per output format.
    For comparison, the same events fed in this process through ask's Pump (parse, fold, show; no network, output
    to /dev/null): the share of the per-chunk cost that is aimux's own, the rest being httpx and the socket.
-3. Import check: `aimux --version` and `aimux ask --help` must not import httpx (exit status 1 if they do).
+3. Teardown: the time from the last byte of the answer on stdout (read here as it arrives) to the process's exit,
+   for a 20-chunk answer in `-f text`; median of --runs. What runs there (closing the client, threads, the
+   interpreter's finalization) delays every pipeline that waits for aimux.
+4. Import check: `aimux --version` and `aimux ask --help` must not import httpx (exit status 1 if they do).
 
 Run from the repo root: `.venv/bin/python benchmarks/bench_ask.py`. Nothing leaves 127.0.0.1.
 """
@@ -111,6 +114,27 @@ def startup(server: Server, runs: int) -> float:
     return statistics.median(times)
 
 
+def teardown(server: Server, runs: int) -> float:
+    """Median seconds from the last byte read from the child's stdout to the child's exit."""
+    server.events = stream_body(20)
+    gaps = []
+    for _ in range(runs + 3):
+        proc = subprocess.Popen(ask_argv(server, "text"), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, env=env_for(server), cwd=ROOT)
+        last = None
+        while True:
+            data = os.read(proc.stdout.fileno(), 65536)
+            if not data:
+                break
+            last = time.monotonic()
+        proc.wait()
+        gaps.append(time.monotonic() - last)
+        proc.stdout.close()
+        if proc.returncode != 0:
+            raise SystemExit(f"aimux ask failed ({proc.returncode})")
+    return statistics.median(gaps[3:])
+
+
 def cpu_per_chunk(server: Server, fmt: str, chunks: int, runs: int) -> tuple[float, float]:
     """(marginal CPU µs per chunk, CPU ms of the whole long run), medians over `runs`; short and long runs
     alternate so that a change in machine load affects both alike."""
@@ -140,7 +164,7 @@ def pump_per_chunk(fmt: str, chunks: int) -> float:
         for event in events:
             pump.feed(event)
         pump.close(complete=True)
-        view.close()
+        view.close(pump.document())
         return (time.process_time() - t0) / len(events) * 1e6
     finally:
         sys.stdout.close()
@@ -167,6 +191,7 @@ def main() -> int:
         print(f"aimux ask against 127.0.0.1 ({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})")
         print(f"{'measure':52} {'median':>12}")
         print(f"{'process start -> request at the server':52} {ms:9.1f} ms")
+        print(f"{'last byte of the answer -> process exit (-f text)':52} {teardown(server, args.runs) * 1000:9.1f} ms")
         for fmt in ("text", "json", "raw"):
             per_chunk, whole = cpu_per_chunk(server, fmt, args.chunks, args.cpu_runs)
             label = f"client CPU per streamed chunk (-f {fmt}, {args.chunks} chunks)"

@@ -591,3 +591,32 @@ def test_httpx_is_imported_only_to_send(argv):
     result = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, cwd=ROOT,
                             stdin=subprocess.DEVNULL, timeout=120)
     assert result.stderr.endswith(b"HTTPX=False"), result.stderr
+
+
+# --- teardown ------------------------------------------------------------------------------------------------------
+
+FINALIZE_PROBE = ("import atexit, runpy, sys\n"
+                  "atexit.register(lambda: sys.stderr.write('FINALIZED'))\n"
+                  "sys.argv = ['aimux', *sys.argv[1:]]\n"
+                  "runpy.run_module('aimux_cli', run_name='__main__')\n")
+
+
+@pytest.mark.parametrize(("argv", "code", "finalized"), [
+    (["ask", "-p", "openai", "hello"], 0, False),
+    (["ask", "-p", "anthropic", "hello"], 5, False),
+    (["prettify", "-f", "text", str(FIXTURES / "openai/chat-text.json")], 0, True),
+])
+def test_ask_ends_without_finalizing_the_interpreter(server, argv, code, finalized):
+    """Finalizing the interpreter took ~20 ms after ask's last byte (a sixth of a short ask). ask closes what it
+    opens, so the process ends as soon as stdout and stderr are flushed: nothing runs at exit (no atexit handler),
+    the output is complete and the exit code kept. Other commands exit the usual way."""
+    route(server, "openai", Reply.file("openai/chat-text-stream.sse"))
+    route(server, "anthropic", Reply.file("anthropic/error-401-authentication.json", status=401))
+    result = subprocess.run([sys.executable, "-c", FINALIZE_PROBE, *argv], capture_output=True, cwd=ROOT,
+                            env=process_env(server), stdin=subprocess.DEVNULL, timeout=120)
+    assert result.returncode == code, result.stderr
+    assert result.stderr.endswith(b"FINALIZED") is finalized
+    if code == 0:
+        assert result.stdout.decode() == render_text(expected("openai/chat-text.json"))
+    else:
+        assert result.stderr.startswith(b"aimux: error: anthropic: HTTP 401")

@@ -69,12 +69,19 @@ def test_finished_blocks_and_the_line_above_survive_the_live_redraws(monkeypatch
     assert screen_of(out.getvalue()) == ["$ aimux ask hi", *static_lines(ANSWER)]
 
 
-def test_no_thread_draws_the_live_region() -> None:
-    before = set(threading.enumerate())
-    renderer = StreamRenderer(terminal_console(io.StringIO()))
-    renderer.append("text", "A paragraph that is still growing")
-    assert set(threading.enumerate()) == before
+def test_a_delta_put_off_is_drawn_when_the_stream_pauses() -> None:
+    """Deltas that come faster than the redraw period are drawn together, and the last of them must not wait for
+    the next one: a model that pauses would leave a stale tail on the screen for as long as it pauses."""
+    out = io.StringIO()
+    renderer = StreamRenderer(terminal_console(out), refresh_per_second=5)
+    renderer.append("text", "A paragraph")
+    renderer.append("text", " that is still growing")  # within the period: put off
+    deadline = time.monotonic() + 60
+    while "A paragraph that is still growing" not in screen_of(out.getvalue()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert screen_of(out.getvalue()) == ["A paragraph that is still growing"]
     renderer.close()
+    assert screen_of(out.getvalue()) == ["A paragraph that is still growing"]
 
 
 def test_redraws_are_rate_limited(monkeypatch: pytest.MonkeyPatch) -> None:

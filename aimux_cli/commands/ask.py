@@ -71,9 +71,10 @@ class AskOptions:
 
 def run(opts: AskOptions) -> int:
     """Run one ask; returns 0 or raises an AimuxError carrying the exit code (cli.main prints its line)."""
-    from aimux_cli import config, request
+    from aimux_cli import config, fastexit, request
     from aimux_cli.render.console import TerminalEnv
 
+    fastexit.clean()  # ask closes its client and joins its threads: the process may end as soon as it is flushed
     env = TerminalEnv.detect(color_flag=opts.color)
     fmt = opts.fmt or ("rich" if env.stdout_isatty else "text")
     if opts.timeout is not None and opts.timeout <= 0:
@@ -208,7 +209,7 @@ class View:
             with self.waiting.pause():
                 yield
 
-    def close(self, doc) -> None:
+    def close(self, doc=None) -> None:
         self.arrived()
         if self.progress is None and doc is not None and self.fmt == "text":
             self._progress()  # a text answer with only tool calls still prints them
@@ -355,8 +356,8 @@ def _error_detail(body: bytes, wire: str, provider: str, status: int) -> str:
 
     try:
         value = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return " ".join(body.decode("utf-8", "replace").split())[:200]
+    except orjson.JSONDecodeError:  # client.py's own line says it: the text, or an HTML page's title and the URL
+        return ""
     doc = wires.parse_body(value, api=wire, provider=provider, http_status=status)
     err = doc.error if doc is not None else {}
     return _type_message(err)
@@ -426,22 +427,19 @@ def interrupted(view: View, exchange: Exchange) -> int:
     except KeyboardInterrupt:
         pass
     doc = exchange.pump.document() if exchange.pump is not None else None
-    parts = ["interrupted"]
+    parts = [f"interrupted after {exchange.t_end - exchange.t_start:.2f} s:"]
     if doc is not None and doc.model:
-        parts.append(doc.model)
+        parts.append(f"{doc.model} ·")
     out = (doc.usage or {}).get("output_tokens") if doc is not None else None
     if isinstance(out, int) and out > 0:
         parts.append(f"{out} out tokens so far")
     elif view.deltas:
-        parts.append(f"{view.deltas} chunks ({view.chars} characters) so far")
+        parts.append(f"{view.deltas} chunks, {view.chars} characters so far")
     else:
         parts.append("nothing had arrived")
-    if view.first_delta is not None and exchange.prepared.stream:
-        parts.append(f"first token {view.first_delta - exchange.t_start:.2f} s")
-    parts.append(f"after {exchange.t_end - exchange.t_start:.2f} s")
     from aimux_cli.render.sanitize import for_terminal
 
-    sys.stderr.write(f"aimux: {for_terminal(' · '.join(parts))}\n")
+    sys.stderr.write(f"aimux: {for_terminal(' '.join(parts))}\n")
     sys.stderr.flush()
     return int(ExitCode.INTERRUPTED)
 

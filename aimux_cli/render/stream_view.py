@@ -14,10 +14,11 @@ the tool calls in progress changed, and `close()` at the end:
   otherwise, and always ended with a newline, so the answer never runs into it.
 - any other kind (`refusal`, …) is collected and printed when the kind changes or at `close()`.
 
-The live region is redrawn from the calling thread only (no refresh thread: a thread redrawing while this one
-prints a finished block moves the cursor by a stale height and erases lines above), at most every
-`1/refresh_per_second` seconds and never more than a quarter of the time (a code block or a table is slow to
-draw). `busy` is true while the renderer writes, so a Ctrl-C handler can wait for a consistent screen.
+The live region is redrawn when a delta changes it (no periodic refresh thread: one that redraws while a finished
+block is being printed moves the cursor by a stale height and erases the lines above), at most every
+`1/refresh_per_second` seconds and never more than a quarter of the time (a code block or a table is slow to draw).
+A redraw put off that way happens at the next delta, or at the end of the period when the stream pauses, from a
+one-shot timer that takes the same lock as every write: two writers never interleave.
 
 On a console that is not interactive (a pipe, a file, a dumb terminal) nothing is redrawn: each segment is printed
 once, at its end, exactly as the final Markdown rendering of the whole text. Everything is sanitized with
@@ -28,9 +29,9 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from types import TracebackType
-from typing import Any
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.live import Live
@@ -115,8 +116,9 @@ class StreamRenderer:
         self._live: Live | None = None
         self._drawn = float("-inf")  # when the live region was last redrawn
         self._cost = 0.0  # how long that redraw took
-        self._dirty = False
-        self.busy = False
+        self._dirty = False  # the region changed since it was last drawn
+        self._timer: threading.Timer | None = None  # the trailing redraw, when one is put off
+        self._lock = threading.RLock()  # held by whoever writes to the consoles: never two writers at once
 
     def __enter__(self) -> StreamRenderer:
         return self
@@ -128,8 +130,7 @@ class StreamRenderer:
         """Add a delta of `kind` ("text", "thinking", "refusal", …)."""
         if not text:
             return
-        self.busy = True
-        try:
+        with self._lock:
             if kind != self._kind:
                 self._end_segment()
                 self._kind = kind
@@ -139,13 +140,10 @@ class StreamRenderer:
                     self._write_thinking(text)
             elif kind == "text" and self.console.is_interactive:
                 self._advance_text(text)
-        finally:
-            self.busy = False
 
     def tools(self, calls: list[dict]) -> None:
         """The tool calls streamed so far (dicts with `name`, `id`, `arguments`, as the accumulator holds them)."""
-        self.busy = True
-        try:
+        with self._lock:
             if self._kind != "tool":
                 self._end_segment()
                 self._kind = "tool"
@@ -153,17 +151,12 @@ class StreamRenderer:
             if self.console.is_interactive:
                 self._view.calls = self._calls
                 self._touch()
-        finally:
-            self.busy = False
 
     def close(self) -> None:
         """Print what is left and stop any live redraw."""
-        self.busy = True
-        try:
+        with self._lock:
             self._end_segment()
             self._kind = ""
-        finally:
-            self.busy = False
 
     def _write_thinking(self, text: str) -> None:
         target = self.thinking_console
@@ -182,7 +175,8 @@ class StreamRenderer:
         self._touch()
 
     def _touch(self) -> None:
-        """The live region changed: redraw it now, unless it was redrawn a moment ago (then at a later delta)."""
+        """The live region changed: redraw it now, unless it was redrawn a moment ago: then at the next delta, or
+        when the period is over if none comes by then (a model that pauses must not leave a stale tail)."""
         if self._live is None:
             if not (self._view.source.strip() or self._view.calls):
                 return
@@ -191,13 +185,29 @@ class StreamRenderer:
             self._live.start()
             self._drawn = float("-inf")  # the first draw is never put off
         now = time.monotonic()
-        if now - self._drawn < max(self._interval, 4 * self._cost):
+        wait = self._drawn + max(self._interval, 4 * self._cost) - now
+        if wait > 0:
             self._dirty = True
+            if self._timer is None:
+                self._timer = threading.Timer(wait, self._trailing)
+                self._timer.daemon = True
+                self._timer.start()
             return
+        self._redraw(now)
+
+    def _redraw(self, now: float) -> None:
         self._live.refresh()
         self._dirty = False
         self._drawn = time.monotonic()
         self._cost = self._drawn - now
+
+    def _trailing(self) -> None:
+        """The redraw that was put off, if nothing drew the region since (runs on the timer's thread, under the lock
+        that every write to the consoles holds, so it never lands in the middle of one)."""
+        with self._lock:
+            self._timer = None
+            if self._live is not None and self._dirty:
+                self._redraw(time.monotonic())
 
     def _print_block(self, block: str) -> None:
         if self._blocks_printed:
@@ -209,6 +219,9 @@ class StreamRenderer:
         kind, buffer, calls = self._kind, self._buffer, self._calls
         self._buffer, self._splitter, self._calls = "", BlockSplitter(), []
         self._view.source, self._view.calls = "", []
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self._live is not None:
             self._live.stop()  # transient: the region (now empty) is erased; what it showed is printed below
             self._live = None
@@ -274,13 +287,3 @@ class _LiveView:
             yield markdown(self.source)
         for call in self.calls:
             yield call_progress(call, options.max_width)
-
-
-def plain_call(block: Any) -> str:
-    """A finished tool call as one stable plain line for pipelines: `tool NAME ARGUMENTS-AS-JSON`."""
-    args = block.get("arguments")
-    try:
-        encoded = json.dumps(args, ensure_ascii=False)
-    except (TypeError, ValueError, RecursionError):
-        encoded = json.dumps(str(args), ensure_ascii=False)
-    return f"tool {block.get('name') or '?'} {encoded}"
