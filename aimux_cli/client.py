@@ -50,7 +50,7 @@ from aimux_cli.client_text import (  # noqa: F401 - http_error and the helpers a
     who as _who,
 )
 from aimux_cli.content_coding import SUPPORTED as ACCEPT_ENCODING, BodyTooLarge, DecodeError, Decoder, Truncating
-from aimux_cli.errors import AimuxError, NetworkError
+from aimux_cli.errors import AimuxError, ConfigError, NetworkError
 from aimux_cli.inputs import MAX_INPUT_BYTES
 from aimux_cli.request import PreparedRequest, redact, safe_url
 from aimux_cli.retry_policy import (  # noqa: F401 - re-exported: the policy is part of this module's API
@@ -125,6 +125,8 @@ def _retry_delay(prepared: PreparedRequest, policy: _Policy, attempt: int, timeo
                  status: int = 0, headers: Mapping[str, str] | None = None, body: bytes = b"") -> float:
     """After a failed attempt: the delay before the next one (announced), or raise the final error."""
     if exc is not None:
+        if isinstance(exc, httpx.LocalProtocolError):  # h11 refused what we would send: no network fault
+            raise _unsendable(prepared, "a header name or value is not allowed in HTTP (a control character?)")
         if not (isinstance(exc, _RETRYABLE) and policy.may_retry(attempt)):
             raise _network_error(prepared, exc, timeout) from exc
         reason = type(exc).__name__
@@ -144,8 +146,20 @@ def _request(client: httpx.Client | httpx.AsyncClient, prepared: PreparedRequest
     content = orjson.dumps(prepared.json_body) if prepared.json_body is not None else None
     # Bodies are decoded here (content_coding.py, bounded), not by httpx: ask only for what that module decodes.
     headers = {"accept-encoding": ACCEPT_ENCODING, **prepared.headers}
-    return client.build_request(prepared.method, prepared.url, headers=headers, content=content,
-                                timeout=httpx.Timeout(timeout))
+    try:
+        return client.build_request(prepared.method, prepared.url, headers=headers, content=content,
+                                    timeout=httpx.Timeout(timeout))
+    except UnicodeEncodeError:
+        raise _unsendable(prepared, "a header name or value is not ASCII") from None
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise _unsendable(prepared, f"invalid URL ({exc})") from None
+
+
+def _unsendable(prepared: PreparedRequest, why: str) -> ConfigError:
+    """A request that cannot be put on the wire (config.py validates first; this is the last line, exit 3). The
+    message never quotes a header value: the one refused may be the key."""
+    return ConfigError(redact(_one_line(f"{_who(prepared)}: cannot send to {safe_url(prepared.url)}: {why}"),
+                              prepared.secrets))
 
 
 def _sending(prepared: PreparedRequest, request: httpx.Request, timing: Timing, attempt: int) -> None:

@@ -85,11 +85,12 @@ def safe_url(url: str) -> str:
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
+        port = parts.port  # raises for a port that is not a number or out of range
     except ValueError:
         return "<invalid url>"
     if ":" in host:  # an IPv6 literal needs its brackets back
         host = f"[{host}]"
-    netloc = f"{host}:{parts.port}" if parts.port else host
+    netloc = f"{host}:{port}" if port else host
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 

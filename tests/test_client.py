@@ -528,3 +528,25 @@ def test_debug_body_is_scrubbed_before_it_is_cut(provider_server, caplog):
     prompt = "x" * (client_text.DEBUG_BODY_LIMIT - 90) + KEY  # the key straddles the 2 KB cut of the logged body
     client.send(request.build(provider(provider_server), prompt=prompt, stream=False), timeout=5)
     assert KEY[:8] not in caplog.text
+
+
+@pytest.mark.parametrize(("headers", "url_tail"), [
+    ({"authorization": f"Bearer {KEY}\nline2"}, ""),  # a multi-line `pass show`: h11 refuses it at send time
+    ({"authorization": f"Bearer {KEY}é"}, ""),  # not ASCII: httpx refuses it while building the request
+    ({"x-team": "caf\x00é"}, ""),
+    ({}, ":abc"),  # a port that is not a number
+])
+def test_a_request_that_cannot_be_sent_is_a_config_error_that_never_quotes_the_value(provider_server, headers,
+                                                                                     url_tail):
+    """Issue 9 defect 1 (last line of defence; config.py validates keys first): httpx's "Illegal header value
+    b'Bearer sk-…\\nline2'" was printed, and a non-ASCII value crashed with UnicodeEncodeError (exit 1)."""
+    from aimux_cli.errors import ConfigError
+
+    built = chat(provider_server)
+    url = built.url.replace(f":{provider_server.port}", url_tail) if url_tail else built.url
+    prepared = dataclasses.replace(built, url=url, headers={**built.headers, **headers})
+    with pytest.raises(ConfigError) as info:
+        client.send(prepared, timeout=5, retries=2, **FAST)
+    assert info.value.exit_code == ExitCode.CONFIG and "cannot send to " in str(info.value)
+    assert KEY[:10] not in str(info.value) and "line2" not in str(info.value) and "caf" not in str(info.value)
+    assert provider_server.count() == 0
