@@ -14,11 +14,11 @@ A run fails on:
 - `exit-1`: exit code 1 without an exception (an output failure on an in-memory stdout is a bug too);
 - `traceback`: "Traceback" on stderr;
 - `slow`: a run over `TIME_LIMIT` seconds (CPU time of this process by default: other processes on a busy machine
-  do not make a case fail; `benchmarks/fuzz.py` uses the wall clock). Only untraced runs are timed: tracemalloc
-  makes allocation-heavy code (Rich) several times slower;
-- `memory`: in the run named by `trace` (the runner rotates it over the formats, one traced run per case), peak
-  traced memory over 10x the input, or over `MEMORY_FLOOR` for small inputs. What the harness itself keeps of
-  stdout is left out;
+  do not make a case fail; `benchmarks/fuzz.py` uses the wall clock). Runs measured by tracemalloc are not timed:
+  it makes allocation-heavy code (Rich) several times slower;
+- `memory`: peak memory of the run (tests/fuzz/memory.py: the resident set's high-water mark, else tracemalloc)
+  over 10x the input, or over `MEMORY_FLOOR` for small inputs. What the harness itself keeps of stdout is left
+  out;
 - `lost-text`: one of `expect` (the text blocks decoded before a corrupt point, as (choice, text)) missing from
   `-f text` output; or one of choice 0's missing from `--follow -f text` (streams go through `FOLLOW` too) or
   from `ask -f text` (tests/fuzz/network.py).
@@ -26,22 +26,24 @@ A run fails on:
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import sys
 import tempfile
 import time
-import tracemalloc
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
+
+from .memory import Probe, kind as memory_kind
 
 FORMATS = ("toon", "json", "text", "rich")
 FOLLOW = ("text --follow", "rich --follow", "json --follow")  # for streams: the live view of each kind
 WIDTH = 100
 TIME_LIMIT = 5.0
 MEMORY_FACTOR = 10
-MEMORY_FLOOR = 4 * 1024 * 1024  # the most any clean fixture or corpus file needs, in any format, is 3.2 MiB
+MEMORY_FLOOR = 6 * 1024 * 1024  # clean fixtures and corpus files peak at 2.6 MiB at most (RSS), in any format
 PACKAGE = str(Path(__file__).resolve().parents[2] / "aimux_cli")
 ROOT = str(Path(PACKAGE).parent)
 
@@ -61,13 +63,14 @@ class Failure:
 class Run:
     """The result of one format's run."""
 
-    __slots__ = ("fmt", "code", "stdout", "stderr", "exc", "seconds", "peak")
+    __slots__ = ("fmt", "code", "stdout", "stderr", "exc", "seconds", "peak", "timed")
 
     def __init__(self, fmt: str) -> None:
         self.fmt, self.code, self.stdout, self.stderr = fmt, 0, "", ""
         self.exc: BaseException | None = None
         self.seconds = 0.0
         self.peak: int | None = None
+        self.timed = True  # False when tracemalloc slowed the run down
 
 
 class _Stdin:
@@ -166,7 +169,7 @@ def captured(data: bytes, real_stdin: bool = False, keep: bool = True):
                 os.environ[key] = value
 
 
-def prettify(data: bytes, fmt: str, *, clock=time.process_time, trace: bool = False) -> Run:
+def prettify(data: bytes, fmt: str, *, clock=time.process_time, trace: bool = True) -> Run:
     """`printf DATA | aimux prettify -f FMT`, in process; the exit code as cli.main would give it. A format
     ending in " --follow" ("text --follow") runs `aimux prettify --follow -f text`."""
     from aimux_cli import output
@@ -174,15 +177,10 @@ def prettify(data: bytes, fmt: str, *, clock=time.process_time, trace: bool = Fa
     from aimux_cli.errors import AimuxError, ExitCode
 
     result = Run(fmt)
-    owner = trace and not tracemalloc.is_tracing()
-    if owner:
-        tracemalloc.start()
-    if trace:
-        tracemalloc.reset_peak()
-        base = tracemalloc.get_traced_memory()[0]
+    probe = Probe() if trace else contextlib.nullcontext()
     start = clock()
     name, follow = fmt.split(" ")[0], fmt.endswith("--follow")
-    with captured(data, real_stdin=follow, keep=name == "text") as (out, err):
+    with probe, captured(data, real_stdin=follow, keep=name == "text") as (out, err):
         try:
             result.code = run(PrettifyOptions(files=["-"], fmt=name, follow=follow)) or 0
             output.flush()
@@ -197,9 +195,8 @@ def prettify(data: bytes, fmt: str, *, clock=time.process_time, trace: bool = Fa
             result.exc, result.code = exc, int(ExitCode.FAILURE)
     result.seconds = clock() - start
     if trace:
-        result.peak = tracemalloc.get_traced_memory()[1] - base - out.size
-    if owner:
-        tracemalloc.stop()
+        result.peak = max(0, probe.peak - out.size)
+        result.timed = probe.kind != "tracemalloc"
     result.stdout = out.getvalue()
     result.stderr = err.getvalue()
     return result
@@ -225,7 +222,7 @@ def check(run: Run, size: int, expect: tuple[tuple[int, str], ...] = (),
         failures.append(Failure("exit-1", "exit 1 without an exception", run.stderr.strip()[:160], run.fmt))
     if "Traceback" in run.stderr:
         failures.append(Failure("traceback", "Traceback on stderr", run.stderr[:160], run.fmt))
-    if run.seconds > time_limit and run.peak is None:
+    if run.seconds > time_limit and run.timed:
         failures.append(Failure("slow", f"slow in -f {run.fmt}", f"{run.seconds:.1f} s for {size} bytes", run.fmt))
     limit = max(MEMORY_FACTOR * size, MEMORY_FLOOR)
     if run.peak is not None and run.peak > limit:
@@ -243,11 +240,14 @@ def check(run: Run, size: int, expect: tuple[tuple[int, str], ...] = (),
 
 
 def run_case(data: bytes, expect: tuple[tuple[int, str], ...] = (), *, formats=FORMATS,
-             time_limit: float = TIME_LIMIT, clock=time.process_time, trace: str | None = None) -> list[Failure]:
-    """Every format's run of one input (the `trace` one under tracemalloc); the failures of all of them."""
+             time_limit: float = TIME_LIMIT, clock=time.process_time, trace=None) -> list[Failure]:
+    """Every format's run of one input; the failures of all of them. `trace`: measure memory in these formats
+    (default: all when the RSS probe works, else only the first, tracemalloc being slow)."""
+    if trace is None:
+        trace = formats if memory_kind() == "rss" else formats[:1]
     failures = []
     for fmt in formats:
-        run = prettify(data, fmt, clock=clock, trace=fmt == trace)
+        run = prettify(data, fmt, clock=clock, trace=fmt in trace)
         failures += check(run, len(data), expect, time_limit)
         del run
     return failures

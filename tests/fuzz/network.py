@@ -70,8 +70,8 @@ def run_case(data: bytes, rng: random.Random, *, api: str | None = None, expect=
             if api is None or rng.random() < 0.2:
                 api, expect = rng.choice(wires.WIRES), ()
             pump(data, rng, complete=rng.random() < 0.7, api=api)
-        except (streams.StreamError, AimuxError):
-            pass
+        except (streams.StreamError, AimuxError) as exc:  # ask: one line and this exit code (a StreamError is 4)
+            run.code = int(exc.exit_code)
         except Exception as exc:
             run.exc, run.code = exc, 1
     run.seconds = clock() - start

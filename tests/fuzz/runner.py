@@ -39,12 +39,18 @@ class Outcome:
 def run_index(seed: int, index: int, *, formats=harness.FORMATS, time_limit: float = harness.TIME_LIMIT,
               clock=time.process_time, network: bool = True, memory: bool = True,
               case: Case | None = None) -> tuple[Outcome, Case]:
-    """Run case `index`; with `memory`, one of its runs (by turns, each format) is measured with tracemalloc."""
+    """Run case `index`; with `memory`, its runs are measured (every run with the RSS probe; with tracemalloc, one
+    run per case, the format by turns)."""
     case = case or make_case(seed, index)
     start = time.perf_counter()
     if case.is_stream and formats == harness.FORMATS:
         formats = formats + harness.FOLLOW
-    trace = formats[index % len(formats)] if memory else None
+    if not memory:
+        trace = ()
+    elif harness.memory_kind() == "rss":
+        trace = formats
+    else:
+        trace = (formats[index % len(formats)],)
     failures = harness.run_case(case.data, case.expected_text(), formats=formats, time_limit=time_limit,
                                 clock=clock, trace=trace)
     if network and case.is_stream and random.Random(index).random() < NETWORK_SHARE:
