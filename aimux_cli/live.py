@@ -2,8 +2,15 @@
 `--follow` loop that folds a stream from stdin.
 
 Where the progressive text goes depends on the final format: `text` writes the answer to stdout as it arrives
-(that is the whole output); `rich` draws it on stdout with the streaming Markdown renderer, then the document's
-summary; `toon`/`json` keep stdout for the final document and show the progress on stderr when it is a terminal.
+(that is the whole output), then one `tool NAME ARGUMENTS` line per tool call; `rich` draws it on stdout with the
+streaming Markdown renderer (tool calls growing in the live region), then the document's summary; `toon`/`json`
+keep stdout for the final document and show the progress on stderr when it is a terminal. Thinking is labelled
+and ends its line, on stderr when it is a terminal (`--thinking` in ask moves it to stdout or hides it).
+
+`Progress` is that view; `View` is ask's wrapper (the waiting line until the first token, the first-token time);
+`INTERRUPTS` turns Ctrl-C while drawing into a KeyboardInterrupt once the drawing is done, so that the screen is
+never left half drawn; after one, ask and --follow close the view, write `aimux: interrupted after …` with what
+had arrived on stderr, and exit 130.
 """
 
 from __future__ import annotations
@@ -188,6 +195,81 @@ def plain_call(block) -> str:
     return f"tool {block.get('name') or '?'} {encoded}"
 
 
+class View:
+    """`aimux ask`'s view: prettify --follow's progress, built on the first delta (so the Rich import overlaps the provider's
+    latency instead of delaying the request), noting when the first visible delta was shown (for the footer).
+    Until then, on a terminal, a transient `waiting for PROVIDER · 1.2 s` line on stderr (`waiting`: its label,
+    None for none). `raw` shows nothing: stdout carries the provider's bytes alone."""
+
+    def __init__(self, fmt: str, env, thinking: str = "show", waiting: str | None = None) -> None:
+        self.fmt, self.env, self.thinking = fmt, env, thinking
+        self.progress: Progress | None = None
+        self.first_delta: float | None = None
+        self.deltas = 0  # visible deltas shown (for the note after a Ctrl-C)
+        self.chars = 0
+        self.waiting = None
+        if waiting:
+            from aimux_cli.render.waiting import Waiting
+            self.waiting = Waiting(waiting)
+
+    def arrived(self) -> None:
+        """Something is about to be written: the waiting line goes first."""
+        if self.waiting is not None:
+            self.waiting.stop()
+            self.waiting = None
+
+    def show(self, deltas) -> None:
+        if self.first_delta is None and any(text for _, text in deltas):
+            self.first_delta = time.monotonic()
+            self.arrived()
+        self.deltas += len(deltas)
+        self.chars += sum(len(text) for _, text in deltas)
+        if self.fmt == "raw" or not deltas:
+            return
+        self._progress().show(deltas)
+
+    def watch(self, acc) -> None:
+        """After each event: the tool calls in progress (the first one counts as the first token)."""
+        choice = acc.choices.get(0) if acc is not None else None
+        if choice is None or not choice.tools or self.fmt == "raw":
+            return
+        if self.first_delta is None:
+            self.first_delta = time.monotonic()
+            self.arrived()
+        self._progress().watch(acc)
+
+    def blocks(self, blocks) -> None:
+        """A whole body's blocks (a non-streamed answer), shown in order."""
+        if not any(b.get("type") in ("text", "thinking", "refusal", "tool_call") for b in blocks):
+            return
+        if self.first_delta is None:
+            self.first_delta = time.monotonic()
+            self.arrived()
+        if self.fmt != "raw":
+            self._progress().blocks(blocks)
+
+    def _progress(self) -> Progress:
+        if self.progress is None:
+            self.progress = Progress(self.fmt, self.env, self.thinking)
+        return self.progress
+
+    @contextmanager
+    def note(self):
+        """Write a line on stderr (a retry notice) without the waiting line getting in the way."""
+        if self.waiting is None:
+            yield
+        else:
+            with self.waiting.pause():
+                yield
+
+    def close(self, doc=None) -> None:
+        self.arrived()
+        if self.progress is None and doc is not None and self.fmt == "text":
+            self._progress()  # a text answer with only tool calls still prints them
+        if self.progress is not None:
+            self.progress.close(doc)
+
+
 class Interrupts:
     """Ctrl-C while the view draws: the KeyboardInterrupt is raised once the drawing is done, so the screen is never
     left half drawn (a block printed twice, or a live region left behind). Outside drawing, at once."""
@@ -236,70 +318,6 @@ class Interrupts:
 
 
 INTERRUPTS = Interrupts()
-
-
-class Waiting:
-    """A transient line on stderr while nothing has arrived yet: `⠹ waiting for openai · 2.4 s`.
-
-    Drawn by its own thread (the main thread is blocked reading the network), only on a terminal, from 0.15 s on
-    (a fast answer shows no flash); `stop()` joins the thread and erases the line before anything else is written.
-    `pause()` erases it for a moment so that a line can be written to stderr (a retry notice)."""
-
-    FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
-
-    def __init__(self, label: str, *, delay: float = 0.15, period: float = 0.1) -> None:
-        import threading
-
-        from aimux_cli.render.sanitize import for_terminal
-
-        self.label = for_terminal(label)
-        self.delay, self.period = delay, period
-        self.t0 = time.monotonic()
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._drawn = False
-        self._thread = threading.Thread(target=self._run, name="aimux-waiting", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        frame = 0
-        if self._stop.wait(self.delay):
-            return
-        while not self._stop.is_set():
-            with self._lock:
-                if self._stop.is_set():
-                    return
-                elapsed = time.monotonic() - self.t0
-                self._write(f"\r\x1b[2K{self.FRAMES[frame % len(self.FRAMES)]} {self.label} · {elapsed:.1f} s")
-                self._drawn = True
-            frame += 1
-            self._stop.wait(self.period)
-
-    def _write(self, text: str) -> None:
-        try:
-            sys.stderr.write(text)
-            sys.stderr.flush()
-        except (OSError, ValueError):
-            self._stop.set()
-
-    def _erase(self) -> None:
-        if self._drawn:
-            self._write("\r\x1b[2K")
-            self._drawn = False
-
-    @contextmanager
-    def pause(self):
-        with self._lock:
-            self._erase()
-            yield
-
-    def stop(self) -> None:
-        if self._stop.is_set() and not self._thread.is_alive() and not self._drawn:
-            return
-        self._stop.set()
-        with self._lock:
-            self._erase()
-        self._thread.join()
 
 
 def follow(opts, fmt: str, env) -> int:

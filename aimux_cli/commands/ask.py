@@ -7,13 +7,17 @@ prompt; stdin alone is the prompt; neither is a usage error (exit 2). Stdin is r
 Output, by `--format` (default `rich` on a terminal, `text` when piped):
 
 - `rich`: the answer drawn as Markdown while it streams (finished blocks printed once, only the growing tail
-  redrawn); thinking dimmed on stderr; then a footer on stderr: model, tokens in/out, time to first token, total
-  time, output tokens per second (and the finish reason when it is not a normal stop).
+  redrawn), tool calls growing as they stream then drawn as prettify draws them; thinking dimmed on stderr; then a
+  footer on stderr: model, tokens in/out, time to first token, total time, output tokens per second (and the
+  finish reason when it is not a normal stop).
 - `text`: the answer text written to stdout as it arrives, flushed per chunk, exact bytes into a pipe (sanitized on
-  a terminal). Thinking goes to stderr only when stderr is a terminal, so `ask … > out 2> log` keeps the log for
-  errors. This is `prettify --follow`'s progress view (aimux_cli/live.py), reused as it is.
-- `toon` / `json`: the aimux response document (the prettify contract) once the answer is complete; while it
-  streams, the text is shown on stderr when stderr is a terminal.
+  a terminal), then one `tool NAME ARGUMENTS-AS-JSON` line per tool call. Thinking goes to stderr, labelled
+  `thinking: ` and ended by a newline, only when stderr is a terminal, so `ask … > out 2> log` keeps the log for
+  errors (`--thinking hide` drops it, `--thinking stdout` writes it before the answer). This is `prettify
+  --follow`'s progress view (aimux_cli/live.py), reused as it is.
+- `toon` / `json`: the aimux response document (the prettify contract) once the answer is complete, with a
+  `client` section: what aimux measured (time to the first token, total time, attempts); while it streams, the
+  text is shown on stderr when stderr is a terminal.
 - `raw`: the provider's body bytes exactly as received, written as they arrive: `aimux ask -f raw > case.sse`
   records a fixture that `aimux prettify case.sse` reads back to the same document. For an HTTP error, the
   error body (with the key scrubbed) is written, so error fixtures can be recorded too.
@@ -23,6 +27,12 @@ retries; 7 any other provider error, an error event inside a stream included; 8 
 any answer; 9 an answer cut short (connection dropped, silence longer than --timeout, or a stream that ended
 without its terminal event): what arrived is printed first. Retries (client.py) never happen once a byte was shown.
 Every error is one line: provider, HTTP status, the provider's error type and message, with the key scrubbed.
+130 for Ctrl-C: the view is closed (what was drawn stays, once), then `aimux: interrupted after 1.23 s: MODEL · N
+chunks, C characters so far` on stderr.
+
+On a terminal, stderr shows a transient `waiting for PROVIDER · 1.2 s` line until the first token (with
+`--no-stream`, until the answer); never into a pipe, nor with --debug. ask closes what it opens, so the process
+ends as soon as its output is flushed (aimux_cli/fastexit.py).
 """
 
 from __future__ import annotations
@@ -30,11 +40,10 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from aimux_cli import output, streams, wire as wires
-from aimux_cli.live import INTERRUPTS, Progress, Waiting, feed_events
+from aimux_cli.live import INTERRUPTS, View, feed_events
 from aimux_cli.present import dumps_json, warn
 from aimux_cli.errors import (
     AimuxError,
@@ -143,78 +152,6 @@ def _debug_logging() -> None:
         handler.setFormatter(logging.Formatter("aimux: debug: %(name)s: %(message)s"))
         logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
-
-
-class View:
-    """prettify --follow's progress view, built on the first delta (so the Rich import overlaps the provider's
-    latency instead of delaying the request), noting when the first visible delta was shown (for the footer).
-    Until then, on a terminal, a transient `waiting for PROVIDER · 1.2 s` line on stderr (`waiting`: its label,
-    None for none). `raw` shows nothing: stdout carries the provider's bytes alone."""
-
-    def __init__(self, fmt: str, env, thinking: str = "show", waiting: str | None = None) -> None:
-        self.fmt, self.env, self.thinking = fmt, env, thinking
-        self.progress: Progress | None = None
-        self.first_delta: float | None = None
-        self.deltas = 0  # visible deltas shown (for the note after a Ctrl-C)
-        self.chars = 0
-        self.waiting = Waiting(waiting) if waiting else None
-
-    def arrived(self) -> None:
-        """Something is about to be written: the waiting line goes first."""
-        if self.waiting is not None:
-            self.waiting.stop()
-            self.waiting = None
-
-    def show(self, deltas) -> None:
-        if self.first_delta is None and any(text for _, text in deltas):
-            self.first_delta = time.monotonic()
-            self.arrived()
-        self.deltas += len(deltas)
-        self.chars += sum(len(text) for _, text in deltas)
-        if self.fmt == "raw" or not deltas:
-            return
-        self._progress().show(deltas)
-
-    def watch(self, acc) -> None:
-        """After each event: the tool calls in progress (the first one counts as the first token)."""
-        choice = acc.choices.get(0) if acc is not None else None
-        if choice is None or not choice.tools or self.fmt == "raw":
-            return
-        if self.first_delta is None:
-            self.first_delta = time.monotonic()
-            self.arrived()
-        self._progress().watch(acc)
-
-    def blocks(self, blocks) -> None:
-        """A whole body's blocks (a non-streamed answer), shown in order."""
-        if not any(b.get("type") in ("text", "thinking", "refusal", "tool_call") for b in blocks):
-            return
-        if self.first_delta is None:
-            self.first_delta = time.monotonic()
-            self.arrived()
-        if self.fmt != "raw":
-            self._progress().blocks(blocks)
-
-    def _progress(self) -> Progress:
-        if self.progress is None:
-            self.progress = Progress(self.fmt, self.env, self.thinking)
-        return self.progress
-
-    @contextmanager
-    def note(self):
-        """Write a line on stderr (a retry notice) without the waiting line getting in the way."""
-        if self.waiting is None:
-            yield
-        else:
-            with self.waiting.pause():
-                yield
-
-    def close(self, doc=None) -> None:
-        self.arrived()
-        if self.progress is None and doc is not None and self.fmt == "text":
-            self._progress()  # a text answer with only tool calls still prints them
-        if self.progress is not None:
-            self.progress.close(doc)
 
 
 class Pump:
