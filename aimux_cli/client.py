@@ -231,9 +231,10 @@ class Session:
                 return response, attempt
             status, headers = response.status_code, _headers(response)
             reader = Truncating(headers.get("content-encoding"), ERROR_BODY_LIMIT)
+            enough = time.monotonic() + timeout  # an error body dripping forever is not waited for either
             try:
                 for raw in response.iter_raw():
-                    if reader.feed(raw):
+                    if reader.feed(raw) or time.monotonic() > enough:
                         break
             except httpx.HTTPError:
                 pass  # keep what was read: the status is the news
@@ -417,9 +418,10 @@ class AsyncSession:
                 return response, attempt
             status, headers = response.status_code, _headers(response)
             reader = Truncating(headers.get("content-encoding"), ERROR_BODY_LIMIT)
+            enough = time.monotonic() + timeout
             try:
                 async for raw in response.aiter_raw():
-                    if reader.feed(raw):
+                    if reader.feed(raw) or time.monotonic() > enough:
                         break
             except httpx.HTTPError:
                 pass

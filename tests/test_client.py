@@ -550,3 +550,11 @@ def test_a_request_that_cannot_be_sent_is_a_config_error_that_never_quotes_the_v
     assert info.value.exit_code == ExitCode.CONFIG and "cannot send to " in str(info.value)
     assert KEY[:10] not in str(info.value) and "line2" not in str(info.value) and "caf" not in str(info.value)
     assert provider_server.count() == 0
+
+
+def test_an_error_body_that_drips_forever_is_read_for_one_timeout_at_most(provider_server):
+    provider_server.route(CHAT, Reply(502, {"content-type": "text/plain"},
+                                      [(0, b"bad gateway ")] + [(0.05, b".")] * 100_000))
+    with pytest.raises(ProviderError, match=r"HTTP 502: bad gateway \.") as info:
+        client.send(chat(provider_server), timeout=0.5, retries=0)
+    assert 5 <= len(info.value.body) < 100  # a lower bound only on the bytes: what 0.5 s of drip brought
