@@ -9,9 +9,9 @@ the check that failed), with the first cases of each group; each of those inputs
 $TMPDIR/aimux-fuzz/SEED/) so that `aimux prettify -f toon < FILE` reproduces it; summary.txt there holds the
 summary so far while the run goes. Exit 0 when no case failed, 1 otherwise.
 
-The harness is tests/fuzz/ (the same code runs a bounded number of cases in the test suite). Here the time limit is
-on the wall clock (--cpu to use CPU time, as the suite does), and a case that runs for --hang seconds is stopped and
-reported as a hang.
+The harness is tests/fuzz/ (the same code runs a bounded number of cases in the test suite). The time limit is on
+the CPU time of each run, as in the suite (--wall for the wall clock, on an idle machine), and a case that runs
+for --hang seconds of wall time is stopped and reported as a hang.
 """
 
 from __future__ import annotations
@@ -99,19 +99,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--case", type=int, help="run this one case number, showing tracebacks")
     parser.add_argument("--file", type=Path, help="run this one input file (a saved case), showing tracebacks")
     parser.add_argument("--save", type=Path, help="folder for failing inputs (default $TMPDIR/aimux-fuzz/SEED)")
-    parser.add_argument("--cpu", action="store_true", help="time limit on CPU time instead of the wall clock")
+    parser.add_argument("--wall", action="store_true", help="time limit on the wall clock instead of CPU time")
     parser.add_argument("--time-limit", type=float, default=harness.TIME_LIMIT, help="seconds per run (5)")
     parser.add_argument("--hang", type=int, default=120, help="stop a case after this many seconds (120)")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory check (faster)")
     parser.add_argument("--no-network", action="store_true", help="skip the ask Pump family")
     parser.add_argument("--max-size", type=int, help="skip cases larger than this many bytes")
     args = parser.parse_args(argv)
-    options = {"clock": time.process_time if args.cpu else time.perf_counter, "time_limit": args.time_limit,
+    options = {"clock": time.perf_counter if args.wall else time.process_time, "time_limit": args.time_limit,
                "network": not args.no_network, "memory": not args.no_memory}
     if args.case is not None or args.file is not None:
         _worker_init()
         if args.file is not None:
-            return one_case(runner.Case(args.file.read_bytes(), str(args.file)), options)
+            from aimux_cli import streams
+
+            data = args.file.read_bytes()
+            kind = streams.sniff(data[:4096])  # a stream is also run with --follow
+            return one_case(runner.Case(data, f"shape-{kind} {args.file}"), options)
         print(f"case {args.case} of seed {args.seed}: ", end="")
         return one_case(runner.make_case(args.seed, args.case), options)
     save_dir = args.save or Path(tempfile.gettempdir()) / "aimux-fuzz" / str(args.seed)

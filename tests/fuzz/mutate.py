@@ -61,7 +61,7 @@ class Case:
     @property
     def is_stream(self) -> bool:
         """An SSE or NDJSON stream (mutated or drawn): --follow and ask's Pump are tried on it too."""
-        kind = self.seed.kind if self.seed is not None else self.mutation.removeprefix("shape-")
+        kind = self.seed.kind if self.seed is not None else self.mutation.removeprefix("shape-").split(" ")[0]
         return kind in ("sse", "ndjson")
 
     @property
