@@ -8,7 +8,7 @@ import re
 
 import orjson
 
-from .stream_decode import Decoder, Parser, StreamSyntaxError, fail
+from .stream_decode import Decoder, Parser, StreamSyntaxError
 
 
 _TOKEN = re.compile(r'[\[\]{},"]')
@@ -33,6 +33,7 @@ class JSONArrayParser(Parser):
         self._state = "before"  # "before" the "[", "inside", "after" the "]"
         self._start: int | None = None  # where the current element's text starts
         self._gap: int | None = None  # after a complete element: from here to the next "," or "]" must be blank
+        self._trailing = False  # text after the closing "]" was seen (and noted)
 
     def feed(self, chunk: bytes) -> list[object]:
         text = self._decoder.decode(chunk)
@@ -47,42 +48,46 @@ class JSONArrayParser(Parser):
         out: list[object] = []
         self._buf += text
         self._scan(out)
-        err = None
-        if self._state != "after":
-            what = "before its closing ']'" if self._state == "inside" else "before its opening '['"
-            err = StreamSyntaxError(f"JSON array ended {what}", self._line(len(self._buf)), truncated=True)
-        elif self._buf[self._pos :].strip():
-            err = StreamSyntaxError("text after the JSON array", self._line(self._pos))
-        return fail(err, out)
+        if self._state == "inside":
+            self.cut = True
+            self.note(f"the stream ends inside the JSON array (line {self._line(len(self._buf))}): it was cut short")
+        elif self._state == "before":
+            self.note("not a JSON array")
+        elif self._buf[self._pos :].strip() and not self._trailing:
+            self.note(f"text after the JSON array ignored (line {self._line(self._pos)})")
+        return out
 
     def _scan(self, out: list[object]) -> None:
+        """Scan the buffer for structural characters; a bad element is skipped (noted) and the scan goes on."""
         buf = self._buf
-        try:
-            while True:
-                if self._in_string:
-                    end = _STRING_BODY.match(buf, self._pos).end()
-                    if end >= len(buf) or buf[end] != '"':
-                        self._pos = end  # the string goes on in a later chunk
-                        return
-                    self._pos, self._in_string = end + 1, False
-                    continue
-                match = _TOKEN.search(buf, self._pos)
-                if match is None:
+        while True:
+            if self._in_string:
+                end = _STRING_BODY.match(buf, self._pos).end()
+                if end >= len(buf) or buf[end] != '"':
+                    self._pos = end  # the string goes on in a later chunk
                     return
-                i = match.start()
-                self._pos = i + 1  # past the token first, so that a fault leaves the parser able to go on
+                self._pos, self._in_string = end + 1, False
+                continue
+            match = _TOKEN.search(buf, self._pos)
+            if match is None:
+                return
+            i = match.start()
+            self._pos = i + 1  # past the token first, so that a fault leaves the scan able to go on
+            try:
                 self._token(buf[i], i, out)
-        except StreamSyntaxError as err:
-            err.values = out
-            raise
+            except StreamSyntaxError as err:
+                self.note(f"skipped {err}")
 
     def _token(self, char: str, i: int, out: list[object]) -> None:
         if self._state != "inside":
-            if self._state == "after" or char != "[" or self._buf[:i].strip():
-                self._pos = i  # leave the offending text in place: close() reports it too
-                what = "not a JSON array" if self._state == "before" else "text after the JSON array"
-                raise StreamSyntaxError(what, self._line(i))
-            self._state, self._depth, self._start = "inside", 1, i + 1
+            if self._state == "before" and char == "[" and not self._buf[:i].strip():
+                self._state, self._depth, self._start = "inside", 1, i + 1
+                return
+            self._pos = len(self._buf)  # not part of the array: skip it (close() says so once)
+            if self._state == "after" and not self._trailing:
+                self._trailing = True
+                raise StreamSyntaxError("text after the JSON array", self._line(i))
+            return
         elif char == '"':
             self._in_string = True
         elif char in "{[":

@@ -47,7 +47,7 @@ _EXACT_BAD = 100  # bad sequences located one by one per decode call; the rest o
 class Decoder:
     """Incremental UTF-8, the leading BOM dropped; bad bytes become U+FFFD and are counted (see `warnings`)."""
 
-    __slots__ = ("_pending", "_consumed", "_started", "first_bad", "bad", "more_bad", "notes")
+    __slots__ = ("_pending", "_consumed", "_started", "first_bad", "bad", "more_bad", "notes", "dropped")
 
     def __init__(self) -> None:
         self._pending = b""  # the start of a character whose remaining bytes have not arrived yet
@@ -56,7 +56,8 @@ class Decoder:
         self.first_bad: int | None = None  # offset of the first bad byte in the whole stream
         self.bad = 0  # bad sequences replaced
         self.more_bad = False  # some were replaced in bulk, uncounted
-        self.notes: list[str] = []  # the parser's own warnings (see _Parser.warnings)
+        self.notes: list[str] = []  # the parser's own warnings (see Parser.warnings)
+        self.dropped = 0  # notes beyond MAX_NOTES, counted only
 
     def decode(self, chunk: bytes | memoryview, final: bool = False) -> str:
         """Decode what can be decoded (a character cut at the end of `chunk` waits for its other bytes)."""
@@ -99,29 +100,35 @@ class Decoder:
 
     def warnings(self) -> list[str]:
         if self.first_bad is None:
-            return self.notes[:20]
+            return []
         others = self.bad - 1
         more = f" and {others:,}{'+' if self.more_bad else ''} more place(s)" if others or self.more_bad else ""
-        return [f"invalid UTF-8 at byte {self.first_bad}{more}, replaced with U+FFFD", *self.notes[:20]]
-
-
-def fail(err: StreamError | None, out: list) -> list:
-    """Raise `err` carrying the values completed before it, or return them."""
-    if err is None:
-        return out
-    err.values = out
-    raise err
+        return [f"invalid UTF-8 at byte {self.first_bad}{more}, replaced with U+FFFD"]
 
 
 class Parser:
-    """What every parser shares: the decoder, and the warnings about the bytes it decoded."""
+    """What every parser shares: the decoder, the problems it went past, and whether the stream was cut."""
 
     _decoder: Decoder
+    cut = False  # set by close() when the body ends inside an item (an NDJSON line, a JSON array)
 
     @property
     def warnings(self) -> list[str]:
-        """Problems met so far that did not stop the parser (bytes that are not UTF-8), one line each."""
-        return self._decoder.warnings()
+        """Problems met so far that did not stop the parser (bytes that are not UTF-8, an item that is not JSON
+        and was skipped), one line each, at most MAX_NOTES of the parser's own."""
+        notes = self._decoder.notes
+        extra = [f"… and {self._decoder.dropped} more item(s) skipped"] if self._decoder.dropped else []
+        return self._decoder.warnings() + notes + extra
+
+    def note(self, message: str) -> None:
+        """Record a problem the parser went past (a bad line is skipped, never raised: the stream goes on)."""
+        if len(self._decoder.notes) < MAX_NOTES:
+            self._decoder.notes.append(message)
+        else:
+            self._decoder.dropped += 1
+
+
+MAX_NOTES = 20
 
 
 class Collected:
@@ -129,42 +136,15 @@ class Collected:
 
     __slots__ = ("items", "warnings", "cut")
 
-    def __init__(self) -> None:
-        self.items: list = []
-        self.warnings: list[str] = []
-        self.cut = False  # the body ends inside an NDJSON line or a JSON array (a stream cut short)
+    def __init__(self, items: list, warnings: list[str], cut: bool) -> None:
+        self.items = items
+        self.warnings = warnings
+        self.cut = cut  # the body ends inside an NDJSON line or a JSON array (a stream cut short)
 
 
 def collect(parser: Parser, data: bytes) -> Collected:
-    """Run a whole body through `parser`, going on past each bad item (it is skipped, with a warning): what
-    arrived before a fault, and after it, is kept (issue 9: `feed() + close()` lost feed's result when close
-    raised). The decoder's warnings (bytes that are not UTF-8) come first."""
-    out = Collected()
-    skipped: list[str] = []
-    for closing in (False, True):
-        chunk, last = data, None
-        while True:
-            try:
-                out.items += parser.close() if closing else parser.feed(chunk)
-                break
-            except StreamSyntaxError as err:
-                out.items += err.values
-                if err.truncated:
-                    out.cut = True
-                    skipped.append(f"the stream ends inside an item (line {err.line_no}): it was cut short")
-                    break
-                if (err.message, err.line_no) == last:  # a fault the parser cannot move past
-                    break
-                last = (err.message, err.line_no)
-                skipped.append(f"skipped {err}")
-                chunk = b""  # the parser keeps what followed the bad item: go on with it
-        if out.cut:
-            break
-    out.warnings = parser.warnings + _capped(skipped)
-    return out
-
-
-def _capped(messages: list[str], limit: int = 20) -> list[str]:
-    if len(messages) <= limit:
-        return messages
-    return messages[:limit] + [f"… and {len(messages) - limit} more bad item(s) skipped"]
+    """Run a whole body through `parser`: its items (every good one, before and after a fault), its warnings, and
+    whether it was cut short (issue 9: `feed() + close()` once lost feed's items when close raised)."""
+    items = parser.feed(data)
+    items += parser.close()
+    return Collected(items, parser.warnings, parser.cut)

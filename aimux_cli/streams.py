@@ -6,7 +6,7 @@ Contract:
   CR; `:` comments; one space stripped after `field:`; `data` lines joined with "\\n"; `id` persists across events
   and is ignored when it contains NUL; `retry` and unknown fields ignored; no data lines, no event). One deliberate
   deviation, required by issue 3: `close()` dispatches a final event that lacks its trailing blank line.
-- `NDJSONParser` yields one JSON value per non-blank line (LF or CRLF).
+- `NDJSONParser` yields one JSON value per non-blank line (lines end with LF, CRLF or CR).
 - `JSONArrayParser` yields each top-level element of a JSON array (Gemini `streamGenerateContent` without `alt=sse`)
   as soon as its closing brace arrives.
 - Every parser takes bytes in chunks of any size (`feed`) and is flushed with `close()`; feeding a body in pieces
@@ -17,13 +17,14 @@ Contract:
 - `sniff(head)` names the kind of a body from its first bytes ("sse", "ndjson", "json-array", "json");
   `needs_more(head)` says when a head is too short to be sure; `iter_events(body)` parses a whole body.
 
-Errors never lose data. A parser raises a `StreamError` (an `InputError`, exit 4) and attaches to it, as
-`err.values`, the events or values completed by that same call before the fault; everything earlier was already
-returned. A bad NDJSON line or array element raises `StreamSyntaxError` with its line number; that parser stays
-usable: the bad item is consumed, and the next `feed()` (even `feed(b"")`) or `close()` goes on with what followed
-it. Raising was chosen over an `.error` attribute so that a caller cannot overlook a fault. `collect(parser, data)`
-runs a whole body through a parser that way, skipping bad items and keeping a warning for each.
-`InputDecodeError` ("invalid UTF-8 at byte N") is raised only by `iter_events` for a body that is one JSON value.
+Faults never lose data and never stop a parser (issue 9: one bad line or byte used to cost every later event, and
+with `feed() + close()` every earlier one too). A line or array element that is not JSON is skipped; bytes that are
+not UTF-8 become U+FFFD; each is named, with its line or byte, in `parser.warnings` (at most 20 lines, then a
+count), which callers put into the document's `warnings`. `parser.cut` is True once `close()` found the body ending
+inside an item (an NDJSON line without its line end that does not parse, a JSON array without its "]"): a stream
+cut short. `collect(parser, data)` runs a whole body: its items, warnings and `cut`. `iter_events` raises
+`StreamSyntaxError` (an `InputError`, exit 4) only for an empty body or one that is neither a stream nor JSON, and
+`InputDecodeError` ("invalid UTF-8 at byte N") for such a body that is not UTF-8.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ __all__ = ["InputDecodeError", "JSONArrayParser", "NDJSONParser", "SSEEvent", "S
 
 _SLICE = 64 * 1024
 _SSE_PREFIXES = (b"data:", b"event:", b":", b"id:", b"retry:")
+_BOM_UTF8 = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +196,7 @@ class NDJSONParser(Parser):
 
     def _lines(self, lines: list[str], out: list[object], closing: bool = False) -> None:
         loads = orjson.loads
-        for i, line in enumerate(lines):
+        for i, line in enumerate(lines):  # lint: the index tells the last line of a closing call
             self._line_no += 1
             if not line or line.isspace():
                 continue
@@ -204,15 +206,12 @@ class NDJSONParser(Parser):
                 value = loads_refused(line, exc)
                 if value is not REFUSED:
                     out.append(value)
-                    self._decoder.notes.append(f"line {self._line_no}: half of a UTF-16 surrogate pair replaced "
-                                               "with U+FFFD")
-                    continue
-                # Keep the lines after the bad one for the next call, so that the caller may go on.
-                rest = lines[i + 1 :]
-                self._tail = "\n".join([*rest, self._tail])
-                cut = closing and not rest  # the last line, with no line end: the stream was cut inside it
-                message = "last line cut short" if cut else f"invalid JSON: {exc.msg}"
-                raise StreamSyntaxError(message, self._line_no, truncated=cut, values=out) from None
+                    self.note(f"line {self._line_no}: half of a UTF-16 surrogate pair replaced with U+FFFD")
+                elif closing and i == len(lines) - 1:  # the last line, with no line end: cut inside it
+                    self.cut = True
+                    self.note(f"the stream ends inside line {self._line_no}: it was cut short")
+                else:
+                    self.note(f"line {self._line_no} skipped: invalid JSON: {exc.msg}")
 
 
 _HEAD = re.compile(rb"(?:\xef\xbb\xbf)?[ \t\r\n]*")  # a BOM, then whitespace
@@ -251,11 +250,16 @@ def sniff(head: bytes) -> str:
 
 
 def needs_more(head: bytes) -> bool:
-    """True when `sniff(head)` could change with more bytes: a "{" head with no line end yet, or one parsed line."""
+    """True when `sniff(head)` could change with more bytes: nothing but blanks (or part of a BOM) yet, the start
+    of an SSE field name ("da" of "data:": a network read may be that short), a "{" head with no line end yet, or
+    one parsed line."""
     start, end, more = _first_line(head)
-    if not head.startswith(b"{", start):
-        return False
-    return end < 0 or (not more and _parses(head[start:end]))
+    if start == len(head) or _BOM_UTF8.startswith(head):
+        return True
+    if head.startswith(b"{", start):
+        return end < 0 or (not more and _parses(head[start:end]))
+    word = head[start : start + 6]
+    return any(len(word) < len(prefix) and prefix.startswith(word) for prefix in _SSE_PREFIXES)
 
 
 def _parses(line: bytes) -> bool:
@@ -274,8 +278,8 @@ def iter_events(data: bytes) -> tuple[str, list]:
     """Parse a whole body: ("sse", [SSEEvent...]) | ("ndjson", values) | ("json-array", elements) | ("json", [value]).
 
     A body that orjson reads as one value is "json" (or "json-array" when that value is a list); otherwise the sniffed
-    streaming parser runs. Faults raise as described in the module docstring, `err.values` then holding everything
-    parsed before the fault.
+    streaming parser runs, going past bad items (see the module docstring); only a body that is none of these
+    raises.
     """
     kind = sniff(data)
     if kind == "sse":
@@ -297,11 +301,4 @@ def iter_events(data: bytes) -> tuple[str, list]:
 
 
 def _run(parser: SSEParser | NDJSONParser | JSONArrayParser, data: bytes) -> list:
-    out: list = []
-    try:
-        out.extend(parser.feed(data))
-        out.extend(parser.close())
-    except StreamError as err:
-        err.values = out + err.values
-        raise
-    return out
+    return collect(parser, data).items

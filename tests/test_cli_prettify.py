@@ -170,6 +170,16 @@ def test_invalid_utf8_in_a_trailing_event_keeps_the_answer(follow):
     assert b"Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("follow", [[], ["--follow"]])
+def test_a_bad_ndjson_line_is_skipped_and_the_stream_goes_on(follow):
+    # fuzz finding F13: under --follow one bad line lost the whole answer (exit 4, nothing printed)
+    lines = (FIX / "ollama/chat-stream.ndjson").read_bytes().splitlines(keepends=True)
+    whole = aimux("prettify", "-f", "text", str(FIX / "ollama/chat-stream.ndjson"))
+    result = aimux("prettify", *follow, "-f", "text", stdin=b"".join(lines[:3] + [b"{bad\n"] + lines[3:]))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == whole.stdout and whole.stdout.strip()
+
+
 def test_invalid_utf8_inside_answer_text_is_replaced_and_named_in_warnings():
     stream = (FIX / "openai/chat-text-stream.sse").read_bytes()
     at = stream.index(b'"content":"Tides') + len(b'"content":"') + 2
