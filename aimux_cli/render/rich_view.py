@@ -154,11 +154,12 @@ COST_IN_USD = frozenset({"openrouter", "perplexity"})
 
 def cost_text(doc: Mapping[str, Any]) -> str:
     cost = doc["cost"]
-    if doc.get("provider") in COST_IN_USD:
+    provider = doc.get("provider")
+    if isinstance(provider, str) and provider in COST_IN_USD:
         if isinstance(cost, (int, float)) and not isinstance(cost, bool):
             return f"{safe(cost)} USD"
         if isinstance(cost, dict) and isinstance(cost.get("total_cost"), (int, float)):
-            rest = ", ".join(f"{safe(k)} {safe(v)}" for k, v in cost.items() if k != "total_cost")
+            rest = bounded(", ".join(f"{safe(k)} {safe(v)}" for k, v in cost.items() if k != "total_cost"))
             return f"{safe(cost['total_cost'])} USD" + (f" ({rest})" if rest else "")
     return safe(cost)
 
