@@ -561,3 +561,33 @@ def test_on_a_terminal_rows_appear_as_each_provider_finishes(tmp_path, provider_
     assert all(r.count("✓") == 4 for r in rows)
     assert lines[-1] == "2 passed, 0 failed, 0 skipped"
     assert not any("checking" in line for line in lines)  # the spinner left nothing behind
+
+
+def test_json_on_a_terminal_shows_the_spinner_then_only_the_report(tmp_path, provider_server):
+    import pyte
+
+    serve(provider_server, "openai")
+    config = write_config(tmp_path, provider_server, ["openai"])
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "AIMUX_CONFIG": str(config),
+           "COLUMNS": "120", "LINES": "60", "TERM": "xterm-256color", "PYTHONIOENCODING": "utf-8",
+           "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": "127.0.0.1", "OPENAI_API_KEY": KEY}
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "aimux_cli", "test-providers", "-f", "json"],
+                            stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, cwd=ROOT, env=env)
+    os.close(slave)
+    received = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        received += chunk
+    os.close(master)
+    assert proc.wait(timeout=60) == 0, received.decode(errors="replace")
+    assert b"checking 1 provider: " in received
+    screen = pyte.Screen(120, 60)
+    pyte.Stream(screen).feed(received.decode().replace("\n", "\r\n"))
+    text = "\n".join(line.rstrip() for line in screen.display).strip()
+    assert json.loads(text)["passed"] == 1  # the screen holds the report alone

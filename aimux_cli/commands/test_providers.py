@@ -2,7 +2,8 @@
 
 Output: a Rich table on a terminal (`rich`, the default there): provider, model, status, each step with its latency,
 the error in one line. On a terminal each provider's row appears as soon as it finishes, under a transient spinner
-on stderr; piped (or `-f rich` into a file) the whole table is written at the end, with nothing on stderr.
+on stderr (with `-f json|toon` on a terminal, the spinner alone until the report); piped (or `-f rich` into a file)
+the whole report is written at the end, with nothing on stderr.
 `toon` (the default when piped) and `json` write the report document:
 
     {"providers": [{"name", "model", "base_url", "status": "pass"|"fail"|"skip",
@@ -52,10 +53,12 @@ def run(opts: TestProvidersOptions) -> int:
     env = TerminalEnv.detect(color_flag=opts.color)
     fmt = opts.fmt or ("rich" if env.stdout_isatty else "toon")
     targets = health.plan(opts.names, strict=opts.strict)
-    if fmt == "rich" and env.interactive("stdout"):
+    if env.interactive("stdout"):  # a person is watching: rows as they come (rich), else a spinner meanwhile
         from aimux_cli.commands.test_providers_live import check_live
 
-        report = check_live(targets, opts.timeout, env)
+        report = check_live(targets, opts.timeout, env, rows=fmt == "rich")
+        if fmt != "rich":
+            emit(report, fmt, env)
     else:
         report = health.report(asyncio.run(health.check_all(targets, opts.timeout)))
         emit(report, fmt, env)

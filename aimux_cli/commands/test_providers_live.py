@@ -5,7 +5,7 @@ drawn at once with fixed column widths, then each provider's row as it finishes 
 the summary line. While checks run, one spinner line on stderr (frame, providers done, elapsed seconds) is redrawn
 about ten times a second, erased before each row is drawn and at the end: the final screen holds the table alone.
 Rows and spinner are drawn from the event loop's one thread, so they never race. Used only when stdout is a
-terminal in the rich format; the spinner only when stderr is a terminal too.
+terminal (rows only in the rich format); the spinner only when stderr is a terminal too.
 """
 
 from __future__ import annotations
@@ -20,23 +20,26 @@ TICK = 0.1  # seconds between spinner frames
 GAP = 3  # a column separator: " │ "
 
 
-def check_live(targets: list, timeout: float, env: Any) -> dict[str, Any]:
+def check_live(targets: list, timeout: float, env: Any, *, rows: bool = True) -> dict[str, Any]:
+    """Check `targets`, drawing the table row by row (`rows`, with its summary) and the spinner; the report."""
     from aimux_cli import health
     from aimux_cli.commands.test_providers import grid_for, row, summary
 
     console = env.stdout_console
     widths = column_widths(targets, timeout, console.width)
-    console.print(grid_for(widths))  # the header, before any result
+    if rows:
+        console.print(grid_for(widths))  # the header, before any result
     spinner = Spinner(len(targets)) if env.interactive("stderr") else None
 
     def on_result(index: int, result: Any) -> None:
         if spinner is not None:
             spinner.clear()
-        grid = grid_for(widths, header=False)
-        grid.add_row(*row(result.to_dict()))
-        console.print(grid)
-        if spinner is not None:
             spinner.done += 1
+        if rows:
+            grid = grid_for(widths, header=False)
+            grid.add_row(*row(result.to_dict()))
+            console.print(grid)
+        if spinner is not None:
             spinner.draw()
 
     async def run() -> list:
@@ -50,7 +53,8 @@ def check_live(targets: list, timeout: float, env: Any) -> dict[str, Any]:
                 spinner.clear()
 
     report = health.report(asyncio.run(run()))
-    console.print(summary(report))
+    if rows:
+        console.print(summary(report))
     return report
 
 
