@@ -70,8 +70,14 @@ class Terminal:
         out = slave if tty in ("both", "stdout") else subprocess.PIPE
         err = slave if tty in ("both", "stderr") else subprocess.PIPE
         script = f'printf "{BEFORE}\\n" >&{1 if tty != "stderr" else 2}; exec "$@"'
+
+        def controlling_terminal() -> None:  # as a shell starts a job: the terminal's Ctrl-C reaches aimux
+            os.setsid()
+            fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+
         self.proc = subprocess.Popen(["sh", "-c", script, "sh", sys.executable, "-m", "aimux_cli", *args],
-                                     cwd=ROOT, env=env, stdin=stdin, stdout=out, stderr=err)
+                                     cwd=ROOT, env=env, stdin=stdin, stdout=out, stderr=err,
+                                     preexec_fn=controlling_terminal, pass_fds=(slave,))
         os.close(slave)
         self.master, self.raw, self.tty = master, b"", tty
         self.piped = b""
@@ -83,6 +89,10 @@ class Terminal:
             assert ready, f"waited 60 s for {probe!r}: {self.raw[-300:]!r}"
             chunk = self._read()
             assert chunk, f"ended before {probe!r} was drawn: {self.raw[-300:]!r}"
+
+    def ctrl_c(self) -> None:
+        """Type Ctrl-C: the terminal sends SIGINT to aimux and echoes `^C` where the cursor is."""
+        os.write(self.master, b"\x03")
 
     def _read(self) -> bytes:
         try:
@@ -237,7 +247,7 @@ def test_ctrl_c_mid_stream_keeps_the_screen_and_exits_130(server):
     server.route(CHAT, reply)
     term = Terminal(["ask", "-p", "openai", "tides?"], environ(server))
     term.read_until(b"a smaller")  # the last delta before the stall: drawn although no delta follows
-    term.proc.send_signal(signal.SIGINT)
+    term.ctrl_c()
     assert term.finish() == 130
     screen = term.screen()
     arrived = answer_of(MARKDOWN)[:7 * 11]  # the first eleven 7-character deltas

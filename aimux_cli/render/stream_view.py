@@ -33,8 +33,9 @@ import threading
 import time
 from types import TracebackType
 
-from rich.console import Console, ConsoleOptions, RenderResult
+from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.live import Live
+from rich.segment import Segment
 from rich.text import Text
 
 from aimux_cli.render.rich_view import markdown, tool_call_block
@@ -276,14 +277,39 @@ def call_progress(call: dict, width: int) -> Text:
 
 class _LiveView:
     """The live region: the unfinished Markdown tail, then the tool calls in progress. Markdown is parsed when the
-    region is drawn (a few times a second), not on every delta."""
+    region is drawn (a few times a second), not on every delta.
+
+    The padding at the end of the last line is left out, so that the cursor rests just after the text: resting at
+    the right margin, the `^C` a terminal echoes for Ctrl-C would wrap onto a new line, and the region would then be
+    erased one line too low (the tail was left on the screen, and printed a second time)."""
 
     def __init__(self) -> None:
         self.source = ""
         self.calls: list[dict] = []
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        if self.source.strip():
-            yield markdown(self.source)
-        for call in self.calls:
-            yield call_progress(call, options.max_width)
+        parts: list = [markdown(self.source)] if self.source.strip() else []
+        parts += [call_progress(call, options.max_width) for call in self.calls]
+        if not parts:
+            return
+        lines = console.render_lines(Group(*parts), options, pad=False)
+        while lines and not "".join(segment.text for segment in lines[-1]).strip():
+            lines.pop()  # trailing blank lines (a code block's padding): the cursor stays on the text
+        if not lines:
+            return
+        lines[-1] = _rstrip(lines[-1])
+        newline = Segment.line()
+        for n, line in enumerate(lines):
+            if n:
+                yield newline
+            yield from line
+
+
+def _rstrip(line: list[Segment]) -> list[Segment]:
+    """A rendered line without the spaces at its end."""
+    line = list(line)
+    while line and not line[-1].control and not line[-1].text.rstrip():
+        line.pop()
+    if line and not line[-1].control:
+        line[-1] = Segment(line[-1].text.rstrip(), line[-1].style)
+    return line
