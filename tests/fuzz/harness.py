@@ -19,6 +19,8 @@ A run fails on:
 - `memory`: peak memory of the run (tests/fuzz/memory.py: the resident set's high-water mark, else tracemalloc)
   over 10x the input, or over `MEMORY_FLOOR` for small inputs. What the harness itself keeps of stdout is left
   out;
+- `bad-output`: `-f json` that is not JSON, `-f toon` that the reference decoder (toon_format) refuses, or the two
+  not the same document;
 - `lost-text`: one of `expect` (the text blocks decoded before a corrupt point, as (choice, text)) missing from
   `-f text` output; or one of choice 0's missing from `--follow -f text` (streams go through `FOLLOW` too) or
   from `ask -f text` (tests/fuzz/network.py).
@@ -180,7 +182,7 @@ def prettify(data: bytes, fmt: str, *, clock=time.process_time, trace: bool = Tr
     probe = Probe() if trace else contextlib.nullcontext()
     start = clock()
     name, follow = fmt.split(" ")[0], fmt.endswith("--follow")
-    with probe, captured(data, real_stdin=follow, keep=name == "text") as (out, err):
+    with probe, captured(data, real_stdin=follow, keep=name in ("text", "json", "toon")) as (out, err):
         try:
             result.code = run(PrettifyOptions(files=["-"], fmt=name, follow=follow)) or 0
             output.flush()
@@ -245,9 +247,56 @@ def run_case(data: bytes, expect: tuple[tuple[int, str], ...] = (), *, formats=F
     (default: all when the RSS probe works, else only the first, tracemalloc being slow)."""
     if trace is None:
         trace = formats if memory_kind() == "rss" else formats[:1]
-    failures = []
+    failures, documents = [], {}
     for fmt in formats:
         run = prettify(data, fmt, clock=clock, trace=fmt in trace)
         failures += check(run, len(data), expect, time_limit)
+        if fmt in ("json", "toon") and run.code in (0, 9) and run.exc is None:
+            documents[fmt] = run.stdout
         del run
+    if len(documents) == 2:
+        failures += same_document(documents["json"], documents["toon"])
     return failures
+
+
+def same_document(as_json: str, as_toon: str) -> list[Failure]:
+    """`-f json` and `-f toon` must be the same document (decoded by the reference TOON decoder). A value too deep
+    for either decoder is not compared."""
+    import json
+
+    import toon_format
+
+    try:
+        value = json.loads(as_json)
+    except RecursionError:
+        return []
+    except ValueError as exc:
+        return [Failure("bad-output", "-f json is not JSON", str(exc)[:160], "json")]
+    try:
+        decoded = toon_format.decode(as_toon)
+    except RecursionError:
+        return []
+    except Exception as exc:  # the reference decoder's own errors
+        if "too deeply" in str(exc):
+            return []
+        return [Failure("bad-output", "-f toon is not valid TOON", f"{type(exc).__name__}: {exc}"[:160], "toon")]
+    if decoded != value:
+        return [Failure("bad-output", "-f toon and -f json differ", _first_difference(value, decoded), "toon")]
+    return []
+
+
+def _first_difference(a, b, path: str = "$") -> str:
+    if type(a) is not type(b) or not isinstance(a, (dict, list)):
+        return f"at {path}: json {a!r:.60} toon {b!r:.60}"
+    if isinstance(a, dict):
+        if list(a) != list(b):
+            return f"at {path}: keys {list(a)[:6]!r:.80} vs {list(b)[:6]!r:.80}"
+        pairs = [(f"{path}.{k}", a[k], b[k]) for k in a]
+    else:
+        if len(a) != len(b):
+            return f"at {path}: {len(a)} items vs {len(b)}"
+        pairs = [(f"{path}[{i}]", x, y) for i, (x, y) in enumerate(zip(a, b))]
+    for where, x, y in pairs:
+        if x != y:
+            return _first_difference(x, y, where)
+    return f"at {path}"

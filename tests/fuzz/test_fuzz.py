@@ -156,3 +156,9 @@ def test_the_harness_leaves_the_process_as_it_found_it():
     streams, columns = (sys.stdin, sys.stdout, sys.stderr), os.environ.get("COLUMNS")
     harness.run_case(seed_by_label("fixtures/anthropic/thinking.json").data)
     assert (sys.stdin, sys.stdout, sys.stderr) == streams and os.environ.get("COLUMNS") == columns
+
+
+def test_json_and_toon_that_disagree_are_a_failure():
+    assert harness.same_document('{"a": [1, 2]}', "a[2]: 1,2\n") == []
+    assert [f.kind for f in harness.same_document('{"a": [1, 2]}', "a[2]: 1,3\n")] == ["bad-output"]
+    assert [f.site for f in harness.same_document('{"a": ', "a: 1\n")] == ["-f json is not JSON"]
