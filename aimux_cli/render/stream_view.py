@@ -240,6 +240,7 @@ class StreamRenderer:
                 pass
             elif target.is_interactive:
                 target.print()  # end the line the thinking was written on
+                target.print()  # and a blank line before what follows
             else:
                 target.print(Text("thinking", style="dim italic"))
                 target.print(Text(for_terminal(buffer), style="dim"))
