@@ -29,18 +29,22 @@ def terminal_console(out: io.StringIO) -> Console:
                    color_system=None, markup=False, emoji=False, highlight=False)
 
 
-def screen_of(raw: str) -> list[str]:
-    """The non-blank lines of the screen after replaying `raw` (newlines as a terminal's ONLCR turns them)."""
+def screen_of(raw: str, blanks: bool = False) -> list[str]:
+    """The lines of the screen after replaying `raw` (newlines as a terminal's ONLCR turns them): the non-blank
+    ones, or with `blanks` all of them down to the last non-blank one."""
     screen = pyte.Screen(WIDTH, HEIGHT)
     pyte.Stream(screen).feed(raw.replace("\n", "\r\n"))
-    return [line.rstrip() for line in screen.display if line.strip()]
+    lines = [line.rstrip() for line in screen.display]
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines if blanks else [line for line in lines if line]
 
 
 def static_lines(source: str) -> list[str]:
-    """The non-blank lines of `source` drawn once as Markdown (what the screen must hold at the end)."""
+    """The lines of `source` drawn once as Markdown, as prettify draws it (what the screen must hold at the end)."""
     out = io.StringIO()
     Console(file=out, width=WIDTH, color_system=None).print(markdown(source))
-    return [line.rstrip() for line in out.getvalue().splitlines() if line.strip()]
+    return [line.rstrip() for line in out.getvalue().splitlines()]
 
 
 class SlowOnMainThread:
@@ -66,7 +70,18 @@ def test_finished_blocks_and_the_line_above_survive_the_live_redraws(monkeypatch
     for i in range(0, len(ANSWER), 40):
         renderer.append("text", ANSWER[i:i + 40])
     renderer.close()
-    assert screen_of(out.getvalue()) == ["$ aimux ask hi", *static_lines(ANSWER)]
+    assert screen_of(out.getvalue(), blanks=True) == ["$ aimux ask hi", *static_lines(ANSWER)]
+
+
+def test_streamed_blocks_are_spaced_as_the_whole_answer_is() -> None:
+    """A table that begins a block came with an empty line of Rich's own, after the blank line between blocks."""
+    source = "Intro.\n\n| a | b |\n| --- | --- |\n| 1 | 2 |\n\nAfter.\n"
+    out = io.StringIO()
+    renderer = StreamRenderer(terminal_console(out))
+    for i in range(0, len(source), 3):
+        renderer.append("text", source[i:i + 3])
+    renderer.close()
+    assert screen_of(out.getvalue(), blanks=True) == static_lines(source)
 
 
 def test_a_delta_put_off_is_drawn_when_the_stream_pauses() -> None:

@@ -114,11 +114,15 @@ class Terminal:
         assert KEY.encode() not in self.raw + self.piped
         return code
 
-    def screen(self, strip: bool = True) -> list[str]:
-        """The lines of the final screen, blank ones left out (each COLS wide, padded, when not `strip`)."""
+    def screen(self, strip: bool = True, blanks: bool = False) -> list[str]:
+        """The lines of the final screen, blank ones left out unless `blanks` (each COLS wide, padded, when not
+        `strip`)."""
         screen = pyte.Screen(COLS, ROWS)
         pyte.ByteStream(screen).feed(self.raw)
-        return [line.rstrip() if strip else line for line in screen.display if line.strip()]
+        lines = [line.rstrip() if strip else line for line in screen.display]
+        while lines and not lines[-1].strip():
+            lines.pop()
+        return lines if blanks else [line for line in lines if line.strip()]
 
 
 def answer_of(path: Path) -> str:
@@ -132,11 +136,11 @@ def answer_of(path: Path) -> str:
     return text
 
 
-def drawn_once(source: str) -> list[str]:
-    """The non-blank lines of `source` drawn as Markdown, as prettify draws it."""
+def drawn_once(source: str, blanks: bool = False) -> list[str]:
+    """The lines of `source` drawn as Markdown, as prettify draws it (blank ones left out unless `blanks`)."""
     out = io.StringIO()
     Console(file=out, width=COLS, color_system=None).print(markdown(source))
-    return [line.rstrip() for line in out.getvalue().splitlines() if line.strip()]
+    return [line.rstrip() for line in out.getvalue().splitlines() if blanks or line.strip()]
 
 
 # --- 1. streamed Markdown keeps every line ----------------------------------------------------------------------
@@ -146,10 +150,10 @@ def test_ask_streamed_markdown_keeps_every_line_once_in_order(server):
     server.route(CHAT, Reply.file(MARKDOWN, delay=0.01))
     term = Terminal(["ask", "-p", "openai", "tides?"], environ(server))
     assert term.finish() == 0
-    screen = term.screen()
-    answer = drawn_once(answer_of(MARKDOWN))
-    assert len(answer) >= 10 and screen[0] == BEFORE
-    assert screen[1:-1] == answer
+    screen = term.screen(blanks=True)
+    answer = drawn_once(answer_of(MARKDOWN), blanks=True)
+    assert len([line for line in answer if line]) >= 10 and screen[0] == BEFORE
+    assert screen[1:-1] == answer  # blank lines included: the streamed view is the static one
     assert screen[-1].startswith("gpt-4o-mini-2024-07-18 · 12 in / 71 out tokens · first token ")
 
 
@@ -160,11 +164,11 @@ def test_follow_streamed_markdown_keeps_every_line_once_in_order():
     code = term.finish()
     feeder.join()
     assert code == 0
-    screen = term.screen()
-    answer = drawn_once(answer_of(MARKDOWN))
+    screen = term.screen(blanks=True)
+    answer = drawn_once(answer_of(MARKDOWN), blanks=True)
     assert screen[0] == BEFORE and screen[1:1 + len(answer)] == answer
     assert screen[1 + len(answer)].startswith("openai · gpt-4o-mini-2024-07-18")  # then prettify's summary
-    for line in answer:
+    for line in filter(None, answer):
         assert screen.count(line) == 1, line
 
 

@@ -213,7 +213,9 @@ class StreamRenderer:
     def _print_block(self, block: str) -> None:
         if self._blocks_printed:
             self.console.print()  # the blank line Markdown puts between blocks
-        self.console.print(markdown(block))
+            self.console.print(_Following(markdown(block)))
+        else:
+            self.console.print(markdown(block))
         self._blocks_printed += 1
 
     def _end_segment(self) -> None:
@@ -303,6 +305,22 @@ class _LiveView:
         for n, line in enumerate(lines):
             if n:
                 yield newline
+            yield from line
+
+
+class _Following:
+    """A block drawn after others: without the empty line Rich puts before a table that begins its Markdown (drawn
+    with the rest of the answer, that table follows the blank line between blocks, and has no second one)."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        lines = console.render_lines(self.inner, options, pad=False, new_lines=True)
+        start = 0
+        while start < len(lines) - 1 and all(not s.text.strip("\n") and not s.control for s in lines[start]):
+            start += 1
+        for line in lines[start:]:
             yield from line
 
 
