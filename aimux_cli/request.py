@@ -187,9 +187,14 @@ def _headers(resolved: ResolvedProvider, wire_headers: Mapping[str, str]) -> dic
 
 
 def _secrets(resolved: ResolvedProvider) -> tuple[str, ...]:
-    """The key and the values of credential headers from the config, registered for scrubbing."""
+    """The key and the values of credential headers and URL query parameters, registered for scrubbing."""
     values = [resolved.api_key] if resolved.api_key else []
     values += [v for k, v in resolved.headers.items() if is_secret_header(k) and v]
+    if "?" in resolved.base_url:  # a credential in the base URL's query (`?key=…`, a signed URL's `sig=…`)
+        from urllib.parse import parse_qsl
+
+        query = resolved.base_url.partition("?")[2].partition("#")[0]
+        values += [v for k, v in parse_qsl(query) if v and (is_secret_header(k) or k.lower() in ("sig", "signature"))]
     registry.register(*values)
     return tuple(values)
 

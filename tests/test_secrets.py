@@ -78,6 +78,15 @@ def test_request_helpers_register_what_they_are_given():
     assert redact.scrub(KEY) == "[REDACTED]"  # registered process-wide from now on
 
 
+def test_building_a_request_registers_the_key_and_credential_headers_and_query_values():
+    from aimux_cli.config import ResolvedProvider
+
+    resolved = ResolvedProvider("az", "openai.chat", "https://az.example/v1?api-version=2024&sig=SIGNATURE-123", "m",
+                                KEY, {"x-custom-token": "TOKEN-abc-123", "x-team": "infra"}, 5.0, "bearer", None, "c")
+    request.build(resolved, prompt="q")
+    assert redact.scrub(f"{KEY} TOKEN-abc-123 SIGNATURE-123 infra 2024") == "[REDACTED] [REDACTED] [REDACTED] infra 2024"
+
+
 def test_scrub_value_walks_documents(registered):
     doc = {"error": {"message": f"Incorrect API key provided: {KEY}"}, "list": [KEY, 3, None], KEY: True}
     assert KEY not in json.dumps(redact.scrub_value(doc))
