@@ -331,7 +331,7 @@ def unguard_streams() -> None:
             setattr(sys, name, stream.raw)
 
 
-class _LogFilter:
+class LogFilter:
     """A logging filter that scrubs a record's message (arguments merged in) of every registered secret."""
 
     def filter(self, record) -> bool:
@@ -342,9 +342,6 @@ class _LogFilter:
                 return True
             record.msg, record.args = scrub(message), None
         return True
-
-
-LogFilter = _LogFilter
 
 
 # --- the forms a secret can take -------------------------------------------------------------------------------
