@@ -63,16 +63,18 @@ class Progress:
             self.plain = _PlainView(fmt, env, thinking)
 
     def show(self, deltas) -> None:
-        with INTERRUPTS.drawing():
+        guard = INTERRUPTS  # INTERRUPTS.drawing(), inlined: this runs for every event of a stream
+        guard.depth += 1
+        try:
+            if self._tool_state:  # content after tool calls: those are finished
+                self._calls_done += len(self._tool_state)
+                self._tool_state = ()
+            append = self.plain.append if self.renderer is None else self.renderer.append
             for kind, text in deltas:
                 self.chars += len(text)
-                if self._tool_state:  # content after tool calls: those are finished
-                    self._calls_done += len(self._tool_state)
-                    self._tool_state = ()
-                if self.renderer is not None:
-                    self.renderer.append(kind, text)
-                else:
-                    self.plain.append(kind, text)
+                append(kind, text)
+        finally:
+            guard.done_drawing()
 
     def watch(self, acc) -> None:
         """After each event: redraw the tool calls of choice 0 in progress when they changed (rich only)."""
@@ -223,10 +225,13 @@ class View:
             self.first_delta = time.monotonic()
             self.arrived()
         self.deltas += len(deltas)
-        self.chars += sum(len(text) for _, text in deltas)
         if self.fmt == "raw" or not deltas:
+            for _, text in deltas:
+                self.chars += len(text)
             return
-        self._progress().show(deltas)
+        progress = self.progress if self.progress is not None else self._progress()
+        progress.show(deltas)
+        self.chars = progress.chars
 
     def watch(self, acc) -> None:
         """After each event: the tool calls in progress (the first one counts as the first token)."""
@@ -311,10 +316,13 @@ class Interrupts:
         try:
             yield
         finally:
-            self.depth -= 1
-            if self.pending and not self.depth:
-                self.pending = False
-                raise KeyboardInterrupt
+            self.done_drawing()
+
+    def done_drawing(self) -> None:
+        self.depth -= 1
+        if self.pending and not self.depth:
+            self.pending = False
+            raise KeyboardInterrupt
 
 
 INTERRUPTS = Interrupts()
