@@ -11,6 +11,10 @@ streamed completion delivers a first token and ends with its terminal event). Th
 deadline, so a hanging provider is cut off at `timeout` seconds while the others go on. Requests are not retried:
 a health check reports what the provider does right now.
 
+Each check records its HTTP status, an error category (errors.CATEGORIES by exit code; `timeout` for the deadline;
+an error inside a 200 response by the provider's error type, errors.exit_code_for_error) and its wall-clock start
+and end. `check_all(..., on_result)` reports each provider as it finishes, for a terminal's live table.
+
 Secrets: errors are one line (HTTP status and the provider's error type/message, or the timeout/network problem),
 scrubbed of the key; `base_url` is shown without userinfo or query. The network is reached only through client.py.
 """
