@@ -90,14 +90,18 @@ class Progress:
 
     def blocks(self, blocks) -> None:
         """The blocks of a whole body, in order, as if they had streamed."""
+        calls: list = []  # the tool calls in a row so far: drawn together, as a stream draws them
         for block in blocks:
             kind = block.get("type")
+            if kind == "tool_call" and self.renderer is not None:
+                calls.append(block)
+                self._tool_state = (("", 0),) * len(calls)
+                with INTERRUPTS.drawing():
+                    self.renderer.tools(calls)
+                continue
+            calls = []
             if kind in ("text", "thinking", "refusal") and isinstance(block.get("text"), str):
                 self.show([(kind, block["text"])])
-            elif kind == "tool_call" and self.renderer is not None:
-                self._tool_state = (("", 0),)
-                with INTERRUPTS.drawing():
-                    self.renderer.tools([block])
 
     def close(self, doc=None) -> None:
         """End the view; `doc` is the final document (None when interrupted or nothing arrived)."""

@@ -149,6 +149,20 @@ def test_progress_draws_each_tool_call_once_when_text_follows_it() -> None:
     assert shown.index("between") == shown.index("tool call first  a") + 4
 
 
+def test_a_whole_body_draws_every_tool_call_in_order() -> None:
+    """`ask --no-stream` on a terminal: the blocks of the body are drawn as a stream would draw them."""
+    env = _Env()
+    progress = live.Progress("rich", env)
+    progress.blocks([{"type": "text", "text": "Checking both."},
+                     {"type": "tool_call", "id": "a", "name": "first", "arguments": {"n": 1}},
+                     {"type": "tool_call", "id": "b", "name": "second", "arguments": {"n": 2}},
+                     {"type": "text", "text": "Done."}])
+    progress.close(None)
+    shown = screen_of(env.out.getvalue())
+    assert shown == ["Checking both.", "tool call first  a", "  {", '    "n": 1', "  }", "tool call second  b", "  {",
+                     '    "n": 2', "  }", "Done."]
+
+
 def test_plain_text_prints_tool_calls_after_the_answer(capsys: pytest.CaptureFixture[str]) -> None:
     from aimux_cli.document import Accumulator
 
