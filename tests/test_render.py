@@ -165,6 +165,46 @@ def test_bounded_cuts_by_lines_then_characters() -> None:
     assert bounded("z" * 2500) == "z" * 2000 + "… 500 more characters"
 
 
+MARKDOWN_PARAGRAPHS = ("Some **bold** text with `code` and a [link](http://x.y).\nA second line.\n\n"
+                       "- item one\n- item two\n  continued\n\n```python\nprint(1)\n\nprint(2)\n```\n\n# Heading\n\n")
+
+
+@pytest.mark.parametrize("kind", ["text", "thinking", "tool_call", "generic"])
+def test_long_content_is_drawn_in_pieces_exactly_as_whole(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # fuzz finding F8/F10: Rich keeps ~1 KB of objects per drawn line until a print ends, so a long answer is
+    # printed a few hundred lines at a time; what is drawn must not change
+    import aimux_cli.render.rich_view as rich_view
+
+    source = MARKDOWN_PARAGRAPHS * 200
+    block: dict[str, Any] = {"type": kind, "text": source}
+    if kind == "tool_call":
+        block = {"type": "tool_call", "name": "f", "arguments": {"rows": [{"n": i} for i in range(2000)]}}
+    doc: Any = {"api": "openai.chat", "status": "ok", "finish": "stop", "blocks": [block]}
+    if kind == "generic":
+        doc = [{"n": i, "s": "x" * (i % 7)} for i in range(3000)]
+
+    def draw() -> str:
+        console = plain_console()
+        if kind == "generic":
+            render_value(doc, console)
+        else:
+            render_rich(doc, console)
+        return console.export_text()
+
+    pieces = draw()
+    monkeypatch.setattr(rich_view, "_CHUNK_LINES", 10 ** 9)
+    monkeypatch.setattr(rich_view, "_CHUNK_CHARS", 10 ** 9)
+    assert pieces == draw() and pieces.count("\n") > 2000
+
+
+def test_long_text_becomes_pieces() -> None:
+    from aimux_cli.render.rich_view import Chunked, text_run
+
+    assert not isinstance(text_run([{"type": "text", "text": MARKDOWN_PARAGRAPHS}]), Chunked)
+    long_run = text_run([{"type": "text", "text": MARKDOWN_PARAGRAPHS * 200}])
+    assert isinstance(long_run, Chunked) and len(long_run.renderables) > 10
+
+
 def test_a_timing_beyond_a_float_is_drawn_as_sent() -> None:
     # fuzz finding F12: f"{value:.2f}" of a 400-digit integer raised OverflowError
     doc = {"api": "openai.chat", "status": "ok", "finish": "stop", "timing": {"queue_s": 9 ** 420, "total_s": 2.5}}

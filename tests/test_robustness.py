@@ -245,7 +245,8 @@ def test_an_ndjson_stream_whose_first_line_is_longer_than_the_sniffed_head():
 @pytest.mark.parametrize("value", [
     {"candidates": [{"content": {"parts": 5}, "finishReason": "STOP"}], "modelVersion": "g"},
     {"model": "m", "message": {"content": "", "tool_calls": 5}, "done": True, "done_reason": "stop"},
-    {"object": "chat.completion", "choices": [{"message": {"content": "", "tool_calls": 5}, "finish_reason": "stop"}]},
+    {"object": "chat.completion",
+     "choices": [{"message": {"content": "", "tool_calls": 5}, "finish_reason": "stop"}]},
 ])
 def test_a_list_field_holding_a_number_keeps_the_finish(value):
     doc = every_format(body(value)).document

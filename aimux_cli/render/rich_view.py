@@ -86,12 +86,39 @@ def markdown(source: str) -> Markdown:
 def render_rich(doc: Any, console: Console, *, blocks: bool = True) -> None:
     """Draw `doc` on `console`; `blocks=False` draws only the header and the error/incomplete notes (after a stream
     whose blocks were already drawn live)."""
-    parts = rich_view(doc, blocks=blocks)
-    spaced: list[RenderableType] = []
-    for part in parts:  # one blank line between parts, as Markdown puts between its own paragraphs
-        spaced += [Text()] if spaced else []
-        spaced.append(part)
-    console.print(Group(*spaced))
+    for n, part in enumerate(rich_view(doc, blocks=blocks)):
+        if n:
+            console.print(Text())  # one blank line between parts, as Markdown puts between its own paragraphs
+        # one print per part (per piece of a Chunked part): Rich holds every segment of a print until it ends
+        for piece in part.renderables if isinstance(part, Chunked) else (part,):
+            console.print(piece)
+
+
+class Chunked(Group):
+    """Long content as a Group of pieces that `render_rich` prints one at a time, so that memory is bounded by a
+    piece (Rich keeps about 1 KB of objects per drawn line until a print ends) while the output stays the same."""
+
+
+_CHUNK_LINES = 400  # lines per piece of long content
+_CHUNK_CHARS = 64 * 1024  # Markdown longer than this is drawn block by block
+
+
+def line_chunks(text: str, lines: int | None = None) -> list[str]:
+    """`text` in pieces of at most `lines` (_CHUNK_LINES) lines; drawn one under the other they draw `text` (the
+    line end between two pieces is the one each print ends with)."""
+    lines = lines or _CHUNK_LINES
+    pieces, start = [], 0
+    while True:
+        end = start
+        for _ in range(lines):
+            end = text.find("\n", end) + 1
+            if not end:
+                break
+        if not end or end >= len(text):
+            pieces.append(text[start:])
+            return pieces
+        pieces.append(text[start : end - 1])
+        start = end
 
 
 def rich_view(doc: Any, *, blocks: bool = True) -> list[RenderableType]:
@@ -263,23 +290,60 @@ def block_view(block: Mapping[str, Any]) -> RenderableType:
 
 
 def text_run(run: list[Mapping[str, Any]]) -> RenderableType:
-    body = markdown("".join(str(block.get("text", "")) for block in run))
+    source = "".join(str(block.get("text", "")) for block in run)
+    pieces = _markdown_pieces(source)
     cites = [c for block in run if isinstance(block.get("citations"), list) for c in block["citations"]]
     if not cites:
-        return body
+        return pieces[0] if len(pieces) == 1 else Chunked(*pieces)
     notes = Text(style="dim")
     for n, cite in enumerate(cites, 1):
         cite = cite if isinstance(cite, Mapping) else {"url": cite}
         fields = [safe(cite[k]) for k in ("title", "url") if cite.get(k) not in (None, "")]
         notes.append(f"{chr(10) if n > 1 else ''}[{n}] " + " — ".join(fields))
-    return Group(body, Text(), notes)
+    return (Group if len(pieces) == 1 else Chunked)(*pieces, Text(), notes)
+
+
+def _markdown_pieces(source: str) -> list[RenderableType]:
+    """Markdown of `source`: one renderable, or for long text its Markdown blocks (split where the streaming view
+    splits them: at blank lines outside code fences) grouped a few hundred lines to a piece, blank lines between."""
+    if len(source) <= _CHUNK_CHARS and source.count("\n") <= _CHUNK_LINES:
+        return [markdown(source)]
+    from aimux_cli.render.stream_view import BlockSplitter  # it imports this module
+
+    splitter = BlockSplitter()
+    blocks = splitter.feed(source if source.endswith("\n") else source + "\n")
+    if splitter.tail.strip():
+        blocks.append(splitter.tail)
+    pieces: list[RenderableType] = []
+    group: list[str] = []
+    size = 0
+    for n, block in enumerate(blocks, 1):
+        group.append(block)
+        size += block.count("\n") + 2
+        if size >= _CHUNK_LINES or n == len(blocks):
+            pieces += [Text()] if pieces else []  # the blank line Markdown draws between two blocks
+            pieces.append(_LazyMarkdown("\n\n".join(group)))
+            group, size = [], 0
+    return pieces or [markdown(source)]
+
+
+class _LazyMarkdown:
+    """Markdown parsed only when drawn (Rich's Markdown parses its source when made): a piece of a long answer
+    costs memory only while it is printed."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def __rich_console__(self, console: Console, options: Any):
+        yield markdown(self.source)
 
 
 def thinking_block(block: Mapping[str, Any]) -> RenderableType:
     if block.get("redacted") and not block.get("text"):
         return Text("[redacted thinking]", style="dim italic")
-    return Group(Text("thinking", style="dim italic"),
-                 Padding(Text(content(block.get("text", "")), style="dim"), (0, 0, 0, 2)))
+    return Chunked(Text("thinking", style="dim italic"),
+                   *(Padding(Text(piece, style="dim"), (0, 0, 0, 2))
+                     for piece in line_chunks(content(block.get("text", "")))))
 
 
 def tool_call_block(block: Mapping[str, Any]) -> RenderableType:
@@ -291,10 +355,11 @@ def tool_call_block(block: Mapping[str, Any]) -> RenderableType:
         return head
     if isinstance(args, str):
         head.append("  (arguments are not valid JSON)", style="dim")
-        body = Text(content(args))
+        pieces = [Text(piece) for piece in line_chunks(content(args))]
     else:
-        body = json_text(args)
-    return Group(head, Padding(body, (0, 0, 0, 2)))
+        highlight = JSONHighlighter()
+        pieces = [highlight(Text(piece)) for piece in line_chunks(for_terminal(dumps(args, 2)))]
+    return Chunked(head, *(Padding(piece, (0, 0, 0, 2)) for piece in pieces))
 
 
 def json_text(value: Any, indent: int | None = 2) -> Text:
@@ -348,5 +413,11 @@ def json_view(value: Any) -> RenderableType:
 
 
 def render_value(value: Any, console: Console) -> None:
-    """Draw a JSON value that is not a provider response (the generic `json` path) as highlighted JSON."""
-    console.print(json_view(value))
+    """Draw a JSON value that is not a provider response (the generic `json` path) as highlighted JSON.
+
+    A large value is drawn a few hundred lines at a time, so that memory stays bounded by a chunk rather than
+    growing with the value (Rich keeps ~1 KB of objects per highlighted line until a print ends). A JSON line is a
+    whole token sequence (strings cannot span lines), so each chunk highlights exactly as the whole would."""
+    highlight = JSONHighlighter()
+    for piece in line_chunks(for_terminal(dumps(value, 2))):
+        console.print(highlight(Text(piece)))
