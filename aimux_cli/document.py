@@ -46,6 +46,7 @@ ERROR_KEYS = ("status", "type", "code", "message")
 
 _THINK_OPEN = re.compile(r"<(think|thinking)>")
 _CONTENT_KINDS = frozenset(("text", "thinking", "refusal", "tool_call"))  # blocks only the accumulator makes
+_PIECED = frozenset(("text", "thinking", "refusal"))  # their text is a list of pieces until the document is made
 MAX_WARNINGS = 20  # a document keeps this many distinct warnings; a broken stream could produce one per event
 
 
@@ -481,7 +482,7 @@ def _type_name(kind: Any) -> str:
 def _finalize_block(block: dict) -> dict:
     if block["type"] != "tool_call":
         out = dict(block)
-        if isinstance(out.get("text"), list):  # a text, thinking or refusal block still in pieces
+        if block["type"] in _PIECED and isinstance(out.get("text"), list):  # a block still in pieces (_extend)
             out["text"] = "".join(out["text"])
         return out
     out = {"type": "tool_call"}

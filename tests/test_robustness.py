@@ -251,3 +251,11 @@ def test_an_ndjson_stream_whose_first_line_is_longer_than_the_sniffed_head():
 def test_a_list_field_holding_a_number_keeps_the_finish(value):
     doc = every_format(body(value)).document
     assert doc.finish == "stop" and doc.status == "ok"
+
+
+def test_a_block_of_no_type_holding_a_text_list_is_kept_as_sent():
+    # fuzz finding F15: an `other` block whose `text` was a list was joined like a block in pieces (TypeError)
+    data = (b'event: message_start\ndata: {"type":"message_start"}\n\n'
+            b'event: content_block_start\ndata: {"index":0,"content_block":{"text":[null]}}\n\n')
+    doc = every_format(data).document
+    assert doc.blocks == ({"type": "unknown", "text": [None]},) and doc.warnings
