@@ -76,6 +76,11 @@ class Progress:
         finally:
             guard.done_drawing()
 
+    @property
+    def drew(self) -> bool:
+        """Something was shown: text, thinking or a tool call."""
+        return bool(self.chars or self._calls_done or self._tool_state)
+
     def watch(self, acc) -> None:
         """After each event: redraw the tool calls of choice 0 in progress when they changed (rich only)."""
         choice = acc.choices.get(0) if self.renderer is not None and acc is not None else None
@@ -359,6 +364,8 @@ def follow(opts, fmt: str, env) -> int:
     if doc is None:
         raise error or InputError("<stdin>: empty input")
     outcome = Outcome(document=doc)
+    if fmt == "rich" and progress.drew:
+        env.stdout_console.print()  # the summary follows what was drawn after a blank line, as prettify spaces parts
     if fmt != "text":
         emit(outcome, fmt, opts, env, summary_only=fmt == "rich")
     else:  # the text was streamed; an error must still not vanish in a pipeline

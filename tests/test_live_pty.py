@@ -167,7 +167,7 @@ def test_follow_streamed_markdown_keeps_every_line_once_in_order():
     screen = term.screen(blanks=True)
     answer = drawn_once(answer_of(MARKDOWN), blanks=True)
     assert screen[0] == BEFORE and screen[1:1 + len(answer)] == answer
-    assert screen[1 + len(answer)].startswith("openai · gpt-4o-mini-2024-07-18")  # then prettify's summary
+    assert screen[1 + len(answer)] == "" and screen[2 + len(answer)].startswith("openai · gpt-4o-mini-2024-07-18")
     for line in filter(None, answer):
         assert screen.count(line) == 1, line
 

@@ -113,7 +113,7 @@ class StreamRenderer:
         self._splitter = BlockSplitter()
         self._view = _LiveView()
         self._calls: list[dict] = []  # the tool calls of the current tool segment (live dicts, still growing)
-        self._blocks_printed = 0  # blocks of the current text segment already printed
+        self._parts = 0  # parts printed for good on `console` (Markdown blocks, tool calls, …): a blank line between
         self._live: Live | None = None
         self._drawn = float("-inf")  # when the live region was last redrawn
         self._cost = 0.0  # how long that redraw took
@@ -211,12 +211,15 @@ class StreamRenderer:
                 self._redraw(time.monotonic())
 
     def _print_block(self, block: str) -> None:
-        if self._blocks_printed:
-            self.console.print()  # the blank line Markdown puts between blocks
-            self.console.print(_Following(markdown(block)))
-        else:
-            self.console.print(markdown(block))
-        self._blocks_printed += 1
+        self._print_part(markdown(block))
+
+    def _print_part(self, part) -> None:
+        """Print a finished part for good, after a blank line when it follows another (as prettify spaces them)."""
+        if self._parts:
+            self.console.print()
+            part = _Following(part)
+        self.console.print(part)
+        self._parts += 1
 
     def _end_segment(self) -> None:
         kind, buffer, calls = self._kind, self._buffer, self._calls
@@ -232,10 +235,9 @@ class StreamRenderer:
         if kind == "text":
             if buffer.strip():
                 self._print_block(buffer.strip("\n"))
-            self._blocks_printed = 0
         elif kind == "tool":
             for call in calls:
-                self.console.print(tool_call_block(final_call(call)))
+                self._print_part(tool_call_block(final_call(call)))
         elif kind == "thinking":
             target = self.thinking_console
             if target is None or not buffer:
@@ -248,7 +250,7 @@ class StreamRenderer:
                 target.print(Text(for_terminal(buffer), style="dim"))
         elif buffer:
             style = "yellow" if kind == "refusal" else ""
-            self.console.print(Text(for_terminal(buffer), style=style))
+            self._print_part(Text(for_terminal(buffer), style=style))
 
 
 def final_call(call: dict) -> dict:
@@ -309,8 +311,8 @@ class _LiveView:
 
 
 class _Following:
-    """A block drawn after others: without the empty line Rich puts before a table that begins its Markdown (drawn
-    with the rest of the answer, that table follows the blank line between blocks, and has no second one)."""
+    """A part drawn after others: without the empty line Rich puts before a table that begins a Markdown block
+    (drawn with the rest of the answer, that table follows the blank line between blocks, and has no second one)."""
 
     def __init__(self, inner) -> None:
         self.inner = inner
