@@ -315,6 +315,18 @@ def test_a_whole_json_body_to_a_stream_request_is_still_shown(server, inline):
     assert result.stdout.decode() == render_text(expected("openai/chat-text.json"))
 
 
+@pytest.mark.parametrize("stream", [True, False])
+def test_piped_tool_call_answer_prints_its_calls(server, inline, stream):
+    """A tool-call answer printed nothing into a pipe and exited 0: a pipeline could not tell it from silence."""
+    fixture = "openai/chat-two-tool-calls-stream.sse" if stream else "openai/chat-two-tool-calls.json"
+    route(server, "openai", Reply.file(fixture), stream=stream)
+    result = inline("ask", "-p", "openai", *([] if stream else ["--no-stream"]), "weather?")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode() == (
+        'tool get_current_weather {"city": "Lisbon", "country": "PT", "unit": "celsius"}\n'
+        'tool get_local_time {"timezone": "Europe/Lisbon", "format": "24h"}\n')
+
+
 def test_text_format_keeps_thinking_out_of_stdout(server, inline):
     route(server, "anthropic", Reply.file("anthropic/thinking-stream.sse"))
     result = inline("ask", "-p", "anthropic", "-f", "text", "is 221 prime")
