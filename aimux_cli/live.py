@@ -195,7 +195,9 @@ class _PlainView:
 
 
 def plain_call(block) -> str:
-    """A finished tool call as one stable plain line for pipelines: `tool NAME ARGUMENTS-AS-JSON`."""
+    """A finished tool call as one stable plain line for pipelines: `tool NAME ARGUMENTS-AS-JSON`. A name that is not
+    one plain word (spaces, controls: never a real tool name) is written as a JSON string, so the line stays one
+    line of three fields."""
     import json
 
     args = block.get("arguments")
@@ -203,7 +205,10 @@ def plain_call(block) -> str:
         encoded = json.dumps(args, ensure_ascii=False)
     except (TypeError, ValueError, RecursionError):
         encoded = json.dumps(str(args), ensure_ascii=False)
-    return f"tool {block.get('name') or '?'} {encoded}"
+    name = str(block.get("name") or "?")
+    if not name.isprintable() or any(c.isspace() for c in name) or name.startswith('"'):
+        name = json.dumps(name, ensure_ascii=False)
+    return f"tool {name} {encoded}"
 
 
 class View:

@@ -47,6 +47,14 @@ def static_lines(source: str) -> list[str]:
     return [line.rstrip() for line in out.getvalue().splitlines()]
 
 
+def eventually(condition) -> None:
+    """Wait for `condition()` (a redraw put off by the rate limit happens a moment later, from its timer)."""
+    deadline = time.monotonic() + 60
+    while not condition():
+        assert time.monotonic() < deadline, "the screen never showed it"
+        time.sleep(0.02)
+
+
 class SlowOnMainThread:
     """A renderable that takes 0.3 s to draw on the main thread: longer than a refresh period, so a redraw from
     another thread would have to happen in the middle of printing a finished block."""
@@ -91,10 +99,7 @@ def test_a_delta_put_off_is_drawn_when_the_stream_pauses() -> None:
     renderer = StreamRenderer(terminal_console(out), refresh_per_second=5)
     renderer.append("text", "A paragraph")
     renderer.append("text", " that is still growing")  # within the period: put off
-    deadline = time.monotonic() + 60
-    while "A paragraph that is still growing" not in screen_of(out.getvalue()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert screen_of(out.getvalue()) == ["A paragraph that is still growing"]
+    eventually(lambda: screen_of(out.getvalue()) == ["A paragraph that is still growing"])
     renderer.close()
     assert screen_of(out.getvalue()) == ["A paragraph that is still growing"]
 
@@ -120,7 +125,7 @@ def test_tool_calls_are_drawn_while_they_stream_then_as_prettify_draws_them() ->
     for piece in ('{"city"', ': "Par', 'is"}'):
         call["arguments"] += piece
         renderer.tools([call])
-        assert f'tool call get_weather  {call["arguments"]}' in screen_of(out.getvalue())
+        eventually(lambda: f'tool call get_weather  {call["arguments"]}' in screen_of(out.getvalue()))
     renderer.close()
     assert screen_of(out.getvalue(), blanks=True) == ["Let me look.", "", "tool call get_weather  call_1", "  {",
                                                       '    "city": "Paris"', "  }"]  # spaced as prettify spaces
@@ -176,6 +181,13 @@ def test_plain_text_prints_tool_calls_after_the_answer(capsys: pytest.CaptureFix
     progress.close(acc.document())
     assert capsys.readouterr().out == ('Checking.\ntool get_weather {"city": "Paris"}\n'
                                        'tool broken "{\\"cut"\n')
+
+
+@pytest.mark.parametrize(("name", "shown"), [("get_weather", "get_weather"), ("two words", '"two words"'),
+                                            ("line\nbreak", '"line\\nbreak"'), (None, "?")])
+def test_a_plain_tool_line_is_always_three_fields_on_one_line(name, shown) -> None:
+    line = live.plain_call({"type": "tool_call", "name": name, "arguments": {"q": "a\nb"}})
+    assert line == f'tool {shown} {{"q": "a\\nb"}}'
 
 
 # --- thinking ----------------------------------------------------------------------------------------------------
