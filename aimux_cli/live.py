@@ -212,10 +212,10 @@ def plain_call(block) -> str:
 
 
 class View:
-    """`aimux ask`'s view: prettify --follow's progress, built on the first delta (so the Rich import overlaps the provider's
-    latency instead of delaying the request), noting when the first visible delta was shown (for the footer).
-    Until then, on a terminal, a transient `waiting for PROVIDER · 1.2 s` line on stderr (`waiting`: its label,
-    None for none). `raw` shows nothing: stdout carries the provider's bytes alone."""
+    """`aimux ask`'s view: prettify --follow's progress, built on the first delta (so the Rich import overlaps the
+    provider's latency instead of delaying the request), noting when the first visible delta was shown (for the
+    footer). Until then, on a terminal, a transient `waiting for PROVIDER · 1.2 s` line on stderr (`waiting`: its
+    label, None for none). `raw` shows nothing: stdout carries the provider's bytes alone."""
 
     def __init__(self, fmt: str, env, thinking: str = "show", waiting: str | None = None) -> None:
         self.fmt, self.env, self.thinking = fmt, env, thinking

@@ -297,8 +297,9 @@ def test_thinking_on_a_terminal_never_runs_into_a_piped_answer(server):
     assert term.piped == "No, 221 is not prime: it equals 13 × 17.\n".encode()
     screen = term.screen(strip=False)
     assert screen[0].rstrip() == BEFORE and len(screen) == 3  # the thinking takes two lines of the 100 columns
-    assert "".join(screen[1:]).rstrip() == ("thinking: The user asks whether 221 is prime. Check small primes up to "
-                                   "sqrt(221), about 14.9. 221 / 13 = 17 exactly, so 221 = 13 * 17 and it is not prime.")
+    assert "".join(screen[1:]).rstrip() == (
+        "thinking: The user asks whether 221 is prime. Check small primes up to sqrt(221), about 14.9. 221 / 13 = 17 "
+        "exactly, so 221 = 13 * 17 and it is not prime.")
     assert term.raw.endswith(b"\r\n")
 
 
