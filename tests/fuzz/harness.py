@@ -172,8 +172,9 @@ def captured(data: bytes, real_stdin: bool = False, keep: bool = True):
 
 
 def prettify(data: bytes, fmt: str, *, clock=time.process_time, trace: bool = True) -> Run:
-    """`printf DATA | aimux prettify -f FMT`, in process; the exit code as cli.main would give it. A format
-    ending in " --follow" ("text --follow") runs `aimux prettify --follow -f text`."""
+    """`printf DATA | aimux prettify -f FMT`, in process; the exit code as cli.main would give it. More options
+    may follow the format: "text --follow" runs `aimux prettify -f text --follow`, "toon --wire gemini.generate"
+    forces the wire format (or "none", the generic path)."""
     from aimux_cli import output
     from aimux_cli.commands.prettify import PrettifyOptions, run
     from aimux_cli.errors import AimuxError, ExitCode
@@ -181,10 +182,12 @@ def prettify(data: bytes, fmt: str, *, clock=time.process_time, trace: bool = Tr
     result = Run(fmt)
     probe = Probe() if trace else contextlib.nullcontext()
     start = clock()
-    name, follow = fmt.split(" ")[0], fmt.endswith("--follow")
+    words = fmt.split(" ")
+    name, follow = words[0], "--follow" in words
+    wire = words[words.index("--wire") + 1] if "--wire" in words else None
     with probe, captured(data, real_stdin=follow, keep=name in ("text", "json", "toon")) as (out, err):
         try:
-            result.code = run(PrettifyOptions(files=["-"], fmt=name, follow=follow)) or 0
+            result.code = run(PrettifyOptions(files=["-"], fmt=name, follow=follow, wire=wire)) or 0
             output.flush()
         except AimuxError as exc:  # cli.main: one line, the error's code
             err.write(f"aimux: error: {exc}\n")

@@ -16,6 +16,7 @@ from .mutate import Case, mutate
 from .seeds import load_seeds
 
 SHAPES_SHARE = 0.2  # the rest are mutations of the seeds
+FORCED_WIRE_SHARE = 0.15  # also run with --wire forced to some wire (or none), as a user may
 NETWORK_SHARE = 0.1  # of the mutated stream cases, also fed chunk by chunk through ask's Pump
 
 
@@ -43,8 +44,14 @@ def run_index(seed: int, index: int, *, formats=harness.FORMATS, time_limit: flo
     run per case, the format by turns)."""
     case = case or make_case(seed, index)
     start = time.perf_counter()
-    if case.is_stream and formats == harness.FORMATS:
-        formats = formats + harness.FOLLOW
+    if formats == harness.FORMATS:
+        extra = random.Random(f"wire:{seed}:{index}")
+        if case.is_stream:
+            formats = formats + harness.FOLLOW
+        if extra.random() < FORCED_WIRE_SHARE:
+            from aimux_cli.wire import WIRES
+            wire = extra.choice(WIRES + ("none",))
+            formats = formats + tuple(f"{fmt} --wire {wire}" for fmt in ("toon", "rich"))
     if not memory:
         trace = ()
     elif harness.memory_kind() == "rss":

@@ -16,8 +16,8 @@ from fuzz import harness, memory, mutate, runner
 from fuzz.seeds import CORPUS, load_seeds, seed_by_label
 
 SEED = 20261130
-CASES = 3000
-MAX_SIZE = 256 * 1024
+CASES = 2500
+MAX_SIZE = 128 * 1024
 
 
 def test_bounded_fuzz_run():
