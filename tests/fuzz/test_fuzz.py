@@ -2,8 +2,9 @@
 
 The bounded run: `CASES` cases of a fixed seed (mutated fixtures and corpus files, hypothesis-drawn provider-shaped
 bodies and streams, some also pumped through `ask`'s stream folding), each through `aimux prettify` in every
-format. Cases over `MAX_SIZE` bytes are left to the long run (`benchmarks/fuzz.py`, see the README), which also
-times on the wall clock; here the 5 s limit is on CPU time, so that a busy machine cannot fail the suite.
+format (streams also with --follow; some also with --wire forced). Cases over `MAX_SIZE` bytes are left to the
+long run (`benchmarks/fuzz.py`, see the README). The 5 s limit is on CPU time, so that a busy machine cannot fail
+the suite; memory is the run's resident high-water mark (tests/fuzz/memory.py).
 A failure prints the summary: failures grouped by crash site, with case numbers that
 `.venv/bin/python benchmarks/fuzz.py --seed SEED --case N` runs again with tracebacks.
 """
