@@ -197,6 +197,14 @@ def test_long_content_is_drawn_in_pieces_exactly_as_whole(kind: str, monkeypatch
     assert pieces == draw() and pieces.count("\n") > 2000
 
 
+def test_the_generic_view_cuts_a_very_long_string() -> None:
+    console = plain_console()
+    render_value({"a": "y" * 200_000, "b": 1}, console)
+    text = console.export_text()
+    assert "134,474 more characters (-f json has them all)" in text.replace("\n", "") and '"b": 1' in text
+    assert text.count("y") < 70_000
+
+
 def test_long_text_becomes_pieces() -> None:
     from aimux_cli.render.rich_view import Chunked, text_run
 

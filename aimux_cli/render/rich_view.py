@@ -11,6 +11,8 @@
 - an error in a red panel (HTTP status, type, code, message, request id), or a warning when the stream was cut;
 - the document's `warnings` (what aimux could not read in the input), one yellow line each.
 
+`render_value` draws a generic JSON value; one line of it (a long string) draws at most 64 KB.
+
 Safety: every string taken from the document goes through `for_terminal` before Rich sees it, and reaches Rich as a
 `Text` object or as Markdown source, never as a markup string, so `[link=…]` or `[bold]` in a response is shown as
 typed. Markdown links are drawn as "text (url)", not as terminal hyperlinks, so a link cannot hide its target.
@@ -25,6 +27,7 @@ other JSON value; `StreamRenderer` (in `stream_view`) draws a stream progressive
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -419,5 +422,17 @@ def render_value(value: Any, console: Console) -> None:
     growing with the value (Rich keeps ~1 KB of objects per highlighted line until a print ends). A JSON line is a
     whole token sequence (strings cannot span lines), so each chunk highlights exactly as the whole would."""
     highlight = JSONHighlighter()
-    for piece in line_chunks(for_terminal(dumps(value, 2))):
+    text = dumps(value, 2)
+    if len(text) > _LINE_CHARS:
+        text = _LONG_LINE.sub(_cut_line, text)
+    for piece in line_chunks(for_terminal(text)):
         console.print(highlight(Text(piece)))
+
+
+_LINE_CHARS = 64 * 1024  # the generic view draws at most this much of one line (one string value)
+_LONG_LINE = re.compile(f"[^\n]{{{_LINE_CHARS + 1},}}")
+
+
+def _cut_line(match: re.Match) -> str:
+    line = match.group()
+    return f"{line[:_LINE_CHARS]}… {len(line) - _LINE_CHARS:,} more characters (-f json has them all)"
