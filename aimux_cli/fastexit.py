@@ -31,6 +31,10 @@ def entry() -> None:
         if not _clean:
             raise
         code = exc.code
+    except KeyboardInterrupt:  # a Ctrl-C after the command had dealt with its own
+        if not _clean:
+            raise
+        code = 130
     if not _clean:
         return
     if code is None:

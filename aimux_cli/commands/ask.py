@@ -100,10 +100,9 @@ def run(opts: AskOptions) -> int:
     if opts.thinking not in ("show", "hide", "stdout"):
         raise UsageError("--thinking must be show, hide or stdout")
     waiting = None if opts.debug or not env.interactive("stderr") else f"waiting for {prepared.provider}"
-    view = View(fmt, env, opts.thinking, waiting)
     exchange = Exchange(prepared, resolved.wire, resolved.timeout, opts.retries, fmt == "raw")
-    exchange.view = view
-    with INTERRUPTS:
+    with INTERRUPTS:  # from here on, Ctrl-C ends in interrupted(): the view closed, a note, exit 130
+        view = exchange.view = View(fmt, env, opts.thinking, waiting)
         try:
             doc, cut = exchange.run(view)
         except KeyboardInterrupt:
