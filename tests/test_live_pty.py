@@ -276,6 +276,22 @@ def test_ctrl_c_in_text_mode_keeps_the_text_once(server):
     assert term.screen()[-1].startswith("aimux: interrupted after ")
 
 
+def test_ctrl_c_in_follow_keeps_the_screen_and_exits_130():
+    events = split_body(MARKDOWN.read_bytes(), ".sse")
+    term = Terminal(["prettify", "--follow"], environ(), stdin=subprocess.PIPE)
+    term.proc.stdin.write(b"".join(events[:12]))  # then the stream stalls, its writer still there
+    term.proc.stdin.flush()
+    term.read_until(b"a smaller")
+    term.ctrl_c()
+    code = term.finish()
+    term.proc.stdin.close()
+    assert code == 130
+    screen = term.screen()
+    assert screen[:-1] == [BEFORE, *drawn_once(answer_of(MARKDOWN)[:77])]
+    assert re.fullmatch(r"aimux: interrupted after \d+\.\d\d s: gpt-4o-mini-2024-07-18 · 12 events, 77 characters "
+                        r"so far", screen[-1])
+
+
 def test_ctrl_c_while_waiting_exits_130(server):
     server.route(CHAT, Reply(hang=True))
     term = Terminal(["ask", "-p", "openai", "tides?"], environ(server))
