@@ -1,10 +1,11 @@
 """Every command against every network fault of the loopback provider (tests/provider_server.py), as real processes.
 
-Commands: `ask` in text, json, toon and raw; `test-providers`; `bench provider -n 2`. Faults: a one-byte drip, silence
-after the headers, silence mid-stream, a reset before any byte and mid-body, a reply that is not HTTP, a gzip bomb on
-a 200 and on a 500, corrupt gzip (at once and mid-stream), gzip that ends early, a Content-Encoding never asked for,
-a bad chunk-size line, `content-length: abc`, a response head in bare LF, an HTML 502 from a proxy, the key echoed in
-a 401 body, in a stream error event and in the answer text, and Retry-After in every form.
+Commands: `ask` in text, json, toon and raw; `test-providers`; `bench provider -n 2`. Faults: a one-byte drip, an
+error body dripping forever, silence after the headers, silence mid-stream, a reset before any byte and mid-body, a
+reply that is not HTTP, a gzip bomb on a 200 and on a 500, corrupt gzip (at once and mid-stream), gzip that ends
+early, a Content-Encoding never asked for, a bad chunk-size line, `content-length: abc`, a response head in bare LF,
+an HTML 502 from a proxy, the key echoed in a 401 body, in a stream error event and in the answer text, and
+Retry-After in every form.
 
 Each run must end with the documented exit code, one error line at most and no traceback or "internal error", keep
 the partial answer where one arrived, stay far below a gzip bomb's inflated size in memory (the child's peak RSS,
@@ -19,6 +20,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +45,7 @@ CHAT = "/v1/chat/completions"
 MODELS = "/v1/models"
 MODEL = "gpt-4.1-mini"
 BOMB = 1 << 30  # what the gzip bombs inflate to; every run must stay far below it
+HANG = 30.0  # seconds: 10x the provider timeout of CONFIG; a run still going then is stuck (killed, the test fails)
 PARTIAL = "Hello from before the fault, "  # the text of the events sent before a fault cuts the stream
 
 CONFIG = """\
@@ -138,6 +141,9 @@ FAULTS: dict[str, Fault] = {
     "slow drip": Fault([by_kind(Reply.drip(b"".join(sse(*ANSWER)), every=0.001, size=1),
                                 Reply.drip(body("".join(ANSWER)), every=0.002, size=16, content_type="application/json"))],
                        {"ask": 0, "test-providers": 0, "bench": 0}),
+    "error body dripping forever": Fault([Reply(500, {"content-type": "text/plain"},
+                                                [(0, b"upstream failed ")] + [(0.1, b".")] * 600)],  # 60 s
+                                         {"ask": 7, "test-providers": 10, "bench": 7}, error="HTTP 500: upstream failed"),
     "silence after headers": Fault([Reply.silence()], {"ask": 8, "test-providers": 10, "bench": 8}, error="timed out"),
     "silence mid-stream": Fault([by_kind(Reply.silence(delta(PARTIAL)), GOOD_BODY)],
                                 {"ask": 9, "test-providers": 10, "bench": 9}, partial=True),
@@ -217,10 +223,25 @@ def run_aimux(config: Path, argv: list[str]) -> Run:
         with open(os.path.join(tmp, "stdout"), "wb") as out, open(os.path.join(tmp, "stderr"), "wb") as err:
             proc = subprocess.Popen([sys.executable, "-m", "aimux_cli", *argv], cwd=ROOT, env=process_env(config),
                                     stdin=subprocess.DEVNULL, stdout=out, stderr=err)
-            _, status, usage = os.wait4(proc.pid, 0)
+            status, usage = _wait(proc)
             proc.returncode = os.waitstatus_to_exitcode(status)
         files = {name: Path(tmp, name).read_bytes() for name in os.listdir(tmp)}
     return Run(proc.returncode, files.pop("stdout"), files.pop("stderr"), files, usage.ru_maxrss * 1024)
+
+
+def _wait(proc: subprocess.Popen) -> tuple[int, object]:
+    """wait4 for the child (its own rusage); a child still running after HANG seconds is killed and fails the test:
+    a guard against hangs (a fault the command does not bound in time), not a speed limit."""
+    deadline = time.monotonic() + HANG
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            return status, usage
+        if time.monotonic() > deadline:
+            proc.kill()
+            os.wait4(proc.pid, 0)
+            pytest.fail(f"still running after {HANG:g} s (10x the provider timeout): {proc.args[3:]}")
+        time.sleep(0.02)
 
 
 def leaks(run: Run, command: str) -> list[str]:
