@@ -7,11 +7,13 @@
 
 Retries (the policy is retry_policy.py): connection failures and HTTP 408, 409, 429, 500, 502, 503, 504, 529 are
 retried up to `retries` times with exponential backoff and jitter, or after the delay the server asks for
-(`retry-after-ms`, then `Retry-After` in seconds or as an HTTP date), capped at 60 s. A retry happens only before any body byte reached the caller; read
-timeouts are not retried (a slow model would only be asked again). Final failures raise from errors.py:
-401/403 AuthError, 429 RateLimitError, other statuses ProviderError (all with .status, .body, .headers,
-.provider), connection problems and timeouts NetworkError, a body cut short after bytes arrived IncompleteError
-(with .received, the bytes delivered). Proxies come from the standard environment variables (trust_env).
+(`retry-after-ms`, then `Retry-After` in seconds or as an HTTP date), capped at 60 s. A retry happens only before
+any body byte reached the caller; read timeouts are not retried (a slow model would only be asked again). Final
+failures raise from errors.py: 401/403 AuthError, 429 RateLimitError, other statuses ProviderError (all with
+.status, .body, .headers, .provider), connection problems and timeouts NetworkError, a body cut short after bytes
+arrived IncompleteError (with .received, the bytes delivered), a request that cannot be put on the wire (a header
+value that is not ASCII or holds a control character) ConfigError. Proxies come from the standard environment
+variables (trust_env).
 
 Bodies are decoded here, not by httpx (content_coding.py; `Accept-Encoding: gzip, deflate`), and bounded: an error
 body is read to ERROR_BODY_LIMIT (1 MiB) decoded and the rest never read; a 2xx body, whole or streamed, may decode to

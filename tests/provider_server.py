@@ -8,11 +8,12 @@
 
 A route holds a queue of replies: each request takes the next one and the last one repeats (so
 `route(path, Reply(status=503), Reply.json({...}))` answers 503 once, then 200 forever); a reply may also be a
-function of the request (Seen -> Reply), e.g. to answer streamed and whole requests differently. A Reply is a status, headers,
-and a body given as (delay_seconds, bytes) chunks sent with chunked transfer encoding (or Content-Length, or
-connection-close framing); it can drop the connection after N chunks (FIN or RST), or hang without answering until
-the server stops. Expectations (`headers=`, `json=` subset, `check=` callable) are checked on arrival: a mismatch is
-answered with 418 and recorded in `server.errors`, which the pytest fixture asserts empty at teardown.
+function of the request (Seen -> Reply), e.g. to answer streamed and whole requests differently. A Reply is a
+status, headers, and a body given as (delay_seconds, bytes) chunks sent with chunked transfer encoding (or
+Content-Length, or connection-close framing); it can drop the connection after N chunks (FIN or RST), or hang
+without answering until the server stops. Expectations (`headers=`, `json=` subset, `check=` callable) are checked
+on arrival: a mismatch is answered with 418 and recorded in `server.errors`, which the pytest fixture asserts empty
+at teardown.
 
 Faults (for tests/test_faults.py and the client tests): `Reply.drip` (a few bytes at a time), `Reply.silence`
 (headers, maybe a first chunk, then nothing), `drop_after`+`reset` (a reset mid-body), `Reply.gzip_bomb` (a few MB
@@ -93,7 +94,8 @@ class Reply:
              content_type: str = "text/event-stream") -> Reply:
         """`data` `size` bytes at a time, `every` seconds apart (a slow or congested provider)."""
         pieces = [data[i:i + size] for i in range(0, len(data), size)]
-        return cls(status, {"content-type": content_type}, [(0.0 if i == 0 else every, p) for i, p in enumerate(pieces)])
+        chunks = [(0.0 if i == 0 else every, p) for i, p in enumerate(pieces)]
+        return cls(status, {"content-type": content_type}, chunks)
 
     @classmethod
     def silence(cls, first: bytes = b"", *, status: int = 200, content_type: str = "text/event-stream") -> Reply:

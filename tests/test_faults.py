@@ -139,11 +139,13 @@ def _retry(headers: dict[str, str] | Callable[[], dict[str, str]], wait: float) 
 
 FAULTS: dict[str, Fault] = {
     "slow drip": Fault([by_kind(Reply.drip(b"".join(sse(*ANSWER)), every=0.001, size=1),
-                                Reply.drip(body("".join(ANSWER)), every=0.002, size=16, content_type="application/json"))],
+                                Reply.drip(body("".join(ANSWER)), every=0.002, size=16,
+                                           content_type="application/json"))],
                        {"ask": 0, "test-providers": 0, "bench": 0}),
     "error body dripping forever": Fault([Reply(500, {"content-type": "text/plain"},
                                                 [(0, b"upstream failed ")] + [(0.1, b".")] * 600)],  # 60 s
-                                         {"ask": 7, "test-providers": 10, "bench": 7}, error="HTTP 500: upstream failed"),
+                                         {"ask": 7, "test-providers": 10, "bench": 7},
+                                         error="HTTP 500: upstream failed"),
     "silence after headers": Fault([Reply.silence()], {"ask": 8, "test-providers": 10, "bench": 8}, error="timed out"),
     "silence mid-stream": Fault([by_kind(Reply.silence(delta(PARTIAL)), GOOD_BODY)],
                                 {"ask": 9, "test-providers": 10, "bench": 9}, partial=True),
@@ -322,7 +324,8 @@ def test_debug_log_of_a_failing_ask_shows_the_exchange_and_never_the_key(provide
     client_lines = [line.split("aimux.client: ", 1)[1] for line in err.splitlines() if "aimux.client: " in line]
     assert client_lines[0] == f"> POST {provider_server.url}{CHAT} (attempt 1)"
     assert client_lines[1].startswith("> headers: ") and "authorization: [REDACTED];" in client_lines[1]
-    assert client_lines[2].startswith("> body (") and '"messages":[{"role":"user","content":"hello"}]' in client_lines[2]
+    assert client_lines[2].startswith("> body (")
+    assert '"messages":[{"role":"user","content":"hello"}]' in client_lines[2]
     assert client_lines[3].startswith("< HTTP 401 Unauthorized (")
     assert "x-request-id: req-7;" in client_lines[4] and "www-authenticate: [REDACTED];" in client_lines[4]
     assert client_lines[5].startswith("< body (") and "Incorrect API key provided: [REDACTED]" in client_lines[5]
