@@ -108,11 +108,11 @@ class Progress:
             if kind in ("text", "thinking", "refusal") and isinstance(block.get("text"), str):
                 self.show([(kind, block["text"])])
 
-    def close(self, doc=None) -> None:
+    def close(self, doc=None, interrupted: bool = False) -> None:
         """End the view; `doc` is the final document (None when interrupted or nothing arrived)."""
         with INTERRUPTS.drawing():
             if self.renderer is not None:
-                self.renderer.close()
+                self.renderer.close(interrupted=interrupted)
             else:
                 self.plain.close(doc)
 
@@ -281,12 +281,12 @@ class View:
             with self.waiting.pause():
                 yield
 
-    def close(self, doc=None) -> None:
+    def close(self, doc=None, interrupted: bool = False) -> None:
         self.arrived()
         if self.progress is None and doc is not None and self.fmt == "text":
             self._progress()  # a text answer with only tool calls still prints them
         if self.progress is not None:
-            self.progress.close(doc)
+            self.progress.close(doc, interrupted=interrupted)
 
 
 class Interrupts:
@@ -385,19 +385,28 @@ def _interrupted(folder, progress: Progress, t0: float) -> int:
     """Ctrl-C: what was drawn stays (once), then one line on stderr saying how much had arrived; exit 130."""
     INTERRUPTS.restore()
     try:
-        progress.close(None)
+        progress.close(None, interrupted=True)
     except KeyboardInterrupt:
         pass
     doc = folder.document() if folder.acc is not None else None
-    parts = [f"interrupted after {time.monotonic() - t0:.2f} s:"]
-    if doc is not None and doc.model:
-        parts.append(f"{doc.model} ·")
-    parts.append(f"{folder.events} events, {progress.chars} characters so far")
+    line = interrupted_line(time.monotonic() - t0, doc, folder.events, "events", progress.chars)
     from aimux_cli.render.sanitize import for_terminal
 
-    sys.stderr.write(f"aimux: {for_terminal(' '.join(parts))}\n")
+    sys.stderr.write(f"aimux: {for_terminal(line)}\n")
     sys.stderr.flush()
     return int(ExitCode.INTERRUPTED)
+
+
+def interrupted_line(seconds: float, doc, count: int, unit: str, chars: int) -> str:
+    """`interrupted after 2.31 s: MODEL · 57 chunks, 412 characters, 2 tool calls so far`: what had arrived."""
+    calls = sum(1 for block in doc.blocks if block.get("type") == "tool_call") if doc is not None else 0
+    what = [f"{count} {unit}"] if count else []
+    if chars:
+        what.append(f"{chars} characters")
+    if calls:
+        what.append(f"{calls} tool call{'' if calls == 1 else 's'}")
+    model = f"{doc.model} · " if doc is not None and doc.model else ""
+    return f"interrupted after {seconds:.2f} s: {model}{', '.join(what) + ' so far' if what else 'nothing had arrived'}"
 
 
 def _pump(folder, progress) -> bytes | None:
@@ -426,10 +435,16 @@ def _chain(head: bytes, rest):
 
 def feed_events(folder, progress, kind: str, items: list) -> None:
     """Fold parsed stream items (SSE events or JSON values) into `folder`, showing their deltas on `progress` and
-    letting it look at the tool calls in progress (`progress.watch(acc)`) after each."""
+    letting it look at the tool calls in progress (`progress.watch(acc)`) after each.
+
+    A stream with several choices (`n` > 1) interleaves their deltas, and a delta does not say its choice: once a
+    second choice appears, what is shown is choice 0's own growth, read from the accumulator (the other choices are
+    in the final document)."""
     for item in items:
+        acc = folder.acc
+        mark = _mark(acc) if acc is not None else (0, 0)
         if kind == "sse":
-            if folder.acc is None:
+            if acc is None:
                 try:
                     obj = orjson.loads(item.data)
                 except orjson.JSONDecodeError:
@@ -439,6 +454,32 @@ def feed_events(folder, progress, kind: str, items: list) -> None:
                 deltas = folder.feed_sse(item.data, item.event)
         else:
             deltas = folder.feed_json(item)
+        if deltas and len(folder.acc.choices) > 1:
+            deltas = _first_choice_since(folder.acc, mark)
         if deltas:
             progress.show(deltas)
         progress.watch(folder.acc)
+
+
+def _mark(acc) -> tuple[int, int]:
+    """Where choice 0 stands: its number of blocks and the pieces of text in its last one."""
+    choice = acc.choices.get(0)
+    if choice is None or not choice.blocks:
+        return 0, 0
+    text = choice.blocks[-1].get("text")
+    return len(choice.blocks), len(text) if isinstance(text, list) else 0
+
+
+def _first_choice_since(acc, mark: tuple[int, int]) -> list[tuple[str, str]]:
+    """The text, thinking and refusal pieces that choice 0 gained since `mark` (see `_mark`)."""
+    choice = acc.choices.get(0)
+    if choice is None:
+        return []
+    count, pieces = mark
+    start = max(count - 1, 0)
+    deltas = []
+    for n, block in enumerate(choice.blocks[start:], start):
+        text = block.get("text")
+        if isinstance(text, list) and block.get("type") in ("text", "thinking", "refusal"):
+            deltas += [(block["type"], piece) for piece in text[pieces if n == count - 1 else 0:]]
+    return deltas

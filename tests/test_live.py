@@ -190,6 +190,20 @@ def test_a_plain_tool_line_is_always_three_fields_on_one_line(name, shown) -> No
     assert line == f'tool {shown} {{"q": "a\\nb"}}'
 
 
+def test_a_stream_of_several_choices_shows_the_first_choice_alone(capsys: pytest.CaptureFixture[str]) -> None:
+    """n > 1 interleaves the choices' deltas: shown as they came, they were an unreadable mix of both answers."""
+    from aimux_cli import streams, wire
+
+    data = (Path(__file__).parents[1] / "fixtures" / "openai" / "chat-n2-stream.sse").read_bytes()
+    folder, parser = wire.StreamFolder(), streams.SSEParser()
+    progress = live.Progress("text", _Env(tty=False))
+    for i in range(0, len(data), 50):
+        live.feed_events(folder, progress, "sse", parser.feed(data[i:i + 50]))
+    live.feed_events(folder, progress, "sse", parser.close())
+    progress.close(folder.document())
+    assert capsys.readouterr().out == "Fern Hollow Coffee: small batches, roasted on Tuesdays.\n"
+
+
 # --- thinking ----------------------------------------------------------------------------------------------------
 
 

@@ -43,7 +43,7 @@ import time
 from dataclasses import dataclass, field
 
 from aimux_cli import output, streams, wire as wires
-from aimux_cli.live import INTERRUPTS, View, feed_events
+from aimux_cli.live import INTERRUPTS, View, feed_events, interrupted_line
 from aimux_cli.present import dumps_json, warn
 from aimux_cli.errors import (
     AimuxError,
@@ -359,23 +359,14 @@ def interrupted(view: View, exchange: Exchange) -> int:
     INTERRUPTS.restore()  # a second Ctrl-C now ends aimux at once
     exchange.t_end = exchange.t_end or time.monotonic()
     try:
-        view.close(None)
+        view.close(None, interrupted=True)
     except KeyboardInterrupt:
         pass
     doc = exchange.pump.document() if exchange.pump is not None else None
-    parts = [f"interrupted after {exchange.t_end - exchange.t_start:.2f} s:"]
-    if doc is not None and doc.model:
-        parts.append(f"{doc.model} ·")
-    out = (doc.usage or {}).get("output_tokens") if doc is not None else None
-    if isinstance(out, int) and out > 0:
-        parts.append(f"{out} out tokens so far")
-    elif view.deltas:
-        parts.append(f"{view.deltas} chunks, {view.chars} characters so far")
-    else:
-        parts.append("nothing had arrived")
+    line = interrupted_line(exchange.t_end - exchange.t_start, doc, view.deltas, "chunks", view.chars)
     from aimux_cli.render.sanitize import for_terminal
 
-    sys.stderr.write(f"aimux: {for_terminal(' '.join(parts))}\n")
+    sys.stderr.write(f"aimux: {for_terminal(line)}\n")
     sys.stderr.flush()
     return int(ExitCode.INTERRUPTED)
 

@@ -153,17 +153,18 @@ class StreamRenderer:
                 self._view.calls = self._calls
                 self._touch()
 
-    def close(self) -> None:
-        """Print what is left and stop any live redraw."""
+    def close(self, interrupted: bool = False) -> None:
+        """Print what is left and stop any live redraw. `interrupted`: a tool call still streaming is printed as it
+        was drawn, marked as cut short, rather than as a call whose arguments are not valid JSON."""
         with self._lock:
-            self._end_segment()
+            self._end_segment(interrupted)
             self._kind = ""
 
     def _write_thinking(self, text: str) -> None:
         target = self.thinking_console
         if self._buffer == text:  # first delta of this thinking segment
             target.print(Text("thinking", style="dim italic"))
-        target.print(Text(for_terminal(text), style="dim"), end="", soft_wrap=True)
+        _print_lines(target, for_terminal(text), end="", soft_wrap=True)
 
     def _advance_text(self, text: str) -> None:
         blocks = self._splitter.feed(text)
@@ -221,7 +222,7 @@ class StreamRenderer:
         self.console.print(part)
         self._parts += 1
 
-    def _end_segment(self) -> None:
+    def _end_segment(self, interrupted: bool = False) -> None:
         kind, buffer, calls = self._kind, self._buffer, self._calls
         self._buffer, self._splitter, self._calls = "", BlockSplitter(), []
         self._view.source, self._view.calls = "", []
@@ -237,7 +238,12 @@ class StreamRenderer:
                 self._print_block(buffer.strip("\n"))
         elif kind == "tool":
             for call in calls:
-                self._print_part(tool_call_block(final_call(call)))
+                final = final_call(call)
+                if interrupted and isinstance(final["arguments"], str):  # its arguments were still arriving
+                    line = call_progress(call, self.console.width - len(" (interrupted)"))
+                    self._print_part(Text.assemble(line, (" (interrupted)", "dim")))
+                else:
+                    self._print_part(tool_call_block(final))
         elif kind == "thinking":
             target = self.thinking_console
             if target is None or not buffer:
@@ -247,10 +253,20 @@ class StreamRenderer:
                 target.print()  # and a blank line before what follows
             else:
                 target.print(Text("thinking", style="dim italic"))
-                target.print(Text(for_terminal(buffer), style="dim"))
+                _print_lines(target, for_terminal(buffer))
         elif buffer:
             style = "yellow" if kind == "refusal" else ""
             self._print_part(Text(for_terminal(buffer), style=style))
+
+
+def _print_lines(console: Console, text: str, end: str = "\n", soft_wrap: bool = False) -> None:
+    """Print dimmed `text` a few hundred lines at a time: the memory of one Rich print grows with its lines, and a
+    model can send tens of thousands of newlines."""
+    lines = text.split("\n")
+    for start in range(0, len(lines), 256):
+        last = start + 256 >= len(lines)
+        console.print(Text("\n".join(lines[start:start + 256]), style="dim"), end=end if last else "\n",
+                      soft_wrap=soft_wrap)
 
 
 def final_call(call: dict) -> dict:
