@@ -205,8 +205,13 @@ def test_ask_shows_a_tool_call_while_its_arguments_stream(server):
         term.read_until(b'{"city"')
         assert 'tool call get_current_weather  {"city"' in term.screen()
     finally:
-        term.proc.send_signal(signal.SIGINT)
-        term.finish()
+        term.ctrl_c()
+        code = term.finish()
+    assert code == 130
+    assert term.screen()[1:] == ['tool call get_current_weather  {"city" (interrupted)',
+                                 term.screen()[-1]]  # as it was drawn, not as a call with broken arguments
+    assert re.fullmatch(r"aimux: interrupted after \d+\.\d\d s: o4-mini-2025-04-16 · 1 tool call so far",
+                        term.screen()[-1])
 
 
 @pytest.mark.parametrize(("fixture", "lines"), [
