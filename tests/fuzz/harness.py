@@ -21,6 +21,7 @@ A run fails on:
   out;
 - `bad-output`: `-f json` that is not JSON, `-f toon` that the reference decoder (toon_format) refuses, or the two
   not the same document;
+- `changed`: an input that means the same as its seed (a BOM, CR or CRLF line ends) gives another `-f json`;
 - `lost-text`: one of `expect` (the text blocks decoded before a corrupt point, as (choice, text)) missing from
   `-f text` output; or one of choice 0's missing from `--follow -f text` (streams go through `FOLLOW` too) or
   from `ask -f text` (tests/fuzz/network.py).
@@ -245,9 +246,11 @@ def check(run: Run, size: int, expect: tuple[tuple[int, str], ...] = (),
 
 
 def run_case(data: bytes, expect: tuple[tuple[int, str], ...] = (), *, formats=FORMATS,
-             time_limit: float = TIME_LIMIT, clock=time.process_time, trace=None) -> list[Failure]:
+             time_limit: float = TIME_LIMIT, clock=time.process_time, trace=None,
+             same_as: bytes | None = None) -> list[Failure]:
     """Every format's run of one input; the failures of all of them. `trace`: measure memory in these formats
-    (default: all when the RSS probe works, else only the first, tracemalloc being slow)."""
+    (default: all when the RSS probe works, else only the first, tracemalloc being slow). `same_as`: an input that
+    means the same (the seed of a BOM or CRLF mutation), whose `-f json` document this one's must equal."""
     if trace is None:
         trace = formats if memory_kind() == "rss" else formats[:1]
     failures, documents = [], {}
@@ -259,6 +262,12 @@ def run_case(data: bytes, expect: tuple[tuple[int, str], ...] = (), *, formats=F
         del run
     if len(documents) == 2:
         failures += same_document(documents["json"], documents["toon"])
+    if same_as is not None and "json" in formats:
+        reference = prettify(same_as, "json", trace=False).stdout
+        if documents.get("json", "") != reference:
+            failures.append(Failure("changed", "a BOM or CR/CRLF line ends changed the document",
+                                    f"-f json: {len(documents.get('json', ''))} chars, {len(reference)} for the "
+                                    "original", "json"))
     return failures
 
 

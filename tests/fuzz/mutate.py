@@ -6,6 +6,8 @@ every run. A `Case` records what the checks may expect of it:
 - `cut`: the bytes before `cut` are the seed's own; the answer text of the seed's events that end before it must
   appear in `-f text` output (a truncation, a flipped byte, bad UTF-8 and the like must not lose what came first).
 - `expect`: text that must appear whole in `-f text` output (a BOM or CRLF line endings change nothing).
+- `equivalent`: the input means what the seed means (a leading BOM, CR or CRLF line ends): `-f json` must print
+  the very same document for both.
 """
 
 from __future__ import annotations
@@ -52,11 +54,12 @@ def wire_keys() -> tuple[str, ...]:
 class Case:
     """One fuzz input and what the checks may expect of it (see the module docstring)."""
 
-    __slots__ = ("data", "mutation", "seed", "cut", "expect")
+    __slots__ = ("data", "mutation", "seed", "cut", "expect", "equivalent")
 
     def __init__(self, data: bytes, mutation: str, seed: Seed | None = None, cut: int | None = None,
-                 expect: tuple[tuple[int, str], ...] | None = None) -> None:
+                 expect: tuple[tuple[int, str], ...] | None = None, equivalent: bool = False) -> None:
         self.data, self.mutation, self.seed, self.cut, self.expect = data, mutation, seed, cut, expect
+        self.equivalent = equivalent
 
     @property
     def is_stream(self) -> bool:
@@ -285,7 +288,7 @@ def m_bad_utf8(rng, seed, seeds):
 
 def m_bom(rng, seed, seeds):
     if rng.random() < 0.6:
-        return Case(BOM + seed.data, "bom", seed, expect=seed.full_text())
+        return Case(BOM + seed.data, "bom", seed, expect=seed.full_text(), equivalent=True)
     at = rng.choice(seed.spans)[0] if seed.spans else rng.randrange(len(seed.data) + 1)
     return Case(seed.data[:at] + BOM + seed.data[at:], "bom-inside", seed, cut=at)
 
@@ -300,10 +303,11 @@ def m_newlines(rng, seed, seeds):
             if sep == b"\n" and data.endswith(b"\r"):  # CR then LF would be one line end, not two
                 sep = b"\r\n"
             data += sep + piece
-        return Case(data, "newlines-mixed", seed, expect=None if seed.kind == "ndjson" else seed.full_text())
-    exact = seed.kind != "ndjson" or style == b"\r\n"  # a lone CR does not end an NDJSON line
+        exact = seed.kind != "ndjson"  # a lone CR does not end an NDJSON line
+        return Case(data, "newlines-mixed", seed, expect=seed.full_text() if exact else None, equivalent=exact)
+    exact = seed.kind != "ndjson" or style == b"\r\n"
     return Case(seed.data.replace(b"\n", style), "crlf" if style == b"\r\n" else "cr", seed,
-                expect=seed.full_text() if exact else None)
+                expect=seed.full_text() if exact else None, equivalent=exact)
 
 
 def m_nul(rng, seed, seeds):

@@ -59,7 +59,7 @@ def run_index(seed: int, index: int, *, formats=harness.FORMATS, time_limit: flo
     else:
         trace = (formats[index % len(formats)],)
     failures = harness.run_case(case.data, case.expected_text(), formats=formats, time_limit=time_limit,
-                                clock=clock, trace=trace)
+                                clock=clock, trace=trace, same_as=case.seed.data if case.equivalent else None)
     if network and case.is_stream and random.Random(index).random() < NETWORK_SHARE:
         from . import network as net
         failures += net.run_case(case.data, random.Random(f"net:{seed}:{index}"), time_limit=time_limit,

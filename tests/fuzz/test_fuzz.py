@@ -163,3 +163,11 @@ def test_json_and_toon_that_disagree_are_a_failure():
     assert harness.same_document('{"a": [1, 2]}', "a[2]: 1,2\n") == []
     assert [f.kind for f in harness.same_document('{"a": [1, 2]}', "a[2]: 1,3\n")] == ["bad-output"]
     assert [f.site for f in harness.same_document('{"a": ', "a: 1\n")] == ["-f json is not JSON"]
+
+
+def test_a_bom_or_crlf_must_not_change_the_document():
+    seed = seed_by_label("fixtures/openai/chat-text-stream.sse")
+    assert harness.run_case(b"\xef\xbb\xbf" + seed.data, formats=("json",), same_as=seed.data) == []
+    other = seed_by_label("fixtures/ollama/chat-stream.ndjson").data
+    failures = harness.run_case(other, formats=("json",), same_as=seed.data)
+    assert [f.kind for f in failures] == ["changed"]
