@@ -8,6 +8,9 @@ The RSS probe writes "5" to /proc/self/clear_refs (resets VmHWM, Linux 4.0+) and
 /proc/self/status. So that memory freed by one case is not silently reused by the next (hiding its growth), glibc is
 told to map every block of 128 KiB or more on its own and to give it back when freed (mallopt, once).
 
+It can under-count: memory that an earlier run freed but the allocator kept (a fragmented heap) is reused without
+raising the resident set. It never over-counts what the run needed.
+
 Where /proc/self/clear_refs cannot be written, tracemalloc measures instead (`Probe.kind == "tracemalloc"`), and
 the harness then leaves such runs out of the time check.
 """
