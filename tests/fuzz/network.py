@@ -4,8 +4,9 @@ Contract: `run_case(data, rng)` -> a list of harness `Failure`s. The body is cut
 delivers it) and pumped as `ask` pumps a response (commands/ask.py: `Pump.feed` per chunk, `Pump.close(complete)`),
 with the text view writing to an in-memory stdout; then the document is encoded as `ask -f toon|json` would. No
 network, no client: what is exercised is everything after the bytes arrive. As in `ask`, the wire is known in
-advance (the provider's): the seed's own wire most of the time, else any wire (a provider configured wrongly). Errors that `ask` turns into one line
-(`streams.StreamError`, any `AimuxError`) are fine; any other exception is a failure with its crash site.
+advance (the provider's): the seed's own wire most of the time, else any wire (a provider configured wrongly).
+Errors that `ask` turns into one line (`streams.StreamError`, any `AimuxError`) are fine, but `ask -f text` owes
+the first choice's text decoded before a corrupt point; any other exception is a failure with its crash site.
 """
 
 from __future__ import annotations
