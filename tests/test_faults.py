@@ -8,7 +8,7 @@ an HTML 502 from a proxy, the key echoed in a 401 body, in a stream error event 
 Retry-After in every form.
 
 Each run must end with the documented exit code, one error line at most and no traceback or "internal error", keep
-the partial answer where one arrived, stay far below a gzip bomb's inflated size in memory (the child's peak RSS,
+the partial answer where one arrived, stay far below a gzip bomb's inflated size in memory (aimux's own peak RSS,
 from wait4), and never show the test key: stdout, stderr and -o files are searched for it plain, JSON-escaped,
 \\u-escaped and URL-encoded. `-f raw` is the one exception by design: the provider's bytes as received (README).
 """
@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
-import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -217,33 +217,40 @@ def process_env(config: Path) -> dict[str, str]:
     return env
 
 
+# Linux folds the forking process's memory into a child's ru_maxrss (fork copies the mm, vfork shares it, and exec
+# keeps the old mm's high-water mark): spawned from a pytest of 400 MB, aimux would "peak" at 400 MB. So a small
+# Python spawns aimux, reads its rusage with wait4 and writes "status maxrss_kib" to the file named first.
+_SPAWN = ("import os, sys\n"
+          "pid = os.posix_spawn(sys.executable, [sys.executable, *sys.argv[2:]], os.environ)\n"
+          "_, status, usage = os.wait4(pid, 0)\n"
+          "open(sys.argv[1], 'w').write(f'{status} {usage.ru_maxrss}')\n")
+
+
 def run_aimux(config: Path, argv: list[str]) -> Run:
-    """Run aimux to completion with stdout/stderr in files; wait4 gives the child's own peak RSS."""
+    """Run aimux to completion with stdout/stderr in files; its exit code and its own peak RSS (see _SPAWN)."""
     with tempfile.TemporaryDirectory() as tmp:
-        out_file = os.path.join(tmp, "report.json")
+        out_file, usage_file = os.path.join(tmp, "report.json"), os.path.join(tmp, "usage")
         argv = [a.replace("{out}", out_file) for a in argv]
         with open(os.path.join(tmp, "stdout"), "wb") as out, open(os.path.join(tmp, "stderr"), "wb") as err:
-            proc = subprocess.Popen([sys.executable, "-m", "aimux_cli", *argv], cwd=ROOT, env=process_env(config),
-                                    stdin=subprocess.DEVNULL, stdout=out, stderr=err)
-            status, usage = _wait(proc)
-            proc.returncode = os.waitstatus_to_exitcode(status)
+            proc = subprocess.Popen([sys.executable, "-c", _SPAWN, usage_file, "-m", "aimux_cli", *argv], cwd=ROOT,
+                                    env=process_env(config), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                    start_new_session=True)
+            _wait(proc, argv)
+        status, maxrss = map(int, Path(usage_file).read_text().split())
+        os.unlink(usage_file)
         files = {name: Path(tmp, name).read_bytes() for name in os.listdir(tmp)}
-    return Run(proc.returncode, files.pop("stdout"), files.pop("stderr"), files, usage.ru_maxrss * 1024)
+    return Run(os.waitstatus_to_exitcode(status), files.pop("stdout"), files.pop("stderr"), files, maxrss * 1024)
 
 
-def _wait(proc: subprocess.Popen) -> tuple[int, object]:
-    """wait4 for the child (its own rusage); a child still running after HANG seconds is killed and fails the test:
-    a guard against hangs (a fault the command does not bound in time), not a speed limit."""
-    deadline = time.monotonic() + HANG
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            return status, usage
-        if time.monotonic() > deadline:
-            proc.kill()
-            os.wait4(proc.pid, 0)
-            pytest.fail(f"still running after {HANG:g} s (10x the provider timeout): {proc.args[3:]}")
-        time.sleep(0.02)
+def _wait(proc: subprocess.Popen, argv: list[str]) -> None:
+    """A run still going after HANG seconds is killed (its whole session) and fails the test: a guard against hangs
+    (a fault the command does not bound in time), not a speed limit."""
+    try:
+        proc.wait(timeout=HANG)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        pytest.fail(f"still running after {HANG:g} s (10x the provider timeout): {argv}")
 
 
 def leaks(run: Run, command: str) -> list[str]:
