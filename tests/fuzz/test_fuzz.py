@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import random
 
-from fuzz import harness, memory, mutate, runner
+import pytest
+
+from fuzz import harness, memory, mutate, network, runner
 from fuzz.seeds import CORPUS, load_seeds, seed_by_label
 
 SEED = 20261130
@@ -171,3 +173,21 @@ def test_a_bom_or_crlf_must_not_change_the_document():
     other = seed_by_label("fixtures/ollama/chat-stream.ndjson").data
     failures = harness.run_case(other, formats=("json",), same_as=seed.data)
     assert [f.kind for f in failures] == ["changed"]
+
+
+class _OneByteReads(random.Random):
+    """An rng whose every chunk size is the first choice (1 byte): the body arrives a byte per read."""
+
+    def choice(self, seq):
+        return seq[0]
+
+
+@pytest.mark.parametrize("rel", ["fixtures/openai/chat-text-stream.sse", "fixtures/anthropic/thinking-stream.sse",
+                                 "fixtures/ollama/chat-stream.ndjson", "fixtures/gemini/text-stream.sse"])
+def test_ask_keeps_every_text_block_when_the_body_arrives_a_byte_at_a_time(rel):
+    """The network family's own path, read by read (an SSE head of "d", "da"... once passed for a JSON body)."""
+    seed = seed_by_label(rel)
+    with harness.captured(b"") as (out, _err):
+        network.pump(seed.data, _OneByteReads(0), complete=True, api=seed.api)
+    printed = out.getvalue()
+    assert seed.full_text() and all(text in printed for _, text in seed.full_text())
