@@ -178,9 +178,16 @@ class LeanStream(AsyncStream):
         raise _broken(self.prepared, conn.error, self.timeout, [], 0) from conn.error  # type: ignore[arg-type]
 
     async def _drain(self, conn: LeanConn, limit: int = ERROR_BODY_LIMIT) -> list[tuple[float, bytes]]:
+        """An error body's pieces: up to `limit` bytes, within the timeout in all (a body dripping forever is not
+        waited for: the status is the news)."""
         out, size = [], 0
+        enough = time.monotonic() + self.timeout
         while size < limit:
-            await conn.wait()
+            try:
+                await asyncio.wait_for(conn.wait(), max(0.0, enough - time.monotonic()))
+            except asyncio.TimeoutError:
+                out += conn.pieces
+                break
             out += conn.pieces
             size += sum(len(d) for _, d in conn.pieces)
             conn.pieces = []

@@ -331,3 +331,14 @@ def test_running_out_of_descriptors_mid_run_fails_requests_not_the_run(provider_
     statuses = {status for status, _ in samples}
     assert statuses <= {"ok", "network"} and "ok" in statuses and "network" in statuses
     assert all("out of file descriptors" in error for status, error in samples if status == "network")
+
+
+def test_an_error_body_dripping_forever_is_read_for_the_timeout_only(provider_server):
+    """The status is the news: the error body is read for at most the timeout, then the request fails with what
+    arrived (before, the lean client waited for the whole drip: 30 s here, every dot in the message)."""
+    provider_server.route(ROUTE, Reply(500, {"content-type": "text/plain"},
+                                       [(0.0, b"upstream failed ")] + [(0.1, b".")] * 300))
+    result = run_bench(provider_server.url, Plan(requests=1, concurrency=1, warmup=0), timeout=1.0)
+    sample = result.samples[0]
+    assert sample.status == "provider" and "HTTP 500: upstream failed" in sample.error
+    assert sample.error.count(".") < 100, sample.error
