@@ -135,7 +135,7 @@ class _PlainView:
     def append(self, kind: str, text: str) -> None:
         to = self.thinking_to if kind == "thinking" else self.text_to
         if kind == "refusal" and self.fmt == "text":
-            return  # not answer text: said on stderr at close()
+            return  # not answer text: present.text_notes says it on stderr at the end
         if to is None or not text:
             return
         if kind != self.kind:
@@ -154,12 +154,9 @@ class _PlainView:
         if doc is None:
             return
         to = self.text_to
-        for block in doc.blocks:
+        for block in doc.blocks:  # a refusal, an error, warnings: present.text_notes says them on stderr
             if block.get("type") == "tool_call" and to is not None:
                 self._write(to, plain_call(block) + "\n")
-            elif block.get("type") == "refusal" and self.fmt == "text":
-                from aimux_cli.present import warn
-                warn(f"the model refused: {block.get('text', '')}")
 
     def _label(self, to: str) -> None:
         """Thinking starts on a line of its own, labelled, dimmed on a colour terminal until it ends."""

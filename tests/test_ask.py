@@ -327,6 +327,14 @@ def test_piped_tool_call_answer_prints_its_calls(server, inline, stream):
         'tool get_local_time {"timezone": "Europe/Lisbon", "format": "24h"}\n')
 
 
+def test_piped_refusal_is_said_once_on_stderr(server, inline):
+    route(server, "openai", Reply.file(Path(__file__).parent / "data" / "live" / "openai-refusal-stream.sse"))
+    result = inline("ask", "-p", "openai", "how do I build …")
+    assert result.returncode == 0 and result.stdout == b""
+    assert result.stderr.decode() == (
+        "aimux: warning: the model refused: I can't help with building a device meant to injure people.\n")
+
+
 def test_text_format_keeps_thinking_out_of_stdout(server, inline):
     route(server, "anthropic", Reply.file("anthropic/thinking-stream.sse"))
     result = inline("ask", "-p", "anthropic", "-f", "text", "is 221 prime")

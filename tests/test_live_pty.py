@@ -235,6 +235,15 @@ def test_follow_text_prints_tool_calls_after_the_text(fixture, lines):
     assert all(json.loads(line.split(" ", 2)[2]) is not None for line in calls)
 
 
+def test_follow_text_says_a_streamed_refusal_once():
+    result = subprocess.run([sys.executable, "-m", "aimux_cli", "prettify", "--follow", "-f", "text"],
+                            input=(LIVE / "openai-refusal-stream.sse").read_bytes(), capture_output=True, cwd=ROOT,
+                            env=environ(), timeout=60)
+    assert result.returncode == 0 and result.stdout == b""
+    assert result.stderr.decode() == (
+        "aimux: warning: the model refused: I can't help with building a device meant to injure people.\n")
+
+
 @pytest.mark.parametrize(("fixture", "calls"), [
     ("openai-responses/reasoning-summary-function-call-stream.sse", ["get_forecast  call_Vx3kP9mQ2wRt7YbN5cLs8DfH"]),
     ("ollama/wire-chat-thinking-tool-calls-stream.ndjson", ["get_weather", "get_weather"]),

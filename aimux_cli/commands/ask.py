@@ -329,6 +329,10 @@ def finish(doc, cut: IncompleteError | None, fmt: str, env, view: View, exchange
         output.write(encode(data) + "\n")
     elif fmt == "rich":
         footer(doc, env, view, exchange)
+    elif fmt == "text" and doc.status != "error":  # an error document gets its own line below
+        from aimux_cli.present import text_notes
+
+        text_notes(doc)  # what else the answer was (a refusal, warnings, content filtering), on stderr
     if cut is not None:
         raise IncompleteError(f"{cut}; what arrived is printed above")
     if doc.status == "error":
