@@ -17,6 +17,7 @@ from rich.console import Console
 
 from aimux_cli import live
 from aimux_cli.render import stream_view
+from aimux_cli.render.plain_stream import plain_call
 from aimux_cli.render.rich_view import markdown
 from aimux_cli.render.stream_view import StreamRenderer
 
@@ -186,7 +187,7 @@ def test_plain_text_prints_tool_calls_after_the_answer(capsys: pytest.CaptureFix
 @pytest.mark.parametrize(("name", "shown"), [("get_weather", "get_weather"), ("two words", '"two words"'),
                                             ("line\nbreak", '"line\\nbreak"'), (None, "?")])
 def test_a_plain_tool_line_is_always_three_fields_on_one_line(name, shown) -> None:
-    line = live.plain_call({"type": "tool_call", "name": name, "arguments": {"q": "a\nb"}})
+    line = plain_call({"type": "tool_call", "name": name, "arguments": {"q": "a\nb"}})
     assert line == f'tool {shown} {{"q": "a\\nb"}}'
 
 
