@@ -39,8 +39,14 @@ class Outcome:
 
 def normalize(source: Source, *, wire: str | None = None, provider: str | None = None) -> Outcome:
     """Normalize one input. `wire` is a canonical wire name, "none" for the generic path, or None to detect."""
-    out = _normalize(source, wire, provider)
     data = source.data
+    if data[:1] == b"{" and wire != "none":
+        # The usual input, one JSON object: when it parses as one value, sniff could only have said "json"
+        # (an NDJSON stream is never one value), so skip it.
+        value = exact_json(data)
+        if value is not NOT_JSON:
+            return _from_json(source, value, wire, provider)  # orjson: it lets no lone surrogate through
+    out = _normalize(source, wire, provider)
     # Only the standard library's parser (integers beyond 64 bits, deep nesting) lets a lone surrogate through:
     # orjson refuses one, and the stream parsers re-read what it refuses with surrogates replaced.
     if b"\\ud" in data or b"\\uD" in data:
@@ -58,12 +64,6 @@ def _normalize(source: Source, wire: str | None, provider: str | None) -> Outcom
         value, warnings = _load_body(source)
         return Outcome(value=value, warnings=warnings)
     data = source.data
-    if data[:1] == b"{":
-        # The usual input, one JSON object: when it parses as one value, sniff could only have said "json"
-        # (an NDJSON stream is never one value), so skip it.
-        value = exact_json(data)
-        if value is not NOT_JSON:
-            return _from_json(source, value, wire, provider)
     if not data.strip():
         raise InputError(f"{source.label}: empty input")
     from aimux_cli import streams  # not needed for the usual one-object body above
