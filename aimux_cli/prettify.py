@@ -15,7 +15,6 @@ from aimux_cli import wire as wires
 from aimux_cli.document import Document
 from aimux_cli.errors import InputError
 from aimux_cli.inputs import NOT_JSON, Source, exact_json, load_json
-from aimux_cli.surrogates import REFUSED, clean_document, clean_value, has_lone_surrogates, loads_refused
 
 
 class Outcome:
@@ -50,6 +49,8 @@ def normalize(source: Source, *, wire: str | None = None, provider: str | None =
     # Only the standard library's parser (integers beyond 64 bits, deep nesting) lets a lone surrogate through:
     # orjson refuses one, and the stream parsers re-read what it refuses with surrogates replaced.
     if b"\\ud" in data or b"\\uD" in data:
+        from aimux_cli.surrogates import clean_document, clean_value, has_lone_surrogates
+
         if out.document is not None:
             out.document, count = clean_document(out.document)
         elif has_lone_surrogates(out.value):
@@ -143,6 +144,8 @@ def _from_sse(source: Source, wire: str | None, provider: str | None) -> Outcome
             try:
                 obj = orjson.loads(event.data)
             except orjson.JSONDecodeError as exc:
+                from aimux_cli.surrogates import REFUSED, loads_refused
+
                 obj = loads_refused(event.data, exc)
                 if obj is REFUSED:
                     continue  # comments-as-data or padding before the first real event

@@ -9,17 +9,16 @@ UTF-8 (the terminal, a pipe, orjson.dumps, the TOON encoder) refuses the string:
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import orjson
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")  # in a Python string every surrogate is a lone one (parsers pair them)
-
-
 def _fixed(text: str) -> str:
-    return _SURROGATE.sub("\ufffd", text)
+    # in a Python string every surrogate is a lone one (parsers pair them); `re` is imported here, not on start-up
+    import re
+
+    return re.sub("[\ud800-\udfff]", "\ufffd", text)
 
 
 def _is_broken(text: str) -> bool:

@@ -29,7 +29,6 @@ from typing import Any, Iterable
 import orjson
 
 from aimux_cli.document import Accumulator, Document
-from aimux_cli.surrogates import REFUSED, loads_refused
 
 Delta = tuple[str, str]
 
@@ -197,6 +196,8 @@ class StreamFolder:
         try:
             obj = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
+            from aimux_cli.surrogates import REFUSED, loads_refused  # rare: not worth an import on start-up
+
             obj = loads_refused(data, exc)
             if obj is REFUSED:
                 if not self.feed_done(data):
