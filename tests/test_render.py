@@ -173,7 +173,7 @@ MARKDOWN_PARAGRAPHS = ("Some **bold** text with `code` and a [link](http://x.y).
 def test_long_content_is_drawn_in_pieces_exactly_as_whole(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # fuzz finding F8/F10: Rich keeps ~1 KB of objects per drawn line until a print ends, so a long answer is
     # printed a few hundred lines at a time; what is drawn must not change
-    import aimux_cli.render.rich_view as rich_view
+    import aimux_cli.render.long_content as long_content
 
     source = MARKDOWN_PARAGRAPHS * 200
     block: dict[str, Any] = {"type": kind, "text": source}
@@ -192,8 +192,8 @@ def test_long_content_is_drawn_in_pieces_exactly_as_whole(kind: str, monkeypatch
         return console.export_text()
 
     pieces = draw()
-    monkeypatch.setattr(rich_view, "_CHUNK_LINES", 10 ** 9)
-    monkeypatch.setattr(rich_view, "_CHUNK_CHARS", 10 ** 9)
+    monkeypatch.setattr(long_content, "_CHUNK_LINES", 10 ** 9)
+    monkeypatch.setattr(long_content, "_CHUNK_CHARS", 10 ** 9)
     assert pieces == draw() and pieces.count("\n") > 2000
 
 
@@ -203,6 +203,28 @@ def test_the_generic_view_cuts_a_very_long_string() -> None:
     text = console.export_text()
     assert "134,474 more characters (-f json has them all)" in text.replace("\n", "") and '"b": 1' in text
     assert text.count("y") < 70_000
+
+
+@pytest.mark.parametrize("kind", ["text", "thinking"])
+def test_a_huge_paragraph_or_word_is_drawn_in_pieces(kind: str) -> None:
+    # fuzz findings F19/F20: Rich wraps one huge paragraph superlinearly, and folds a huge word in much memory
+    from aimux_cli.render.rich_view import Chunked, block_view, text_run
+
+    source = "Biscuit is a golden retriever. " * 20_000 if kind == "text" else "y" * 1_000_000
+    block = {"type": kind, "text": source}
+    view_ = text_run([block]) if kind == "text" else block_view(block)
+    assert isinstance(view_, Chunked) and len(view_.renderables) > 8
+    drawn = view(dict(api="x", status="ok", finish="stop", blocks=[block]))
+    assert drawn.replace("\n", "").replace(" ", "").count("y" if kind == "thinking" else "Biscuit") in (
+        1_000_000, 20_000)
+
+
+def test_trailing_blank_lines_of_a_long_answer_draw_nothing() -> None:
+    # fuzz finding F22: 100,000 trailing newlines were parsed as one Markdown block (MBs for nothing)
+    from aimux_cli.render.long_content import markdown_pieces
+
+    pieces = markdown_pieces("The word has three e's." + "\n" * 100_000)
+    assert len(pieces) == 1 and pieces[0].source == "The word has three e's."
 
 
 def test_long_text_becomes_pieces() -> None:

@@ -28,7 +28,7 @@ other JSON value; `StreamRenderer` (in `stream_view`) draws a stream progressive
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from rich.console import Console, Group, RenderableType
@@ -41,6 +41,7 @@ from rich.table import Table
 from rich.text import Text
 
 from aimux_cli.jsondump import dumps
+from aimux_cli.render.long_content import Chunked, line_chunks, markdown_pieces
 from aimux_cli.render.sanitize import for_terminal
 
 _USAGE_LABELS = (
@@ -89,7 +90,7 @@ def markdown(source: str) -> Markdown:
 def render_rich(doc: Any, console: Console, *, blocks: bool = True) -> None:
     """Draw `doc` on `console`; `blocks=False` draws only the header and the error/incomplete notes (after a stream
     whose blocks were already drawn live)."""
-    for n, part in enumerate(rich_view(doc, blocks=blocks)):
+    for n, part in enumerate(iter_view(doc, blocks=blocks)):  # made one at a time: 5,000 blocks cost one
         if n:
             console.print(Text())  # one blank line between parts, as Markdown puts between its own paragraphs
         # one print per part (per piece of a Chunked part): Rich holds every segment of a print until it ends
@@ -97,56 +98,34 @@ def render_rich(doc: Any, console: Console, *, blocks: bool = True) -> None:
             console.print(piece)
 
 
-class Chunked(Group):
-    """Long content as a Group of pieces that `render_rich` prints one at a time, so that memory is bounded by a
-    piece (Rich keeps about 1 KB of objects per drawn line until a print ends) while the output stays the same."""
-
-
-_CHUNK_LINES = 400  # lines per piece of long content
-_CHUNK_CHARS = 64 * 1024  # Markdown longer than this is drawn block by block
-
-
-def line_chunks(text: str, lines: int | None = None) -> list[str]:
-    """`text` in pieces of at most `lines` (_CHUNK_LINES) lines; drawn one under the other they draw `text` (the
-    line end between two pieces is the one each print ends with)."""
-    lines = lines or _CHUNK_LINES
-    pieces, start = [], 0
-    while True:
-        end = start
-        for _ in range(lines):
-            end = text.find("\n", end) + 1
-            if not end:
-                break
-        if not end or end >= len(text):
-            pieces.append(text[start:])
-            return pieces
-        pieces.append(text[start : end - 1])
-        start = end
-
-
 def rich_view(doc: Any, *, blocks: bool = True) -> list[RenderableType]:
     """The renderables of the view of `doc`, top to bottom."""
+    return list(iter_view(doc, blocks=blocks))
+
+
+def iter_view(doc: Any, *, blocks: bool = True) -> Iterator[RenderableType]:
+    """`rich_view`, made as it is drawn."""
     if not isinstance(doc, Mapping) or doc.get("api") == "json":
-        return [json_view(doc)]
-    parts: list[RenderableType] = [header(doc)]
+        yield json_view(doc)
+        return
+    yield header(doc)
     if blocks:
         choices = doc.get("choices")
         if isinstance(choices, list) and choices:
             for choice in choices:
                 if isinstance(choice, Mapping):
-                    parts.append(Rule(choice_title(choice), style="dim"))
-                    parts.extend(blocks_view(choice.get("blocks") or ()))
+                    yield Rule(choice_title(choice), style="dim")
+                    yield from iter_blocks(choice.get("blocks") or ())
         else:
-            parts.extend(blocks_view(doc.get("blocks") or ()))
+            yield from iter_blocks(doc.get("blocks") or ())
     if isinstance(doc.get("error"), Mapping) or doc.get("status") == "error":
-        parts.append(error_panel(doc))
+        yield error_panel(doc)
     elif doc.get("status") == "incomplete":
-        parts.append(Text("⚠ incomplete: the response ended before its final event; what arrived is shown above.",
-                          style="yellow"))
+        yield Text("⚠ incomplete: the response ended before its final event; what arrived is shown above.",
+                   style="yellow")
     warnings = doc.get("warnings")
     if isinstance(warnings, list) and warnings:
-        parts.append(warnings_view(warnings))
-    return parts
+        yield warnings_view(warnings)
 
 
 def warnings_view(warnings: list) -> Text:
@@ -262,7 +241,11 @@ def choice_title(choice: Mapping[str, Any]) -> Text:
 def blocks_view(blocks: Iterable[Any]) -> list[RenderableType]:
     """One renderable per block, in document order; consecutive text blocks are drawn as one Markdown text (they are
     pieces of one answer, split by the provider where a citation starts), their sources listed after it."""
-    parts: list[RenderableType] = []
+    return list(iter_blocks(blocks))
+
+
+def iter_blocks(blocks: Iterable[Any]) -> Iterator[RenderableType]:
+    """`blocks_view`, made as it is drawn."""
     run: list[Mapping[str, Any]] = []
     for block in blocks:
         if not isinstance(block, Mapping):
@@ -271,12 +254,11 @@ def blocks_view(blocks: Iterable[Any]) -> list[RenderableType]:
             run.append(block)
             continue
         if run:
-            parts.append(text_run(run))
+            yield text_run(run)
             run = []
-        parts.append(block_view(block))
+        yield block_view(block)
     if run:
-        parts.append(text_run(run))
-    return parts
+        yield text_run(run)
 
 
 def block_view(block: Mapping[str, Any]) -> RenderableType:
@@ -294,7 +276,7 @@ def block_view(block: Mapping[str, Any]) -> RenderableType:
 
 def text_run(run: list[Mapping[str, Any]]) -> RenderableType:
     source = "".join(str(block.get("text", "")) for block in run)
-    pieces = _markdown_pieces(source)
+    pieces = markdown_pieces(source)
     cites = [c for block in run if isinstance(block.get("citations"), list) for c in block["citations"]]
     if not cites:
         return pieces[0] if len(pieces) == 1 else Chunked(*pieces)
@@ -304,41 +286,6 @@ def text_run(run: list[Mapping[str, Any]]) -> RenderableType:
         fields = [safe(cite[k]) for k in ("title", "url") if cite.get(k) not in (None, "")]
         notes.append(f"{chr(10) if n > 1 else ''}[{n}] " + " — ".join(fields))
     return (Group if len(pieces) == 1 else Chunked)(*pieces, Text(), notes)
-
-
-def _markdown_pieces(source: str) -> list[RenderableType]:
-    """Markdown of `source`: one renderable, or for long text its Markdown blocks (split where the streaming view
-    splits them: at blank lines outside code fences) grouped a few hundred lines to a piece, blank lines between."""
-    if len(source) <= _CHUNK_CHARS and source.count("\n") <= _CHUNK_LINES:
-        return [markdown(source)]
-    from aimux_cli.render.stream_view import BlockSplitter  # it imports this module
-
-    splitter = BlockSplitter()
-    blocks = splitter.feed(source if source.endswith("\n") else source + "\n")
-    if splitter.tail.strip():
-        blocks.append(splitter.tail)
-    pieces: list[RenderableType] = []
-    group: list[str] = []
-    size = 0
-    for n, block in enumerate(blocks, 1):
-        group.append(block)
-        size += block.count("\n") + 2
-        if size >= _CHUNK_LINES or n == len(blocks):
-            pieces += [Text()] if pieces else []  # the blank line Markdown draws between two blocks
-            pieces.append(_LazyMarkdown("\n\n".join(group)))
-            group, size = [], 0
-    return pieces or [markdown(source)]
-
-
-class _LazyMarkdown:
-    """Markdown parsed only when drawn (Rich's Markdown parses its source when made): a piece of a long answer
-    costs memory only while it is printed."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def __rich_console__(self, console: Console, options: Any):
-        yield markdown(self.source)
 
 
 def thinking_block(block: Mapping[str, Any]) -> RenderableType:
