@@ -42,7 +42,45 @@ def _debug_option():
 
 def _set_debug(debug: bool) -> bool:
     State.debug = State.debug or debug or bool(os.environ.get("AIMUX_DEBUG"))
+    if State.debug:
+        _debug_logging(True)
     return State.debug
+
+
+def _debug_logging(on: bool) -> None:
+    """--debug, for every command: the "aimux" loggers (client.py's request and response lines, retries) at DEBUG
+    on stderr, through redact.LogFilter so that no record shows a key. Off again for the next run in this process.
+    `logging` is imported only when it is wanted or already loaded (prettify's start-up does without it)."""
+    if not on and "logging" not in sys.modules:
+        return
+    import logging
+
+    logger = logging.getLogger("aimux")
+    for handler in [h for h in logger.handlers if getattr(h, "aimux_debug", False)]:
+        logger.removeHandler(handler)
+    if not on:
+        logger.setLevel(logging.NOTSET)
+        return
+    from aimux_cli import redact
+
+    class StderrHandler(logging.StreamHandler):
+        """Writes to whatever sys.stderr is when a record comes (a redact.Guard once a key is registered)."""
+
+        aimux_debug = True
+
+        @property
+        def stream(self):  # type: ignore[override]
+            return sys.stderr
+
+        @stream.setter
+        def stream(self, value) -> None:
+            pass
+
+    handler = StderrHandler()
+    handler.setFormatter(logging.Formatter("aimux: debug: %(name)s: %(message)s"))
+    handler.addFilter(redact.LogFilter())
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
 
 
 def _version(value: bool) -> None:
@@ -309,6 +347,7 @@ def main(argv: list[str] | None = None) -> None:
     from aimux_cli import output
 
     State.debug = False  # set again by --debug at either level; main may run several times in one process
+    _debug_logging(False)
     args = sys.argv[1:] if argv is None else list(argv)
     try:
         try:

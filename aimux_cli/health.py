@@ -117,7 +117,7 @@ def plan(names: Sequence[str] = (), *, strict: bool = False, env: Mapping[str, s
     rows = cfg.rows(config)
     for name in names:
         if name not in rows:
-            raise ConfigError(f"unknown provider {name!r} (known: {', '.join(sorted(rows))})")
+            raise ConfigError(f"unknown provider {name!r} (known: {cfg.names_line(config.providers)})")
     chosen = list(dict.fromkeys(names)) or sorted(
         n for n, row in rows.items() if n in config.providers or (row.key_env and env.get(row.key_env, "").strip())
     )
@@ -369,8 +369,8 @@ def error_line(exc: BaseException, resolved: ResolvedProvider) -> str:
     if not isinstance(exc, AimuxError):  # a bug or an unforeseen shape: say so rather than pretend it is the provider
         text = internal_error_line(exc)
     text = _strip_name(text, resolved.name)
+    text = redact(text, [resolved.api_key])  # before lines are joined: a key may span lines
     text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
-    text = redact(text, [resolved.api_key])
     return text if len(text) <= 300 else text[:299] + "…"
 
 

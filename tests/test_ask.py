@@ -604,6 +604,17 @@ def test_key_never_appears_with_debug_in_errors_or_success(server):
     assert b"aimux: debug:" in runs[2].stderr and b"[REDACTED]" in runs[2].stderr  # the logged request headers
 
 
+def test_debug_shows_the_request_headers_once_from_the_client_only(server):
+    """ask logged its own `request PreparedRequest(... headers ...)` line on top of client.py's request lines."""
+    server.route(CHAT, Reply.file("openai/chat-text-stream.sse"))
+    run = aimux(server, "ask", "-p", "openai", "-f", "text", "hello", "--debug")
+    err = run.stderr.decode()
+    assert run.returncode == 0, err
+    debug = [line for line in err.splitlines() if line.startswith("aimux: debug: ")]
+    assert debug and all(line.startswith("aimux: debug: aimux.client: ") for line in debug), debug
+    assert sum("authorization" in line for line in debug) == 1, debug  # the request's headers, once
+
+
 @pytest.mark.parametrize("argv", [["ask", "--help"], ["--version"], ["ask", "-p", "nope", "hello"]])
 def test_httpx_is_imported_only_to_send(argv):
     code = ("import sys\nfrom aimux_cli.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"

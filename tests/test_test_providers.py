@@ -7,6 +7,7 @@ Timing assertions are lower bounds or orderings of server-side arrival times, ne
 from __future__ import annotations
 
 import json
+import re
 import os
 import pty
 import subprocess
@@ -591,3 +592,52 @@ def test_json_on_a_terminal_shows_the_spinner_then_only_the_report(tmp_path, pro
     pyte.Stream(screen).feed(received.decode().replace("\n", "\r\n"))
     text = "\n".join(line.rstrip() for line in screen.display).strip()
     assert json.loads(text)["passed"] == 1  # the screen holds the report alone
+
+
+# --- leftovers of issues 9 and 10: --debug, the unknown-name list, the timeout's value -------------------------------
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_debug_logs_the_exchange_through_the_redacting_filter(tmp_path, provider_server, where):
+    """--debug installed its log handler only inside `ask`: test-providers showed a traceback on failure at most,
+    never the request and response lines that client.py logs."""
+    echo = {"error": {"type": "invalid_request_error", "message": f"Incorrect API key provided: {KEY}."}}
+    serve(provider_server, "openai", models=Reply.json(echo, status=401, headers={"x-echo": f"Bearer {KEY}"}))
+    config = write_config(tmp_path, provider_server, ["openai"])
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "AIMUX_CONFIG": str(config),
+           "NO_PROXY": "127.0.0.1", "OPENAI_API_KEY": KEY}
+    args = ["--debug", "test-providers", "-f", "json"] if where == "before" else ["test-providers", "-f", "json",
+                                                                                   "--debug"]
+    proc = subprocess.run([sys.executable, "-m", "aimux_cli", *args], capture_output=True, cwd=ROOT, env=env,
+                          timeout=120)  # a guard against a hung test, not an assertion
+    err = proc.stderr.decode()
+    assert proc.returncode == ExitCode.CHECK_FAILED, err
+    assert KEY not in err and KEY[-12:] not in err and KEY.encode() not in proc.stdout
+    lines = [line.split("aimux.client: ", 1)[1] for line in err.splitlines() if "aimux: debug: aimux.client: " in line]
+    assert lines[0] == f"> GET {provider_server.url}/oa/v1/models (attempt 1)"
+    assert lines[1].startswith("> headers: ") and "authorization: [REDACTED];" in lines[1]
+    assert lines[2].startswith("< HTTP 401 ")
+    assert "x-echo: Bearer [REDACTED];" in lines[3]
+    assert lines[4].startswith("< body (") and "Incorrect API key provided: [REDACTED]" in lines[4]
+
+
+def test_an_unknown_name_lists_a_few_known_names_not_all(tmp_path):
+    """Issue 9 (11): the unknown-provider message of test-providers listed every provider of a huge config."""
+    config = tmp_path / "many.toml"
+    config.write_text("".join(f'[providers.p{i:05d}]\nwire = "openai.chat"\nbase_url = "http://127.0.0.1:9/v1"\n'
+                              for i in range(2000)))
+    run = aimux(tmp_path, config, "nosuch")
+    assert run.code == ExitCode.CONFIG and "unknown provider 'nosuch'" in run.stderr
+    assert run.stderr.count("\n") == 1 and len(run.stderr) < 400, run.stderr[:500]
+    assert re.search(r" and \d+ more\)$", run.stderr.strip()), run.stderr
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN"])
+def test_a_timeout_that_is_not_a_finite_number_is_a_usage_error(tmp_path, value):
+    """`-t nan` passed Click's min=0.001 (nan compares false) and `-t inf` waited forever."""
+    config = tmp_path / "empty.toml"
+    config.write_text("")
+    run = aimux(tmp_path, config, "-t", value, "openai")
+    assert run.code == ExitCode.USAGE, run.stderr
+    first, *rest = run.stderr.splitlines()  # Click's own range errors add a "Try ... --help" line
+    assert first.startswith("aimux: error: ") and "--timeout" in first and len(rest) <= 1 and run.stdout == ""

@@ -37,7 +37,6 @@ ends as soon as its output is flushed (aimux_cli/fastexit.py).
 
 from __future__ import annotations
 
-import logging
 import sys
 import time
 from dataclasses import dataclass, field
@@ -94,9 +93,6 @@ def run(opts: AskOptions) -> int:
     resolved = config.resolve(opts.provider, overrides)
     prepared = request.build(resolved, prompt=prompt, system=opts.system, temperature=opts.temperature,
                              max_tokens=opts.max_tokens, stream=opts.stream)
-    if opts.debug:
-        _debug_logging()
-        logging.getLogger("aimux.ask").debug("request %r", prepared)  # the repr redacts every credential
     if opts.thinking not in ("show", "hide", "stdout"):
         raise UsageError("--thinking must be show, hide or stdout")
     waiting = None if opts.debug or not env.interactive("stderr") else f"waiting for {prepared.provider}"
@@ -141,16 +137,6 @@ def read_stdin() -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"<stdin>: invalid UTF-8 at byte {exc.start}") from None
-
-
-def _debug_logging() -> None:
-    """--debug: aimux's own loggers (client retries and statuses, the request with redacted headers) on stderr."""
-    logger = logging.getLogger("aimux")
-    if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("aimux: debug: %(name)s: %(message)s"))
-        logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
 
 
 class Pump:

@@ -48,8 +48,9 @@ def run(opts: TestProvidersOptions) -> int:
     from aimux_cli import health
     from aimux_cli.render.console import TerminalEnv
 
-    if not opts.timeout > 0:
-        raise UsageError("--timeout must be a positive number of seconds")
+    from aimux_cli.config import check_timeout
+
+    opts.timeout = check_timeout(opts.timeout, "--timeout", UsageError)  # nan and inf pass Click's range
     env = TerminalEnv.detect(color_flag=opts.color)
     fmt = opts.fmt or ("rich" if env.stdout_isatty else "toon")
     targets = health.plan(opts.names, strict=opts.strict)
