@@ -3,7 +3,8 @@
 Contract: `inputs()` is a strategy of `(label, bytes)`: a JSON body or an SSE / NDJSON stream. Most are a seed's body
 or events with some entries dropped, added (a known key) or given a random value; the rest are random objects made
 of known keys. `draw(rng)` turns a `random.Random` into one such input through hypothesis's `fuzz_one_input`, so a
-case number and a seed pick the same input every time (and the long run needs no hypothesis database).
+case number and a seed pick the same input every time with the same hypothesis version (and the long run needs no
+hypothesis database).
 """
 
 from __future__ import annotations
