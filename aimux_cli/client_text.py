@@ -1,6 +1,7 @@
 """What the network edge says about an exchange: one-line errors and the `--debug` log. No I/O, no httpx.
 
-    http_error(prepared, status, headers, body)  -> AuthError | RateLimitError | ProviderError (final HTTP status)
+    http_error(prepared, status, headers, body)  -> AuthError | RateLimitError | ProviderError (final HTTP status;
+                                                    the class by the body's error type, else the status)
     cut_short(prepared, why, chunks, status)     -> IncompleteError carrying .received (bytes already delivered)
     bad_body(prepared, why, chunks, streamed)    -> IncompleteError once bytes were delivered, else ProviderError
     log_request / log_response / log_error_body  -> debug lines on the "aimux.client" logger
@@ -21,7 +22,7 @@ from typing import Any
 import orjson
 
 from aimux_cli.errors import AimuxError, AuthError, ExitCode, IncompleteError, ProviderError, RateLimitError, \
-    exit_code_for_http_status
+    exit_code_for_error
 from aimux_cli.request import PreparedRequest, is_secret_header, redact, redact_bytes, safe_url
 
 log = logging.getLogger("aimux.client")
@@ -89,11 +90,29 @@ def http_error(prepared: PreparedRequest, status: int, headers: Mapping[str, str
     detail = error_detail(body, headers) if body else ""
     where = f" from {safe_url(prepared.url)}" if body and is_html(body, headers) else ""
     message = redact(f"{who(prepared)}: HTTP {status}{where}" + (f": {detail}" if detail else ""), prepared.secrets)
-    code = exit_code_for_http_status(status)
+    code = error_exit_code(body, status, headers)
     cls = AuthError if code == ExitCode.AUTH else RateLimitError if code == ExitCode.RATE_LIMIT else ProviderError
     err = cls(message)
     err.status, err.body, err.headers, err.provider = status, body, dict(headers), prepared.provider  # type: ignore[attr-defined]
     return err
+
+
+def error_exit_code(body: bytes, status: int, headers: Mapping[str, str] | None = None) -> ExitCode:
+    """The exit code of an error response: the provider's error type or code by the one table (errors.ERROR_KINDS,
+    as `prettify --fail` reads the same body: a 400 `organization_restricted` is 5), else the HTTP status."""
+    error: Any = {"status": status}
+    if body and not is_html(body, headers) and body.lstrip()[:1] in (b"{", b"["):
+        try:
+            value = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            value = None
+        if value is not None:
+            from aimux_cli import wire  # pure parsing, no I/O; only an error response pays the import
+
+            doc = wire.parse_body(value, http_status=status)
+            if doc is not None and doc.error:
+                error = doc.error
+    return exit_code_for_error(error)
 
 
 class CutShort(IncompleteError):

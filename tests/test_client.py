@@ -100,13 +100,14 @@ def test_stream_replays_a_real_recording_byte_for_byte(provider_server):
 @pytest.mark.parametrize(
     ("status", "fixture", "exc_type", "code"),
     [
-        (400, "gemini/error-400-invalid-argument.json", ProviderError, ExitCode.PROVIDER),
+        (400, "gemini/error-400-invalid-argument.json", AuthError, ExitCode.AUTH),  # reason API_KEY_INVALID
         (401, "groq/error-401-invalid-api-key.json", AuthError, ExitCode.AUTH),
         (403, "azure/error-401.json", AuthError, ExitCode.AUTH),
         (404, "gemini/error-404-not-found.json", ProviderError, ExitCode.PROVIDER),
         (429, "anthropic/error-429-rate-limit.json", RateLimitError, ExitCode.RATE_LIMIT),
         (500, "ollama/error-model-not-found.json", ProviderError, ExitCode.PROVIDER),
-        (529, "anthropic/error-429-rate-limit.json", ProviderError, ExitCode.PROVIDER),
+        (529, "anthropic/error-529-overloaded.json", ProviderError, ExitCode.PROVIDER),
+        (529, "anthropic/error-429-rate-limit.json", RateLimitError, ExitCode.RATE_LIMIT),  # the body's type decides
     ],
 )
 def test_error_status_maps_to_exception_and_exit_code(provider_server, status, fixture, exc_type, code):

@@ -24,7 +24,7 @@ ERROR_FIXTURES = {
     "anthropic/stream-error-overloaded.sse": 7,
     "azure/error-400-content-filter.json": 7,
     "azure/error-401.json": 5,
-    "gemini/error-400-invalid-argument.json": 7,  # a bad key, but only details[].reason says so: not in the document
+    "gemini/error-400-invalid-argument.json": 5,  # a bad key: only details[].reason (API_KEY_INVALID) says so
     "gemini/error-404-not-found.json": 7,
     "gemini/error-429-resource-exhausted.json": 6,
     "gemini/wire-error-array.json": 7,
@@ -209,3 +209,41 @@ def test_exit_code_of_follows_a_truncated_flag_when_the_document_has_one():
     assert exit_code_of(Doc("ok", True), fail=False) == 9
     assert exit_code_of(Doc("incomplete", False), fail=False) == 0
     assert exit_code_of(Doc("ok", False), fail=True) == 0
+
+
+# --- an HTTP error response takes its code from the same table as its body does in prettify --fail -----------------
+
+ORG_RESTRICTED = {"error": {"message": "Your organization is restricted.", "type": "invalid_request_error",
+                            "code": "organization_restricted", "param": None}}
+
+
+@pytest.mark.parametrize(("provider", "reply", "code"), [
+    ("openai", Reply.json(ORG_RESTRICTED, 400), 5),  # was 7: the status alone (400) decided
+    ("gemini", Reply.file("gemini/error-400-invalid-argument.json", status=400), 5),  # API_KEY_INVALID, was 7
+    ("anthropic", Reply.file("anthropic/error-529-overloaded.json", status=529), 7),
+])
+def test_ask_and_prettify_fail_agree_on_an_http_error_body(server, inline, tmp_path, provider, reply, code):
+    """client.http_error chose the exit code by the HTTP status alone: a 400 saying organization_restricted was 7
+    in ask (and test-providers, bench) where `prettify --fail` gives the same body 5."""
+    route(server, provider, reply)
+    result = inline("ask", "-p", provider, "--retries", "0", "-f", "text", "hello")
+    assert result.returncode == code, result.stderr
+    assert result.stderr.decode().count("aimux: error: ") == 1
+    body = tmp_path / "body.json"
+    body.write_bytes(b"".join(piece for _, piece in reply.chunks))
+    assert inline("prettify", "--fail", "-f", "json", str(body)).returncode == code
+
+
+def test_client_error_class_follows_the_table():
+    from aimux_cli.client_text import http_error
+    from aimux_cli.errors import AuthError, ProviderError, RateLimitError
+    from aimux_cli.request import PreparedRequest
+
+    prepared = PreparedRequest("POST", "http://127.0.0.1:9/v1/chat/completions", provider="openai")
+    body = (FIX / "gemini/error-400-invalid-argument.json").read_bytes()
+    assert type(http_error(prepared, 400, {}, body)) is AuthError
+    quota = b'{"error": {"type": "insufficient_quota", "code": "insufficient_quota", "message": "m"}}'
+    assert type(http_error(prepared, 400, {}, quota)) is RateLimitError
+    assert type(http_error(prepared, 400, {"content-type": "text/html"}, b"<html>organization_restricted")) \
+        is ProviderError
+    assert type(http_error(prepared, 401, {}, b"not json")) is AuthError

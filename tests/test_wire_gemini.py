@@ -117,18 +117,30 @@ def test_grounding_sources_become_citations():
     ]
 
 
-@pytest.mark.parametrize("name, status, type_", [
-    ("error-400-invalid-argument.json", 400, "INVALID_ARGUMENT"),
-    ("error-404-not-found.json", 404, "NOT_FOUND"),
-    ("error-429-resource-exhausted.json", 429, "RESOURCE_EXHAUSTED"),
-    ("wire-error-array.json", 503, "UNAVAILABLE"),
+@pytest.mark.parametrize("name, status, type_, code", [
+    ("error-400-invalid-argument.json", 400, "INVALID_ARGUMENT", "API_KEY_INVALID"),  # details[0].reason
+    ("error-404-not-found.json", 404, "NOT_FOUND", None),
+    ("error-429-resource-exhausted.json", 429, "RESOURCE_EXHAUSTED", None),
+    ("wire-error-array.json", 503, "UNAVAILABLE", None),
 ])
-def test_error_bodies(name, status, type_):
+def test_error_bodies(name, status, type_, code):
     doc = fixture(name)
     raw = orjson.loads((FIXTURES / name).read_bytes())
     raw = raw[0] if isinstance(raw, list) else raw
     assert (doc["api"], doc["status"], doc["finish"]) == (API, "error", "error")
-    assert doc["error"] == {"status": status, "type": type_, "message": raw["error"]["message"]}
+    expected = {"status": status, "type": type_, "message": raw["error"]["message"]}
+    if code is not None:
+        expected["code"] = code
+    assert doc["error"] == expected
+
+
+@pytest.mark.parametrize("details", [None, "x", [], [1, None], [{"reason": 3}], [{"@type": "LocalizedMessage"}]])
+def test_error_details_without_a_reason_give_no_code(details):
+    from aimux_cli import wire
+
+    doc = wire.parse_body({"error": {"code": 400, "message": "m", "status": "INVALID_ARGUMENT", "details": details}},
+                          api=API)
+    assert "code" not in doc.error and doc.error["type"] == "INVALID_ARGUMENT"
 
 
 # -- streams --------------------------------------------------------------------------------------------------

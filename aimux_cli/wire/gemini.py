@@ -16,7 +16,7 @@ Contract: a GenerateContentResponse (a body, one SSE event of `alt=sse`, or one 
 - `modelVersion` is the model, `responseId` the id.
 - Streams: a chunk whose last candidate has a `finishReason` is terminal; a stream without one is incomplete.
 - Error bodies (also inside an array, `[{"error": {...}}]`, or as a stream event): `code` is the HTTP status,
-  `status` (NOT_FOUND, ...) the type.
+  `status` (NOT_FOUND, ...) the type, the `reason` of an ErrorInfo in `details` (API_KEY_INVALID) the code.
 
 A blocked prompt (`promptFeedback.blockReason`, no candidates) is a complete, successful response (HTTP 200,
 not an error body, not marked incomplete), so its status is `ok`. Gemini's standard field for why such a response
@@ -108,7 +108,17 @@ def _error(acc: Accumulator, err: Any) -> None:
         return
     code = err.get("code")
     acc.set_error(status=code if isinstance(code, int) else None, type=err.get("status"),
-                  message=err.get("message"))
+                  code=_reason(err.get("details")), message=err.get("message"))
+
+
+def _reason(details: Any) -> str | None:
+    """The `reason` of the first google.rpc.ErrorInfo in `details` (API_KEY_INVALID for a bad key, whose status is
+    only INVALID_ARGUMENT), else None."""
+    if isinstance(details, list):
+        for detail in details:
+            if isinstance(detail, dict) and isinstance(detail.get("reason"), str) and detail["reason"]:
+                return detail["reason"]
+    return None
 
 
 def _usage(acc: Accumulator, usage: Any) -> None:
