@@ -200,6 +200,8 @@ def ask(
                                           "terminal), hide, or stdout (before the answer, labelled)."),
     color: Optional[bool] = typer.Option(None, "--color/--no-color",
                                          help="Force colours on or off (NO_COLOR and FORCE_COLOR are honoured)."),
+    no_log: bool = typer.Option(False, "--no-log", help="Do not write this exchange to the log (aimux logs). "
+                                "`log = false` in the config turns the log off for good."),
     debug: bool = _debug_option(),
 ) -> None:
     _set_debug(debug)
@@ -208,7 +210,7 @@ def ask(
     opts = AskOptions(prompt=prompt or [], provider=provider, model=model, system=system, temperature=temperature,
                       max_tokens=max_tokens, base_url=base_url, timeout=timeout, retries=retries,
                       stream=not no_stream, fmt=fmt.value if fmt else None, color=color,
-                      debug=State.debug, thinking=thinking.value)
+                      debug=State.debug, thinking=thinking.value, log=not no_log)
     code = run(opts)
     if code:
         raise typer.Exit(int(code))

@@ -4,6 +4,7 @@ File: `$AIMUX_CONFIG` when set and non-empty, else `$XDG_CONFIG_HOME/aimux/confi
 A missing file at the default place is an empty config; a missing `$AIMUX_CONFIG` file is an error.
 
     default_provider = "groq"
+    log = false                      # ask does not log its exchanges (default true; aimux_cli/logdb.py)
     [providers.groq]                 # a built-in name: overrides that row's fields
     model = "llama-3.1-8b-instant"
     [providers.local]                # a new name: adds a provider (wire and base_url required)
@@ -41,7 +42,7 @@ KEY_CMD_LIMIT = 8192  # bytes of api_key_cmd output, and characters of a key, at
 MAX_TIMEOUT = 86400.0  # seconds: a day; larger values overflow some event loops' timers
 MAX_CONFIG_BYTES = 64 * 2**20  # a config file this large is a mistake (50,000 providers take 2.2 MB)
 NAMES_SHOWN = 12  # provider names listed in an "unknown provider" message before "and N more"
-_TOP_KEYS = ("default_provider", "providers")
+_TOP_KEYS = ("default_provider", "providers", "log")
 _TABLE_KEYS = ("wire", "base_url", "api_key_env", "api_key_cmd", "model", "headers", "timeout", "auth")
 _OVERRIDES = ("model", "base_url", "timeout")
 
@@ -68,6 +69,7 @@ class Config:
     exists: bool  # whether that file was read
     default_provider: str | None = None
     providers: dict[str, ProviderSettings] = field(default_factory=dict)
+    log: bool = True  # `log = false`: ask does not write the exchange log (aimux_cli/logdb.py)
 
 
 @dataclass(frozen=True)
@@ -138,9 +140,12 @@ def parse(data: Mapping[str, Any], path: Path) -> Config:
     if not isinstance(tables, dict):
         raise ConfigError(f"{path}: providers: expected a table of [providers.NAME] tables, got {_kind(tables)}")
     providers = {name: _settings(name, table, path) for name, table in tables.items()}
+    log = data.get("log", True)
+    if not isinstance(log, bool):
+        raise ConfigError(f"{path}: log: expected true or false, got {_kind(log)}")
     if default is not None and default not in CATALOG and default not in providers:
         raise ConfigError(f"{path}: default_provider: unknown provider {default!r} (known: {names_line(providers)})")
-    return Config(path, exists=True, default_provider=default, providers=providers)
+    return Config(path, exists=True, default_provider=default, providers=providers, log=log)
 
 
 def _settings(name: str, table: Any, path: Path) -> ProviderSettings:

@@ -25,6 +25,7 @@ complete -c aimux -n '__fish_seen_subcommand_from ask' -l help
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l max-tokens
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l model
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l no-color
+complete -c aimux -n '__fish_seen_subcommand_from ask' -l no-log
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l no-stream
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l provider -x -a '(__aimux_providers)'
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l retries

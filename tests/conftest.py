@@ -29,3 +29,14 @@ def _no_secrets_between_tests() -> Iterator[None]:
 
     redact.unguard_streams()
     redact.clear()
+
+
+@pytest.fixture(autouse=True)
+def _log_db(tmp_path_factory, monkeypatch) -> Iterator[None]:
+    """Every test logs (aimux ask writes aimux_cli/logdb.py's database) into a file of its own, never into the
+    user's ~/.local/share; processes the test starts inherit the variable."""
+    monkeypatch.setenv("AIMUX_LOG_DB", str(tmp_path_factory.mktemp("logdb") / "logs.db"))
+    from aimux_cli import logdb
+
+    logdb._warned = False
+    yield

@@ -171,7 +171,7 @@ def test_deep_nesting_is_encoded():
         sys.setrecursionlimit(limit)
 
 
-def test_light_commands_do_not_import_httpx_or_rich_markdown():
+def test_light_commands_do_not_import_httpx_sqlite3_or_rich_markdown():
     probe = (
         "import sys, runpy\n"
         "sys.argv = sys.argv[1:]\n"
@@ -179,8 +179,8 @@ def test_light_commands_do_not_import_httpx_or_rich_markdown():
         "    runpy.run_module('aimux_cli', run_name='__main__')\n"
         "except SystemExit:\n"
         "    pass\n"
-        "heavy = sorted(m for m in sys.modules if m == 'httpx' or m.startswith(('httpx.', 'rich.markdown',"
-        " 'markdown_it')))\n"
+        "heavy = sorted(m for m in sys.modules if m in ('httpx', 'sqlite3', '_sqlite3')"
+        " or m.startswith(('httpx.', 'rich.markdown', 'markdown_it')))\n"
         "sys.stderr.write('HEAVY=' + ','.join(heavy) + '\\n')\n"
     )
     for args in (["aimux", "--version"],

@@ -75,10 +75,60 @@ class AskOptions:
     color: bool | None = None
     debug: bool = False
     thinking: str = "show"  # show (stderr), hide, stdout
+    log: bool = True  # write the exchange to the log (aimux_cli/logdb.py) unless the config says `log = false`
 
 
 def run(opts: AskOptions) -> int:
-    """Run one ask; returns 0 or raises an AimuxError carrying the exit code (cli.main prints its line)."""
+    """Run one ask; returns 0 or raises an AimuxError carrying the exit code (cli.main prints its line).
+
+    Once a request was prepared, the exchange is logged whatever its outcome (logdb.record never raises)."""
+    state: dict = {}
+    code: int | None = None
+    try:
+        code = _run(opts, state)
+        return code
+    except BaseException as exc:
+        code = _exit_code_of(exc)
+        raise
+    finally:
+        if state.get("exchange") is not None and opts.log:
+            _log(state, code)
+
+
+def _exit_code_of(exc: BaseException) -> int:
+    if isinstance(exc, AimuxError):
+        return int(exc.exit_code)
+    if isinstance(exc, KeyboardInterrupt):
+        return int(ExitCode.INTERRUPTED)
+    return int(ExitCode.FAILURE)
+
+
+def _log(state: dict, code: int | None) -> None:
+    """Write the exchange to the log, unless the config turns it off; a failure is one warning, never an error."""
+    from aimux_cli import config
+
+    try:
+        if not config.load().log:
+            return
+    except AimuxError:
+        return  # resolve() read the same file without error; a config changed since then is not worth a warning
+    exchange, view = state["exchange"], state.get("view")
+    if exchange.prefetch is not None:
+        exchange.prefetch.join()
+    from aimux_cli import logdb
+
+    doc = exchange.pump.document() if exchange.pump is not None else None
+    first = view.first_delta if view is not None else None
+    ttft = round(first - exchange.t_start, 4) if first is not None and exchange.prepared.stream else None
+    total = round((exchange.t_end or time.monotonic()) - exchange.t_start, 4)
+    raw = b"".join(exchange.received) if exchange.received else exchange.error_body
+    logdb.record(logdb.entry(command="ask", prepared=exchange.prepared, wire=exchange.wire,
+                             model=exchange.model, prompt=state.get("prompt"), status=exchange.status,
+                             response_headers=exchange.headers, raw=raw, doc=doc, ttft_s=ttft, total_s=total,
+                             exit_code=int(ExitCode.OK) if code is None else code))
+
+
+def _run(opts: AskOptions, state: dict) -> int:
     from aimux_cli import config, fastexit, request
     from aimux_cli.render.console import TerminalEnv
 
@@ -87,7 +137,7 @@ def run(opts: AskOptions) -> int:
     fmt = opts.fmt or ("rich" if env.stdout_isatty else "text")
     if opts.timeout is not None and opts.timeout <= 0:
         raise UsageError("--timeout must be a positive number of seconds")
-    prompt = build_prompt(opts.prompt, None if env.stdin_isatty else read_stdin())
+    prompt = state["prompt"] = build_prompt(opts.prompt, None if env.stdin_isatty else read_stdin())
     overrides = {k: v for k, v in (("model", opts.model), ("base_url", opts.base_url), ("timeout", opts.timeout))
                  if v is not None}
     resolved = config.resolve(opts.provider, overrides)
@@ -96,9 +146,11 @@ def run(opts: AskOptions) -> int:
     if opts.thinking not in ("show", "hide", "stdout"):
         raise UsageError("--thinking must be show, hide or stdout")
     waiting = None if opts.debug or not env.interactive("stderr") else f"waiting for {prepared.provider}"
-    exchange = Exchange(prepared, resolved.wire, resolved.timeout, opts.retries, fmt == "raw")
+    exchange = state["exchange"] = Exchange(prepared, resolved.wire, resolved.timeout, opts.retries, fmt == "raw")
+    exchange.model = resolved.model
+    exchange.log = opts.log
     with INTERRUPTS:  # from here on, Ctrl-C ends in interrupted(): the view closed, a note, exit 130
-        view = exchange.view = View(fmt, env, opts.thinking, waiting)
+        view = exchange.view = state["view"] = View(fmt, env, opts.thinking, waiting)
         try:
             doc, cut = exchange.run(view)
         except KeyboardInterrupt:
@@ -203,11 +255,21 @@ class Exchange:
         self.t_end: float | None = None
         self.view: View | None = None
         self.pump: Pump | None = None  # kept for the note after a Ctrl-C: what arrived so far
+        # for the log: the response's status and headers, its body as it arrived (or the error body)
+        self.model: str | None = None
+        self.status: int | None = None
+        self.headers: dict[str, str] | None = None
+        self.received: list[bytes] = []
+        self.error_body: bytes | None = None
+        self.log = False  # import the log's module (sqlite3, 2 ms) in a thread while the request is under way
+        self.prefetch = None
 
     def run(self, view: View):
         """-> (document or None, IncompleteError or None when the body was cut short)."""
         from aimux_cli import client
 
+        if self.log:
+            self.prefetch = _prefetch("aimux_cli.logdb")
         folder = wires.StreamFolder(api=self.wire, provider=self.prepared.provider)
         pump = self.pump = Pump(folder, view)
         cut: IncompleteError | None = None
@@ -219,6 +281,7 @@ class Exchange:
         except IncompleteError as exc:
             cut = exc
         except (AuthError, RateLimitError, ProviderError) as exc:
+            self.status, self.headers, self.error_body = exc.status, exc.headers, exc.body
             if getattr(exc, "status", None) is None:
                 raise
             raise self._http_failure(exc) from None
@@ -233,7 +296,9 @@ class Exchange:
     def _stream(self, client, pump: Pump) -> None:
         with client.stream(self.prepared, timeout=self.timeout, retries=self.retries, on_retry=self._on_retry) as s:
             self.t_start = s.timing.t_start
+            self.status, self.headers = s.status, s.headers
             for chunk in s:
+                self.received.append(chunk)
                 if self.raw:
                     self._arrived()
                     output.write_bytes(chunk, flush=True)
@@ -242,6 +307,8 @@ class Exchange:
     def _send(self, client, pump: Pump) -> None:
         response = client.send(self.prepared, timeout=self.timeout, retries=self.retries, on_retry=self._on_retry)
         self.t_start = response.timing.t_start
+        self.status, self.headers = response.status, response.headers
+        self.received.append(response.body)
         if self.raw:
             self._arrived()
             output.write_bytes(response.body, flush=True)
@@ -270,6 +337,22 @@ class Exchange:
         tries = f" after {self.attempts} attempts" if self.attempts > 1 else ""
         line = f"{self.prepared.provider}: HTTP {status}{tries}: {detail}" if detail else f"{exc}{tries}"
         return type(exc)(_scrub(line, self.prepared))
+
+
+def _prefetch(module: str):
+    """A thread importing `module` (joined before it is used): its import overlaps the wait for the provider."""
+    import importlib
+    import threading
+
+    def load() -> None:
+        try:
+            importlib.import_module(module)
+        except Exception:  # the importer in the main thread meets the same error and reports it
+            pass
+
+    thread = threading.Thread(target=load, name=f"import {module}", daemon=True)
+    thread.start()
+    return thread
 
 
 def _error_detail(body: bytes, wire: str, provider: str, status: int) -> str:
