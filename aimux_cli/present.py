@@ -130,7 +130,17 @@ def render(outcome, fmt: str, opts: PrettifyOptions) -> str:
     if fmt == "json" or outcome.document is None:  # text of a non-provider JSON value: the JSON itself
         return dumps_json(data) + "\n"
     from aimux_cli.render.text import render_text
-    return render_text(outcome.document.to_dict())
+    return render_text(outcome.document.to_dict()) + tool_lines(outcome.document)
+
+
+def tool_lines(doc) -> str:
+    """`-f text` after the answer text: one `tool NAME ARGUMENTS-AS-JSON` line per tool call, as `ask -f text` and
+    `prettify --follow -f text` print them (render/plain_stream.py), so a body and its stream give the same output."""
+    calls = [b for b in doc.blocks if b.get("type") == "tool_call"]
+    if not calls:
+        return ""
+    from aimux_cli.render.plain_stream import plain_call
+    return "".join(plain_call(block) + "\n" for block in calls)
 
 
 def dumps_json(data) -> str:

@@ -365,3 +365,38 @@ def test_closed_stdin_is_an_input_error(args):
                           stdin=subprocess.DEVNULL, preexec_fn=lambda: os.close(0), timeout=60)
     assert proc.returncode == 4
     assert proc.stderr == b"aimux: error: <stdin>: standard input is closed\n"
+
+
+# --- -f text of a tool-call answer: the same lines from a body and from its stream ----------------------------------
+
+TOOL_STREAMS = ["anthropic/tool-use-parallel-stream.sse", "openai/chat-two-tool-calls-stream.sse",
+                "openai-responses/reasoning-summary-function-call-stream.sse",
+                "ollama/wire-chat-thinking-tool-calls-stream.ndjson",
+                "gemini/vertex-stream-function-call-arguments-gemini3.sse"]
+
+
+@pytest.mark.parametrize("rel", TOOL_STREAMS)
+def test_text_of_a_tool_call_answer_is_the_same_with_and_without_follow(rel):
+    """`prettify -f text` printed nothing for a tool-call answer, where `--follow -f text` (and `ask -f text`) print
+    one `tool NAME ARGS` line per call after the text: a pipeline got different output from a body and its stream."""
+    data = (FIX / rel).read_bytes()
+    whole = aimux("prettify", "-f", "text", str(FIX / rel))
+    followed = aimux("prettify", "--follow", "-f", "text", stdin=data)
+    assert (whole.returncode, followed.returncode) == (0, 0), whole.stderr + followed.stderr
+    assert whole.stdout == followed.stdout
+    lines = whole.stdout.decode().splitlines()
+    calls = [line for line in lines if line.startswith("tool ")]
+    assert calls and lines[-len(calls):] == calls  # after the text
+    for line in calls:
+        _, name, args = line.split(" ", 2)
+        assert name and isinstance(json.loads(args), dict)
+
+
+def test_text_of_a_tool_call_body_lists_each_call():
+    result = aimux("prettify", "-f", "text", str(FIX / "openai/chat-two-tool-calls.json"))
+    assert result.returncode == 0, result.stderr
+    calls = [line for line in result.stdout.decode().splitlines() if line.startswith("tool ")]
+    document = json.loads(aimux("prettify", "-f", "json", str(FIX / "openai/chat-two-tool-calls.json")).stdout)
+    expected = [b for b in document["blocks"] if b["type"] == "tool_call"]
+    assert [(c.split(" ", 2)[1], json.loads(c.split(" ", 2)[2])) for c in calls] == \
+        [(b["name"], b["arguments"]) for b in expected] and len(calls) == 2

@@ -56,3 +56,20 @@ def test_rich_view(rel, snapshot):
     else:
         render_rich(outcome.data, console)
     assert console.export_text() == snapshot
+
+
+def _has_tool_calls(rel: str) -> bool:
+    outcome = normalize(Source(rel, (FIXTURES / rel).read_bytes()))
+    return outcome.document is not None and any(b.get("type") == "tool_call" for b in outcome.document.blocks)
+
+
+TOOL_FILES = [rel for rel in FILES if _has_tool_calls(rel)]
+
+
+@pytest.mark.parametrize("rel", TOOL_FILES)
+def test_text_of_tool_call_answers(rel, snapshot):
+    """`-f text` of a tool-call answer: the answer text, then one `tool NAME ARGUMENTS` line per call (as ask and
+    --follow print them)."""
+    from aimux_cli.present import PrettifyOptions, render
+
+    assert render(normalize(Source(rel, (FIXTURES / rel).read_bytes())), "text", PrettifyOptions([])) == snapshot

@@ -5,7 +5,8 @@
 - the `text` blocks of the answer, in order. Text blocks that follow each other are joined with nothing between them
   (they are pieces of one answer: Anthropic splits a sentence where a citation starts); runs of text separated by
   other blocks (a tool call, thinking) are joined with a blank line.
-- thinking, tool calls, refusals and other blocks are left out: they are not answer text (`--format json` has them).
+- thinking, tool calls, refusals and other blocks are left out: they are not answer text (`--format json` has them;
+  `prettify -f text` adds one `tool NAME ARGS` line per call after this text: present.tool_lines).
 - a document with several `choices`: every choice's text, in order, separated by a blank line.
 - a document with no text: the empty string. An error document still gives the text that arrived before the error
   (what was received is never lost); the CLI reports the error itself on stderr.
