@@ -244,7 +244,8 @@ def entry(*, command: str, prepared: Any, wire: str, model: str | None, prompt: 
     cost = doc.cost if doc is not None else None
     data = doc.to_dict() if doc is not None else None
     return {
-        "time": now_utc(), "command": command, "provider": prepared.provider, "model": (doc and doc.model) or model,
+        "time": now_utc(), "command": command, "provider": prepared.provider,
+        "model": model or (doc.model if doc is not None else None),  # the model asked for; the document has its own
         "wire": wire, "url": clean_url(prepared.url), "prompt": _scrub(prompt),
         "request_body": _scrub(_dumps(prepared.json_body)) if prepared.json_body is not None else None,
         "request_headers": clean_headers(prepared.headers), "status": status,

@@ -10,11 +10,11 @@ _aimux() {
   local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
   local path_="" w
   for w in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
-    case "${path_:+$path_ }$w" in "ask"|"bench"|"bench prettify"|"bench provider"|"prettify"|"test-providers") path_="${path_:+$path_ }$w" ;; esac
+    case "${path_:+$path_ }$w" in "ask"|"bench"|"bench prettify"|"bench provider"|"logs"|"logs path"|"logs prune"|"logs show"|"prettify"|"test-providers") path_="${path_:+$path_ }$w" ;; esac
   done
   case "$path_" in
     "")
-      COMPREPLY=($(compgen -W "ask bench prettify test-providers --debug --help --version" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "ask bench logs prettify test-providers --debug --help --version" -- "$cur")) ;;
     "ask")
       if [[ "$prev" == "--format" ]]; then COMPREPLY=($(compgen -W "rich text toon json raw" -- "$cur")); return; fi
       if [[ "$prev" == "--provider" ]]; then COMPREPLY=($(compgen -W "$(_aimux_providers)" -- "$cur")); return; fi
@@ -34,6 +34,20 @@ _aimux() {
       if [[ "$prev" == "-f" ]]; then COMPREPLY=($(compgen -W "rich toon json" -- "$cur")); return; fi
       if [[ "$prev" == "-p" ]]; then COMPREPLY=($(compgen -W "$(_aimux_providers)" -- "$cur")); return; fi
       COMPREPLY=($(compgen -W "--color --concurrency --debug --duration --format --help --max-tokens --model --no-color --output --prompt --prompt-file --provider --rate --requests --seed --warmup -c -d -f -m -n -o -p -r" -- "$cur")) ;;
+    "logs")
+      if [[ "$prev" == "--format" ]]; then COMPREPLY=($(compgen -W "rich toon json" -- "$cur")); return; fi
+      if [[ "$prev" == "--provider" ]]; then COMPREPLY=($(compgen -W "$(_aimux_providers)" -- "$cur")); return; fi
+      if [[ "$prev" == "-f" ]]; then COMPREPLY=($(compgen -W "rich toon json" -- "$cur")); return; fi
+      if [[ "$prev" == "-p" ]]; then COMPREPLY=($(compgen -W "$(_aimux_providers)" -- "$cur")); return; fi
+      COMPREPLY=($(compgen -W "path prune show --color --debug --format --help --limit --model --no-color --provider --query --since -f -m -n -p -q" -- "$cur")) ;;
+    "logs path")
+      COMPREPLY=($(compgen -W "--debug --help" -- "$cur")) ;;
+    "logs prune")
+      COMPREPLY=($(compgen -W "--debug --help --keep --older-than" -- "$cur")) ;;
+    "logs show")
+      if [[ "$prev" == "--format" ]]; then COMPREPLY=($(compgen -W "rich text toon json raw request" -- "$cur")); return; fi
+      if [[ "$prev" == "-f" ]]; then COMPREPLY=($(compgen -W "rich text toon json raw request" -- "$cur")); return; fi
+      COMPREPLY=($(compgen -W "--color --debug --format --help --no-color -f" -- "$cur")) ;;
     "prettify")
       if [[ "$prev" == "--delimiter" ]]; then COMPREPLY=($(compgen -W "comma tab pipe" -- "$cur")); return; fi
       if [[ "$prev" == "--format" ]]; then COMPREPLY=($(compgen -W "toon json text rich" -- "$cur")); return; fi

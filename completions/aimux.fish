@@ -10,13 +10,14 @@ function __aimux_providers
     test -r "$f"; and sed -n -e 's/^[[:space:]]*\[[[:space:]]*providers\.\([A-Za-z0-9_-]\{1,\}\)[[:space:]]*\].*/\1/p' -e 's/^[[:space:]]*\[[[:space:]]*providers\."\([^"]*\)"[[:space:]]*\].*/\1/p' "$f" 2>/dev/null
 end
 complete -c aimux -f
-complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench prettify test-providers' -a ask
-complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench prettify test-providers' -a bench
-complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench prettify test-providers' -a prettify
-complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench prettify test-providers' -a test-providers
-complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench prettify test-providers' -l debug
-complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench prettify test-providers' -l help
-complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench prettify test-providers' -l version
+complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench logs logs logs logs prettify test-providers' -a ask
+complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench logs logs logs logs prettify test-providers' -a bench
+complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench logs logs logs logs prettify test-providers' -a logs
+complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench logs logs logs logs prettify test-providers' -a prettify
+complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench logs logs logs logs prettify test-providers' -a test-providers
+complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench logs logs logs logs prettify test-providers' -l debug
+complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench logs logs logs logs prettify test-providers' -l help
+complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench logs logs logs logs prettify test-providers' -l version
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l base-url
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l color
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l debug
@@ -76,6 +77,36 @@ complete -c aimux -n '__fish_seen_subcommand_from provider' -s n
 complete -c aimux -n '__fish_seen_subcommand_from provider' -s o
 complete -c aimux -n '__fish_seen_subcommand_from provider' -s p -x -a '(__aimux_providers)'
 complete -c aimux -n '__fish_seen_subcommand_from provider' -s r
+complete -c aimux -n '__fish_seen_subcommand_from logs' -a path
+complete -c aimux -n '__fish_seen_subcommand_from logs' -a prune
+complete -c aimux -n '__fish_seen_subcommand_from logs' -a show
+complete -c aimux -n '__fish_seen_subcommand_from logs' -l color
+complete -c aimux -n '__fish_seen_subcommand_from logs' -l debug
+complete -c aimux -n '__fish_seen_subcommand_from logs' -l format -x -a 'rich toon json'
+complete -c aimux -n '__fish_seen_subcommand_from logs' -l help
+complete -c aimux -n '__fish_seen_subcommand_from logs' -l limit
+complete -c aimux -n '__fish_seen_subcommand_from logs' -l model
+complete -c aimux -n '__fish_seen_subcommand_from logs' -l no-color
+complete -c aimux -n '__fish_seen_subcommand_from logs' -l provider -x -a '(__aimux_providers)'
+complete -c aimux -n '__fish_seen_subcommand_from logs' -l query
+complete -c aimux -n '__fish_seen_subcommand_from logs' -l since
+complete -c aimux -n '__fish_seen_subcommand_from logs' -s f -x -a 'rich toon json'
+complete -c aimux -n '__fish_seen_subcommand_from logs' -s m
+complete -c aimux -n '__fish_seen_subcommand_from logs' -s n
+complete -c aimux -n '__fish_seen_subcommand_from logs' -s p -x -a '(__aimux_providers)'
+complete -c aimux -n '__fish_seen_subcommand_from logs' -s q
+complete -c aimux -n '__fish_seen_subcommand_from path' -l debug
+complete -c aimux -n '__fish_seen_subcommand_from path' -l help
+complete -c aimux -n '__fish_seen_subcommand_from prune' -l debug
+complete -c aimux -n '__fish_seen_subcommand_from prune' -l help
+complete -c aimux -n '__fish_seen_subcommand_from prune' -l keep
+complete -c aimux -n '__fish_seen_subcommand_from prune' -l older-than
+complete -c aimux -n '__fish_seen_subcommand_from show' -l color
+complete -c aimux -n '__fish_seen_subcommand_from show' -l debug
+complete -c aimux -n '__fish_seen_subcommand_from show' -l format -x -a 'rich text toon json raw request'
+complete -c aimux -n '__fish_seen_subcommand_from show' -l help
+complete -c aimux -n '__fish_seen_subcommand_from show' -l no-color
+complete -c aimux -n '__fish_seen_subcommand_from show' -s f -x -a 'rich text toon json raw request'
 complete -c aimux -n '__fish_seen_subcommand_from prettify' -l color
 complete -c aimux -n '__fish_seen_subcommand_from prettify' -l debug
 complete -c aimux -n '__fish_seen_subcommand_from prettify' -l delimiter -x -a 'comma tab pipe'
