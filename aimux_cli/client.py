@@ -111,7 +111,8 @@ def _network_error(prepared: PreparedRequest, exc: Exception, timeout: float) ->
         what = f"cannot connect: {exc or 'connection failed'}"
     else:
         what = f"connection failed: {exc or type(exc).__name__}"
-    err = NetworkError(redact(_one_line(f"{_who(prepared)}: {safe_url(prepared.url)}: {what}"), prepared.secrets))
+    # scrubbed before _one_line joins lines and cuts: a key spanning lines or the cut would no longer match
+    err = NetworkError(_one_line(redact(f"{_who(prepared)}: {safe_url(prepared.url)}: {what}", prepared.secrets)))
     err.provider = prepared.provider  # type: ignore[attr-defined]
     return err
 
@@ -160,8 +161,8 @@ def _request(client: httpx.Client | httpx.AsyncClient, prepared: PreparedRequest
 def _unsendable(prepared: PreparedRequest, why: str) -> ConfigError:
     """A request that cannot be put on the wire (config.py validates first; this is the last line, exit 3). The
     message never quotes a header value: the one refused may be the key."""
-    return ConfigError(redact(_one_line(f"{_who(prepared)}: cannot send to {safe_url(prepared.url)}: {why}"),
-                              prepared.secrets))
+    return ConfigError(_one_line(redact(f"{_who(prepared)}: cannot send to {safe_url(prepared.url)}: {why}",
+                                        prepared.secrets)))
 
 
 def _sending(prepared: PreparedRequest, request: httpx.Request, timing: Timing, attempt: int) -> None:

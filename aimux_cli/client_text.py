@@ -23,6 +23,7 @@ import orjson
 
 from aimux_cli.errors import AimuxError, AuthError, ExitCode, IncompleteError, ProviderError, RateLimitError, \
     exit_code_for_error
+from aimux_cli import redact as registry
 from aimux_cli.request import PreparedRequest, is_secret_header, redact, redact_bytes, safe_url
 
 log = logging.getLogger("aimux.client")
@@ -40,7 +41,9 @@ def who(prepared: PreparedRequest) -> str:
 
 
 def one_line(text: str, limit: int = 300) -> str:
-    text = text[: 64 * limit]  # a 1 MiB error body is cut before the per-character pass, not after
+    # a 1 MiB error body is cut before the per-character pass, not after; every registered secret is scrubbed before
+    # lines are joined and the line is cut (a key spanning lines, or the cut, would no longer match)
+    text = registry.scrub(text[: 64 * limit])
     text = "".join(c if c.isprintable() else " " for c in text)  # no terminal escapes from a provider
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -144,8 +147,8 @@ def bad_body(prepared: PreparedRequest, why: str, chunks: list[bytes], status: i
     text kept); before that, or for a whole body, it is a provider error (exit 7) naming the URL."""
     if chunks and streamed:
         return cut_short(prepared, why, chunks, status)
-    err = ProviderError(redact(one_line(f"{who(prepared)}: unreadable response from {safe_url(prepared.url)}: {why}"),
-                               prepared.secrets))
+    err = ProviderError(one_line(redact(f"{who(prepared)}: unreadable response from {safe_url(prepared.url)}: {why}",
+                                        prepared.secrets)))
     err.provider, err.received = prepared.provider, b"".join(chunks)  # type: ignore[attr-defined]
     return err
 
@@ -182,7 +185,7 @@ def log_response(prepared: PreparedRequest, status: int, reason: str, headers: M
     if not log.isEnabledFor(logging.DEBUG):
         return
     secrets = prepared.secrets
-    log.debug("< HTTP %d %s (%.0f ms)", status, redact(one_line(reason, 80), secrets), elapsed * 1000)
+    log.debug("< HTTP %d %s (%.0f ms)", status, one_line(redact(reason, secrets), 80), elapsed * 1000)
     log.debug("< headers: %s", redact(_shown_headers(headers, secrets), secrets))
 
 

@@ -297,9 +297,10 @@ def _interrupted(folder, progress: Progress, t0: float) -> int:
         pass
     doc = folder.document() if folder.acc is not None else None
     line = interrupted_line(time.monotonic() - t0, doc, folder.events, "events", progress.chars)
+    from aimux_cli.present import scrubbed
     from aimux_cli.render.sanitize import for_terminal
 
-    sys.stderr.write(f"aimux: {for_terminal(line)}\n")
+    sys.stderr.write(f"aimux: {for_terminal(scrubbed(line))}\n")
     sys.stderr.flush()
     return int(ExitCode.INTERRUPTED)
 

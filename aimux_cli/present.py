@@ -156,5 +156,12 @@ def _one_line(label: str) -> str:
 def warn(message: str, *, error: bool = False) -> None:
     from aimux_cli.render.sanitize import for_terminal
     kind = "error" if error else "warning"
-    sys.stderr.write(f"aimux: {kind}: {for_terminal(' '.join(message.splitlines()))}\n")
+    sys.stderr.write(f"aimux: {kind}: {for_terminal(' '.join(scrubbed(message).splitlines()))}\n")
     sys.stderr.flush()
+
+
+def scrubbed(text: str) -> str:
+    """`text` without any registered secret. Call it before lines are joined, cut or sanitized: a key that spans
+    lines (a multi-line `api_key_cmd` output) no longer matches once they are."""
+    redact = sys.modules.get("aimux_cli.redact")  # not imported: no secret was ever registered (prettify)
+    return redact.scrub(text) if redact is not None else text

@@ -423,7 +423,7 @@ def test_other_provider_errors_exit_7(server, status, fixture, retries, requests
 def test_gemini_error_body_is_normalized(server):
     route(server, "gemini", Reply.file("gemini/error-400-invalid-argument.json", status=400))
     result = ask(server, "-p", "gemini", "hello")
-    assert result.returncode == 7
+    assert result.returncode == 5  # a bad key: the ErrorInfo reason API_KEY_INVALID (the status says only 400)
     assert result.stderr.decode().startswith("aimux: error: gemini: HTTP 400: INVALID_ARGUMENT: ")
 
 

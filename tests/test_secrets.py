@@ -278,3 +278,75 @@ def test_a_long_key_folded_by_the_rich_view_never_reaches_output(provider_server
     assert_no_leak(result, LONG_KEY)
     shown = (result.stdout + result.stderr).decode()
     assert not [p for p in pieces(LONG_KEY) if p in shown], shown
+
+
+# --- scrubbed before lines are joined or cut (issue 9 leftovers) -----------------------------------------------------
+
+SPLIT_KEY = "sk-split-0042\nsecond-half-7"  # a key that spans lines: joining them hides it from an exact scrub
+
+
+def _unseen(text: str) -> bool:
+    return "sk-split-0042" not in text and "second-half-7" not in text
+
+
+def test_warn_scrubs_before_it_joins_lines(capsys):
+    from aimux_cli.present import warn
+
+    redact.register(SPLIT_KEY)
+    warn(f"the provider said: bad key {SPLIT_KEY}.", error=True)
+    redact.release_all()
+    err = capsys.readouterr().err
+    assert _unseen(err) and "[REDACTED]" in err and err.count("\n") == 1, err
+
+
+def test_client_lines_scrub_before_they_are_joined_or_cut():
+    import httpx
+
+    from aimux_cli import client
+    from aimux_cli.client_text import bad_body
+
+    prepared = request.PreparedRequest("POST", "http://127.0.0.1:9/v1/chat/completions", provider="openai",
+                                       secrets=(SPLIT_KEY,))
+    err = client._network_error(prepared, httpx.ConnectError(f"refused for {SPLIT_KEY}"), 5)
+    assert _unseen(str(err)) and "[REDACTED]" in str(err), str(err)
+    unsendable = client._unsendable(prepared, f"bad header {SPLIT_KEY}")
+    assert _unseen(str(unsendable)), str(unsendable)
+    # a key that the 300-character cut would halve: scrubbed whole first, so not even its start is shown
+    cut = bad_body(prepared, "x" * 240 + KEY, [], 200, streamed=False)
+    assert KEY[:6] not in str(cut) and len(str(cut)) <= 300, str(cut)
+    assert _unseen(str(bad_body(prepared, f"corrupt {SPLIT_KEY}", [], 200, streamed=False)))
+
+
+def test_ask_error_message_is_scrubbed_before_it_is_joined():
+    from aimux_cli.commands.ask import _type_message
+
+    redact.register(SPLIT_KEY)
+    line = _type_message({"type": "invalid_request_error", "message": f"Incorrect API key provided: {SPLIT_KEY}"})
+    assert _unseen(line) and "[REDACTED]" in line and "\n" not in line, line
+
+
+def test_test_providers_error_line_is_scrubbed_before_it_is_joined():
+    from aimux_cli import health
+    from aimux_cli.errors import ProviderError
+
+    resolved = type("Resolved", (), {"name": "openai", "api_key": SPLIT_KEY})()
+    line = health.error_line(ProviderError(f"openai: HTTP 400: bad key {SPLIT_KEY}"), resolved)
+    assert _unseen(line) and "[REDACTED]" in line, line
+
+
+def test_cli_error_line_is_scrubbed_before_it_is_joined(capsys, monkeypatch):
+    from aimux_cli.cli import main
+    from aimux_cli.commands import prettify
+    from aimux_cli.errors import ProviderError
+
+    def failing(opts):
+        redact.register(SPLIT_KEY)
+        raise ProviderError(f"provider: bad key {SPLIT_KEY}")
+
+    monkeypatch.delenv("AIMUX_DEBUG", raising=False)
+    monkeypatch.setattr(prettify, "run", failing)
+    with pytest.raises(SystemExit):
+        main(["prettify", "x.json"])
+    redact.release_all()
+    err = capsys.readouterr().err
+    assert _unseen(err) and "[REDACTED]" in err, err

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 
 from aimux_cli import output, streams, wire as wires
 from aimux_cli.live import INTERRUPTS, View, feed_events, interrupted_line
-from aimux_cli.present import dumps_json, warn
+from aimux_cli.present import dumps_json, scrubbed, warn
 from aimux_cli.errors import (
     AimuxError,
     AuthError,
@@ -370,7 +370,7 @@ def _error_detail(body: bytes, wire: str, provider: str, status: int) -> str:
 
 def _type_message(err: dict) -> str:
     kind = err.get("type") or err.get("code")
-    message = " ".join(str(err.get("message") or "").split())
+    message = " ".join(scrubbed(str(err.get("message") or "")).split())  # scrubbed before lines are joined
     return ": ".join(str(part) for part in (kind, message) if part)
 
 
@@ -439,7 +439,7 @@ def interrupted(view: View, exchange: Exchange) -> int:
     line = interrupted_line(exchange.t_end - exchange.t_start, doc, view.deltas, "chunks", view.chars)
     from aimux_cli.render.sanitize import for_terminal
 
-    sys.stderr.write(f"aimux: {for_terminal(line)}\n")
+    sys.stderr.write(f"aimux: {for_terminal(scrubbed(line))}\n")
     sys.stderr.flush()
     return int(ExitCode.INTERRUPTED)
 
