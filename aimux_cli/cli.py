@@ -430,6 +430,42 @@ def logs_path(debug: bool = _debug_option()) -> None:
     run_path()
 
 
+# --- models (issue 12): options here, body in aimux_cli/commands/models.py ---
+
+
+class ModelsFormat(str, Enum):
+    rich = "rich"
+    text = "text"
+    toon = "toon"
+    json = "json"
+
+
+@app.command(
+    help="List the models each provider serves, from its model-list endpoint (every page), several providers at "
+    "once: the NAMEd ones, else every provider with a key. -f text prints provider/model per line.",
+)
+def models(
+    providers: Optional[List[str]] = typer.Option(None, "--provider", "-p", metavar="NAME",
+                                                  help="A provider to ask (repeat for several)."),
+    fmt: Optional[ModelsFormat] = typer.Option(None, "--format", "-f",
+                                               help="Output: rich (default on a terminal), text (provider/model "
+                                               "lines), toon (default when piped) or json."),
+    query: Optional[str] = typer.Option(None, "--query", "-q", metavar="FILTER",
+                                        help="Only models whose provider/model or name contains FILTER."),
+    timeout: float = typer.Option(30.0, "--timeout", "-t", min=0.001, metavar="SECONDS",
+                                  help="Timeout of each request."),
+    color: Optional[bool] = typer.Option(None, "--color/--no-color", help="Force colours on or off."),
+    debug: bool = _debug_option(),
+) -> None:
+    _set_debug(debug)
+    from aimux_cli.commands.models import ModelsOptions, run
+
+    code = run(ModelsOptions(providers=providers or [], fmt=fmt.value if fmt else None, query=query,
+                             timeout=timeout, color=color))
+    if code:
+        raise typer.Exit(code)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: runs the app and turns every failure into a line and an exit code.
 

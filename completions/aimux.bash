@@ -10,11 +10,11 @@ _aimux() {
   local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
   local path_="" w
   for w in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
-    case "${path_:+$path_ }$w" in "ask"|"bench"|"bench prettify"|"bench provider"|"logs"|"logs path"|"logs prune"|"logs show"|"prettify"|"test-providers") path_="${path_:+$path_ }$w" ;; esac
+    case "${path_:+$path_ }$w" in "ask"|"bench"|"bench prettify"|"bench provider"|"logs"|"logs path"|"logs prune"|"logs show"|"models"|"prettify"|"test-providers") path_="${path_:+$path_ }$w" ;; esac
   done
   case "$path_" in
     "")
-      COMPREPLY=($(compgen -W "ask bench logs prettify test-providers --debug --help --version" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "ask bench logs models prettify test-providers --debug --help --version" -- "$cur")) ;;
     "ask")
       if [[ "$prev" == "--format" ]]; then COMPREPLY=($(compgen -W "rich text toon json raw" -- "$cur")); return; fi
       if [[ "$prev" == "--provider" ]]; then COMPREPLY=($(compgen -W "$(_aimux_providers)" -- "$cur")); return; fi
@@ -48,6 +48,10 @@ _aimux() {
       if [[ "$prev" == "--format" ]]; then COMPREPLY=($(compgen -W "rich text toon json raw request" -- "$cur")); return; fi
       if [[ "$prev" == "-f" ]]; then COMPREPLY=($(compgen -W "rich text toon json raw request" -- "$cur")); return; fi
       COMPREPLY=($(compgen -W "--color --debug --format --help --no-color -f" -- "$cur")) ;;
+    "models")
+      if [[ "$prev" == "--format" ]]; then COMPREPLY=($(compgen -W "rich text toon json" -- "$cur")); return; fi
+      if [[ "$prev" == "-f" ]]; then COMPREPLY=($(compgen -W "rich text toon json" -- "$cur")); return; fi
+      COMPREPLY=($(compgen -W "--color --debug --format --help --no-color --provider --query --timeout -f -p -q -t" -- "$cur")) ;;
     "prettify")
       if [[ "$prev" == "--delimiter" ]]; then COMPREPLY=($(compgen -W "comma tab pipe" -- "$cur")); return; fi
       if [[ "$prev" == "--format" ]]; then COMPREPLY=($(compgen -W "toon json text rich" -- "$cur")); return; fi

@@ -10,14 +10,15 @@ function __aimux_providers
     test -r "$f"; and sed -n -e 's/^[[:space:]]*\[[[:space:]]*providers\.\([A-Za-z0-9_-]\{1,\}\)[[:space:]]*\].*/\1/p' -e 's/^[[:space:]]*\[[[:space:]]*providers\."\([^"]*\)"[[:space:]]*\].*/\1/p' "$f" 2>/dev/null
 end
 complete -c aimux -f
-complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench logs logs logs logs prettify test-providers' -a ask
-complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench logs logs logs logs prettify test-providers' -a bench
-complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench logs logs logs logs prettify test-providers' -a logs
-complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench logs logs logs logs prettify test-providers' -a prettify
-complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench logs logs logs logs prettify test-providers' -a test-providers
-complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench logs logs logs logs prettify test-providers' -l debug
-complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench logs logs logs logs prettify test-providers' -l help
-complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench logs logs logs logs prettify test-providers' -l version
+complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench logs logs logs logs models prettify test-providers' -a ask
+complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench logs logs logs logs models prettify test-providers' -a bench
+complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench logs logs logs logs models prettify test-providers' -a logs
+complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench logs logs logs logs models prettify test-providers' -a models
+complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench logs logs logs logs models prettify test-providers' -a prettify
+complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench logs logs logs logs models prettify test-providers' -a test-providers
+complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench logs logs logs logs models prettify test-providers' -l debug
+complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench logs logs logs logs models prettify test-providers' -l help
+complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench logs logs logs logs models prettify test-providers' -l version
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l base-url
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l color
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l debug
@@ -107,6 +108,18 @@ complete -c aimux -n '__fish_seen_subcommand_from show' -l format -x -a 'rich te
 complete -c aimux -n '__fish_seen_subcommand_from show' -l help
 complete -c aimux -n '__fish_seen_subcommand_from show' -l no-color
 complete -c aimux -n '__fish_seen_subcommand_from show' -s f -x -a 'rich text toon json raw request'
+complete -c aimux -n '__fish_seen_subcommand_from models' -l color
+complete -c aimux -n '__fish_seen_subcommand_from models' -l debug
+complete -c aimux -n '__fish_seen_subcommand_from models' -l format -x -a 'rich text toon json'
+complete -c aimux -n '__fish_seen_subcommand_from models' -l help
+complete -c aimux -n '__fish_seen_subcommand_from models' -l no-color
+complete -c aimux -n '__fish_seen_subcommand_from models' -l provider
+complete -c aimux -n '__fish_seen_subcommand_from models' -l query
+complete -c aimux -n '__fish_seen_subcommand_from models' -l timeout
+complete -c aimux -n '__fish_seen_subcommand_from models' -s f -x -a 'rich text toon json'
+complete -c aimux -n '__fish_seen_subcommand_from models' -s p
+complete -c aimux -n '__fish_seen_subcommand_from models' -s q
+complete -c aimux -n '__fish_seen_subcommand_from models' -s t
 complete -c aimux -n '__fish_seen_subcommand_from prettify' -l color
 complete -c aimux -n '__fish_seen_subcommand_from prettify' -l debug
 complete -c aimux -n '__fish_seen_subcommand_from prettify' -l delimiter -x -a 'comma tab pipe'
