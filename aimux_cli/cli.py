@@ -202,6 +202,10 @@ def ask(
                                          help="Force colours on or off (NO_COLOR and FORCE_COLOR are honoured)."),
     no_log: bool = typer.Option(False, "--no-log", help="Do not write this exchange to the log (aimux logs). "
                                 "`log = false` in the config turns the log off for good."),
+    cont: bool = typer.Option(False, "--continue", "-c", help="Continue the newest logged conversation: its "
+                              "earlier prompts and answers are sent first, in this provider's format."),
+    cid: Optional[str] = typer.Option(None, "--cid", metavar="ID",
+                                      help="Continue conversation ID (see aimux logs -f json, conversation_id)."),
     debug: bool = _debug_option(),
 ) -> None:
     _set_debug(debug)
@@ -210,7 +214,7 @@ def ask(
     opts = AskOptions(prompt=prompt or [], provider=provider, model=model, system=system, temperature=temperature,
                       max_tokens=max_tokens, base_url=base_url, timeout=timeout, retries=retries,
                       stream=not no_stream, fmt=fmt.value if fmt else None, color=color,
-                      debug=State.debug, thinking=thinking.value, log=not no_log)
+                      debug=State.debug, thinking=thinking.value, log=not no_log, cont=cont, cid=cid)
     code = run(opts)
     if code:
         raise typer.Exit(int(code))
@@ -370,6 +374,8 @@ def _logs(
                                         "(2026-11-30, 2026-11-30T08:00; UTC unless an offset is given)."),
     query: Optional[str] = typer.Option(None, "--query", "-q", metavar="TEXT",
                                         help="Only entries whose prompt or answer has every word of TEXT."),
+    conversation: Optional[str] = typer.Option(None, "--conversation", "-c", metavar="ID",
+                                               help="Only this conversation of ask -c (or 'last')."),
     fmt: Optional[LogsFormat] = typer.Option(None, "--format", "-f",
                                              help="Output: rich (default on a terminal), toon (default when "
                                              "piped) or json."),
@@ -382,7 +388,7 @@ def _logs(
     from aimux_cli.commands.logs import ListOptions, run_list
 
     code = run_list(ListOptions(limit=limit, provider=provider, model=model, since=since, query=query,
-                                fmt=fmt.value if fmt else None, color=color))
+                                conversation=conversation, fmt=fmt.value if fmt else None, color=color))
     if code:
         raise typer.Exit(code)
 

@@ -8,13 +8,13 @@ credential query parameters), prompt (the text the user asked), request_body (JS
 headers removed, not masked), status (HTTP), response_headers (JSON, cookies removed), response_raw (the body bytes as
 received, zlib-compressed), document (the aimux response document as JSON), answer (its text, for listing and
 search), ttft_s and total_s (what aimux measured), input_tokens, output_tokens, usage (JSON), cost (when the
-provider reports one), exit_code, conversation_id. Every text field and the raw bytes pass `redact` as well, so a
+provider reports one), exit_code, conversation_id (ask's conversations: commands/ask_log.py), system. Every text field and the raw bytes pass `redact` as well, so a
 key the provider echoes back is not stored either.
 
 Storage: WAL mode (readers never wait for a writer), `synchronous=NORMAL` (a commit does not fsync; a power cut may
 lose the last entries, never corrupt the file), a busy timeout of BUSY_TIMEOUT_MS. The schema version is SQLite's
 `user_version`; opening a file runs the MIGRATIONS it lacks, in one transaction each (an empty file gets them all).
-Version 2 adds the FTS5 index `exchanges_fts` over prompt and answer (kept in step by triggers); an SQLite built
+Version 3 adds `system` (the system prompt, which a continued conversation keeps). Version 2 adds the FTS5 index `exchanges_fts` over prompt and answer (kept in step by triggers); an SQLite built
 without FTS5 gets none and `search` falls back to LIKE.
 
 Failure never breaks the answer: `record` returns None after one warning on stderr when the database is locked
@@ -36,7 +36,7 @@ COMPRESS_LEVEL = 6
 
 _COLUMNS = ("time", "command", "provider", "model", "wire", "url", "prompt", "request_body", "request_headers",
             "status", "response_headers", "response_raw", "document", "answer", "ttft_s", "total_s",
-            "input_tokens", "output_tokens", "usage", "cost", "exit_code", "conversation_id")
+            "input_tokens", "output_tokens", "usage", "cost", "exit_code", "conversation_id", "system")
 
 _V1 = (
     """CREATE TABLE exchanges (
@@ -82,7 +82,9 @@ def _v2(conn: sqlite3.Connection) -> None:
     conn.execute("RELEASE fts")
 
 
-MIGRATIONS = (lambda conn: _run(conn, _V1), _v2)  # index i takes the schema from version i to i + 1
+_V3 = ("ALTER TABLE exchanges ADD COLUMN system TEXT",)  # the system prompt, kept along a conversation
+
+MIGRATIONS = (lambda conn: _run(conn, _V1), _v2, lambda conn: _run(conn, _V3))  # i: version i -> i + 1
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -238,7 +240,8 @@ def clean_url(url: str | None) -> str | None:
 
 def entry(*, command: str, prepared: Any, wire: str, model: str | None, prompt: str | None, status: int | None,
           response_headers: dict[str, str] | None, raw: bytes | None, doc: Any, ttft_s: float | None,
-          total_s: float | None, exit_code: int, conversation_id: str | None = None) -> dict[str, Any]:
+          total_s: float | None, exit_code: int, conversation_id: str | None = None,
+          system: str | None = None) -> dict[str, Any]:
     """One row for `insert`, from a PreparedRequest, what came back and the document; nothing secret in it."""
     usage = (doc.usage if doc is not None else None) or {}
     cost = doc.cost if doc is not None else None
@@ -257,7 +260,7 @@ def entry(*, command: str, prepared: Any, wire: str, model: str | None, prompt: 
         "input_tokens": _int(usage.get("input_tokens")), "output_tokens": _int(usage.get("output_tokens")),
         "usage": _scrub(_dumps(usage)) if usage else None,
         "cost": float(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool) else None,
-        "exit_code": exit_code, "conversation_id": conversation_id,
+        "exit_code": exit_code, "conversation_id": conversation_id, "system": _scrub(system),
     }
 
 

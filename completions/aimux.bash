@@ -21,7 +21,7 @@ _aimux() {
       if [[ "$prev" == "--thinking" ]]; then COMPREPLY=($(compgen -W "show hide stdout" -- "$cur")); return; fi
       if [[ "$prev" == "-f" ]]; then COMPREPLY=($(compgen -W "rich text toon json raw" -- "$cur")); return; fi
       if [[ "$prev" == "-p" ]]; then COMPREPLY=($(compgen -W "$(_aimux_providers)" -- "$cur")); return; fi
-      COMPREPLY=($(compgen -W "--base-url --color --debug --format --help --max-tokens --model --no-color --no-log --no-stream --provider --retries --system --temperature --thinking --timeout -f -m -p -s" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "--base-url --cid --color --continue --debug --format --help --max-tokens --model --no-color --no-log --no-stream --provider --retries --system --temperature --thinking --timeout -c -f -m -p -s" -- "$cur")) ;;
     "bench")
       COMPREPLY=($(compgen -W "prettify provider --debug --help" -- "$cur")) ;;
     "bench prettify")
@@ -39,7 +39,7 @@ _aimux() {
       if [[ "$prev" == "--provider" ]]; then COMPREPLY=($(compgen -W "$(_aimux_providers)" -- "$cur")); return; fi
       if [[ "$prev" == "-f" ]]; then COMPREPLY=($(compgen -W "rich toon json" -- "$cur")); return; fi
       if [[ "$prev" == "-p" ]]; then COMPREPLY=($(compgen -W "$(_aimux_providers)" -- "$cur")); return; fi
-      COMPREPLY=($(compgen -W "path prune show --color --debug --format --help --limit --model --no-color --provider --query --since -f -m -n -p -q" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "path prune show --color --conversation --debug --format --help --limit --model --no-color --provider --query --since -c -f -m -n -p -q" -- "$cur")) ;;
     "logs path")
       COMPREPLY=($(compgen -W "--debug --help" -- "$cur")) ;;
     "logs prune")

@@ -20,7 +20,9 @@ complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench logs
 complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench logs logs logs logs models prettify test-providers' -l help
 complete -c aimux -n 'not __fish_seen_subcommand_from ask bench bench bench logs logs logs logs models prettify test-providers' -l version
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l base-url
+complete -c aimux -n '__fish_seen_subcommand_from ask' -l cid
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l color
+complete -c aimux -n '__fish_seen_subcommand_from ask' -l continue
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l debug
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l format -x -a 'rich text toon json raw'
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l help
@@ -35,6 +37,7 @@ complete -c aimux -n '__fish_seen_subcommand_from ask' -l system
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l temperature
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l thinking -x -a 'show hide stdout'
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l timeout
+complete -c aimux -n '__fish_seen_subcommand_from ask' -s c
 complete -c aimux -n '__fish_seen_subcommand_from ask' -s f -x -a 'rich text toon json raw'
 complete -c aimux -n '__fish_seen_subcommand_from ask' -s m
 complete -c aimux -n '__fish_seen_subcommand_from ask' -s p -x -a '(__aimux_providers)'
@@ -82,6 +85,7 @@ complete -c aimux -n '__fish_seen_subcommand_from logs' -a path
 complete -c aimux -n '__fish_seen_subcommand_from logs' -a prune
 complete -c aimux -n '__fish_seen_subcommand_from logs' -a show
 complete -c aimux -n '__fish_seen_subcommand_from logs' -l color
+complete -c aimux -n '__fish_seen_subcommand_from logs' -l conversation
 complete -c aimux -n '__fish_seen_subcommand_from logs' -l debug
 complete -c aimux -n '__fish_seen_subcommand_from logs' -l format -x -a 'rich toon json'
 complete -c aimux -n '__fish_seen_subcommand_from logs' -l help
@@ -91,6 +95,7 @@ complete -c aimux -n '__fish_seen_subcommand_from logs' -l no-color
 complete -c aimux -n '__fish_seen_subcommand_from logs' -l provider -x -a '(__aimux_providers)'
 complete -c aimux -n '__fish_seen_subcommand_from logs' -l query
 complete -c aimux -n '__fish_seen_subcommand_from logs' -l since
+complete -c aimux -n '__fish_seen_subcommand_from logs' -s c
 complete -c aimux -n '__fish_seen_subcommand_from logs' -s f -x -a 'rich toon json'
 complete -c aimux -n '__fish_seen_subcommand_from logs' -s m
 complete -c aimux -n '__fish_seen_subcommand_from logs' -s n

@@ -42,6 +42,7 @@ import time
 from dataclasses import dataclass, field
 
 from aimux_cli import output, streams, wire as wires
+from aimux_cli.commands import ask_log
 from aimux_cli.live import INTERRUPTS, View, feed_events, interrupted_line
 from aimux_cli.present import dumps_json, scrubbed, warn
 from aimux_cli.errors import (
@@ -76,6 +77,8 @@ class AskOptions:
     debug: bool = False
     thinking: str = "show"  # show (stderr), hide, stdout
     log: bool = True  # write the exchange to the log (aimux_cli/logdb.py) unless the config says `log = false`
+    cont: bool = False  # -c/--continue: the newest logged conversation's turns come first (commands/ask_log.py)
+    cid: str | None = None  # --cid: this conversation's turns come first
 
 
 def run(opts: AskOptions) -> int:
@@ -88,44 +91,11 @@ def run(opts: AskOptions) -> int:
         code = _run(opts, state)
         return code
     except BaseException as exc:
-        code = _exit_code_of(exc)
+        code = ask_log.exit_code_of(exc)
         raise
     finally:
         if state.get("exchange") is not None and opts.log:
-            _log(state, code)
-
-
-def _exit_code_of(exc: BaseException) -> int:
-    if isinstance(exc, AimuxError):
-        return int(exc.exit_code)
-    if isinstance(exc, KeyboardInterrupt):
-        return int(ExitCode.INTERRUPTED)
-    return int(ExitCode.FAILURE)
-
-
-def _log(state: dict, code: int | None) -> None:
-    """Write the exchange to the log, unless the config turns it off; a failure is one warning, never an error."""
-    from aimux_cli import config
-
-    try:
-        if not config.load().log:
-            return
-    except AimuxError:
-        return  # resolve() read the same file without error; a config changed since then is not worth a warning
-    exchange, view = state["exchange"], state.get("view")
-    if exchange.prefetch is not None:
-        exchange.prefetch.join()
-    from aimux_cli import logdb
-
-    doc = exchange.pump.document() if exchange.pump is not None else None
-    first = view.first_delta if view is not None else None
-    ttft = round(first - exchange.t_start, 4) if first is not None and exchange.prepared.stream else None
-    total = round((exchange.t_end or time.monotonic()) - exchange.t_start, 4)
-    raw = b"".join(exchange.received) if exchange.received else exchange.error_body
-    logdb.record(logdb.entry(command="ask", prepared=exchange.prepared, wire=exchange.wire,
-                             model=exchange.model, prompt=state.get("prompt"), status=exchange.status,
-                             response_headers=exchange.headers, raw=raw, doc=doc, ttft_s=ttft, total_s=total,
-                             exit_code=int(ExitCode.OK) if code is None else code))
+            ask_log.record(state, code)
 
 
 def _run(opts: AskOptions, state: dict) -> int:
@@ -141,7 +111,14 @@ def _run(opts: AskOptions, state: dict) -> int:
     overrides = {k: v for k, v in (("model", opts.model), ("base_url", opts.base_url), ("timeout", opts.timeout))
                  if v is not None}
     resolved = config.resolve(opts.provider, overrides)
-    prepared = request.build(resolved, prompt=prompt, system=opts.system, temperature=opts.temperature,
+    messages, system = [{"role": "user", "content": prompt}], opts.system
+    if opts.cont or opts.cid:
+        state["conversation"], earlier, kept = ask_log.history(opts.cid)
+        messages, system = earlier + messages, system or kept
+    else:
+        state["conversation"] = ask_log.new_conversation()
+    state["system"] = system
+    prepared = request.build(resolved, messages=messages, system=system, temperature=opts.temperature,
                              max_tokens=opts.max_tokens, stream=opts.stream)
     if opts.thinking not in ("show", "hide", "stdout"):
         raise UsageError("--thinking must be show, hide or stdout")
@@ -269,7 +246,7 @@ class Exchange:
         from aimux_cli import client
 
         if self.log:
-            self.prefetch = _prefetch("aimux_cli.logdb")
+            self.prefetch = ask_log.prefetch()
         folder = wires.StreamFolder(api=self.wire, provider=self.prepared.provider)
         pump = self.pump = Pump(folder, view)
         cut: IncompleteError | None = None
@@ -337,22 +314,6 @@ class Exchange:
         tries = f" after {self.attempts} attempts" if self.attempts > 1 else ""
         line = f"{self.prepared.provider}: HTTP {status}{tries}: {detail}" if detail else f"{exc}{tries}"
         return type(exc)(_scrub(line, self.prepared))
-
-
-def _prefetch(module: str):
-    """A thread importing `module` (joined before it is used): its import overlaps the wait for the provider."""
-    import importlib
-    import threading
-
-    def load() -> None:
-        try:
-            importlib.import_module(module)
-        except Exception:  # the importer in the main thread meets the same error and reports it
-            pass
-
-    thread = threading.Thread(target=load, name=f"import {module}", daemon=True)
-    thread.start()
-    return thread
 
 
 def _error_detail(body: bytes, wire: str, provider: str, status: int) -> str:

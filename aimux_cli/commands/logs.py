@@ -7,7 +7,8 @@
   ttft_s, total_s, cost, conversation_id, prompt and answer (each cut to PREVIEW characters). `--since` takes a
   duration back from now (`90s`, `30m`, `2h`, `7d`, `2w`) or a date (`2026-11-30`, `2026-11-30T08:00`, UTC unless
   an offset is given). `-q` finds entries whose prompt or answer contains every word given (SQLite FTS5; a
-  `"quoted phrase"` is one word), with LIKE when the SQLite has no FTS5.
+  `"quoted phrase"` is one word), with LIKE when the SQLite has no FTS5. `-c ID` (or `-c last`) lists one
+  conversation of `ask -c` (aimux_cli/commands/ask_log.py).
 - `aimux logs show ID|last [-f rich|text|json|toon|raw|request]`: one entry. `rich`/`text`/`toon` draw the
   response document as prettify does; `json` is the entry (the fields above, plus url, request and response
   headers, usage, the whole prompt) with its `document`; `raw` writes the response bytes exactly as they arrived
@@ -100,6 +101,10 @@ def select(conn, opts: ListOptions, since: str | None) -> list[dict]:
     from aimux_cli import logdb
 
     where, args = [], []
+    if opts.conversation == "last":
+        found = conn.execute("SELECT conversation_id FROM exchanges WHERE conversation_id IS NOT NULL "
+                             "ORDER BY id DESC LIMIT 1").fetchone()
+        opts.conversation = found[0] if found else "-"
     for column, value in (("provider", opts.provider), ("model", opts.model),
                           ("conversation_id", opts.conversation)):
         if value:
@@ -276,7 +281,8 @@ def fetch(conn, ident: str) -> dict:
 
 
 def show_entry(row: dict, document: Any) -> dict:
-    entry: dict[str, Any] = {k: row[k] for k in (*_LIST_COLUMNS, "url", "prompt") if row.get(k) is not None}
+    entry: dict[str, Any] = {k: row[k] for k in (*_LIST_COLUMNS, "url", "system", "prompt")
+                             if row.get(k) is not None}
     for key in ("request_headers", "response_headers", "usage"):
         if row.get(key):
             entry[key] = _loads(row[key])
