@@ -61,6 +61,10 @@ def _run_chunk(job: tuple) -> runner.Report:
             case = runner.make_case(seed, index)
             outcome = runner.Outcome(index, case.label, len(case.data),
                                      [Failure("hang", "hang", f"stopped after {hang} s", "all")], float(hang))
+        except Exception as exc:  # a bug of the harness itself: reported, and the run goes on
+            case = runner.Case(b"", "harness")
+            outcome = runner.Outcome(index, "harness", 0, [Failure("harness", harness.crash_site(exc),
+                                                                   f"{type(exc).__name__}: {exc}", "all")], 0.0)
         finally:
             signal.alarm(0)
         report.add(outcome, case.data)

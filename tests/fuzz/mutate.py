@@ -229,6 +229,8 @@ def _rewrite_event(rng: random.Random, seed: Seed, change) -> Case | None:
 
 
 def m_flip(rng, seed, seeds):
+    if not seed.data:  # a truncation to nothing, flipped next
+        return Case(bytes([rng.randrange(256)]), "flip", seed, cut=0)
     data = bytearray(seed.data)
     spots = [rng.randrange(len(data)) for _ in range(rng.choice((1, 1, 1, 2, 3, 8, 32)))]
     for at in spots:
@@ -240,7 +242,7 @@ def m_truncate(rng, seed, seeds):
     if seed.spans and rng.random() < 0.4:  # near an event boundary, where parsers decide
         at = rng.choice(seed.spans)[1] + rng.randint(-3, 3)
     else:
-        at = rng.randrange(len(seed.data))
+        at = rng.randrange(len(seed.data) + 1)
     at = max(0, min(at, len(seed.data)))
     return Case(seed.data[:at], "truncate", seed, cut=at)
 

@@ -16,6 +16,7 @@ import random
 import pytest
 
 from fuzz import harness, memory, mutate, network, runner
+from fuzz import seeds as seeds_module
 from fuzz.seeds import CORPUS, load_seeds, seed_by_label
 
 SEED = 20261130
@@ -191,3 +192,11 @@ def test_ask_keeps_every_text_block_when_the_body_arrives_a_byte_at_a_time(rel):
         network.pump(seed.data, _OneByteReads(0), complete=True, api=seed.api)
     printed = out.getvalue()
     assert seed.full_text() and all(text in printed for _, text in seed.full_text())
+
+
+def test_byte_level_mutations_of_an_empty_input():
+    """A truncation to nothing may be flipped or cut again (the stacked second mutation)."""
+    empty = seeds_module.Seed("empty", b"", "sse")
+    for mutation in mutate._BYTE_LEVEL:
+        for n in range(20):
+            assert isinstance(mutation(random.Random(n), empty, load_seeds()).data, bytes)
