@@ -30,6 +30,10 @@ Every error is one line: provider, HTTP status, the provider's error type and me
 130 for Ctrl-C: the view is closed (what was drawn stays, once), then `aimux: interrupted after 1.23 s: MODEL · N
 chunks, C characters so far` on stderr.
 
+The log (commands/ask_log.py, aimux_cli/logdb.py): once the request is prepared, the exchange is written to the
+local log whatever its outcome (not with --no-log or `log = false`); a log that cannot be written is one warning and
+never changes the exit code. `-c/--continue` and `--cid ID` send a logged conversation's earlier turns first.
+
 On a terminal, stderr shows a transient `waiting for PROVIDER · 1.2 s` line until the first token (with
 `--no-stream`, until the answer); never into a pipe, nor with --debug. ask closes what it opens, so the process
 ends as soon as its output is flushed (aimux_cli/fastexit.py).
