@@ -199,6 +199,33 @@ def record(entry: dict[str, Any], path: Path | None = None) -> int | None:
             conn.close()
 
 
+def record_many(entries: list[dict[str, Any]], path: Path | None = None) -> int:
+    """Write several rows in one transaction (a bench run: one row per request); how many were written (0 after
+    one warning on stderr). Never raises."""
+    global _warned
+    if not entries:
+        return 0
+    conn = None
+    try:
+        conn = connect(path)
+        conn.execute("BEGIN IMMEDIATE")
+        for item in entries:
+            insert(conn, item)
+        conn.execute("COMMIT")
+        return len(entries)
+    except (LogError, sqlite3.Error, OSError, ValueError) as exc:
+        if not _warned:
+            _warned = True
+            from aimux_cli.present import warn
+
+            where = str(exc) if isinstance(exc, LogError) else f"{path or db_path()}: {exc}"
+            warn(f"{len(entries)} exchanges were not logged: {where}")
+        return 0
+    finally:
+        if conn is not None:
+            conn.close()
+
+
 def compress(raw: bytes | None) -> bytes | None:
     return None if raw is None else zlib.compress(raw, COMPRESS_LEVEL)
 

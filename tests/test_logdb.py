@@ -307,3 +307,22 @@ def test_concurrent_first_opens_migrate_once(tmp_path):
         p.stderr.close()
     assert results == [(0, b"")] * 3
     assert len(db_rows(path)) == 60
+
+
+def test_record_many_writes_in_one_transaction_or_warns_once(tmp_path, capsys):
+    path = tmp_path / "logs.db"
+    rows = [{"time": logdb.now_utc(), "command": "bench", "prompt": f"p{i}"} for i in range(50)]
+    assert logdb.record_many(rows, path) == 50
+    assert [r["prompt"] for r in db_rows(path)] == [f"p{i}" for i in range(50)]
+    bad = tmp_path / "dir.db"
+    bad.mkdir()
+    assert logdb.record_many(rows, bad) == 0 and logdb.record_many(rows, bad) == 0
+    assert capsys.readouterr().err.count("50 exchanges were not logged") == 1
+
+
+def test_a_network_failure_is_logged_without_a_response(server, inline):
+    result = inline("ask", "-p", "openai", "--retries", "0", "--base-url", "http://127.0.0.1:1/v1", "hi")
+    assert result.returncode == 8
+    (row,) = db_rows(logdb.db_path())
+    assert row["exit_code"] == 8 and row["status"] is None and row["response_raw"] is None
+    assert row["url"] == "http://127.0.0.1:1/v1/chat/completions" and row["prompt"] == "hi"

@@ -199,3 +199,9 @@ def test_prune_needs_exactly_one_valid_limit(server, inline, args):
 def test_path_prints_the_database_path(server, inline):
     result = inline("logs", "path")
     assert result.returncode == 0 and result.stdout.decode() == f"{logdb.db_path()}\n"
+
+
+def test_raw_of_an_exchange_that_got_no_answer_exits_4(server, inline):
+    put(prompt="x", exit_code=8)
+    result = inline("logs", "show", "last", "-f", "raw")
+    assert result.returncode == 4 and b"has no response bytes: nothing arrived (exit code 8)" in result.stderr

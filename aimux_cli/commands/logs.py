@@ -231,6 +231,9 @@ def run_show(ident: str, fmt: str | None, color: bool | None) -> int:
     from aimux_cli import logdb
 
     if fmt == "raw":
+        if row["response_raw"] is None:
+            raise InputError(f"log entry {row['id']} has no response bytes: nothing arrived "
+                             f"(exit code {row['exit_code']})")
         output.write_bytes(logdb.decompress(row["response_raw"]))
         return 0
     if fmt == "request":
