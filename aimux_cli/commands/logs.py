@@ -185,7 +185,7 @@ def table(entries: list[dict]) -> Any:
     grid = Table(show_edge=False, header_style="bold", pad_edge=False)
     for name, justify in (("id", "right"), ("time (UTC)", "left"), ("provider", "left"), ("model", "left"),
                           ("status", "left"), ("tokens", "right"), ("TTFT", "right"), ("answer", "left")):
-        grid.add_column(name, justify=justify, no_wrap=name != "answer", overflow="ellipsis")
+        grid.add_column(name, justify=justify, no_wrap=name != "answer")  # only the answer gives way
     for e in entries:
         status = str(e.get("status", "-"))
         if e.get("exit_code"):
@@ -197,7 +197,7 @@ def table(entries: list[dict]) -> Any:
         grid.add_row(str(e["id"]), e.get("time", "")[:19].replace("T", " "),
                      Text(for_terminal(str(e.get("provider", "")))), Text(for_terminal(str(e.get("model", "")))),
                      Text(status, style="red" if e.get("exit_code") else ""), tokens, ttft,
-                     Text(for_terminal(_cut(answer, 80)), style="dim"))
+                     Text(for_terminal(_cut(answer, 200)), style="dim", no_wrap=True, overflow="ellipsis"))
     return grid
 
 
