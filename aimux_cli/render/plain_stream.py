@@ -95,14 +95,16 @@ class PlainStream:
 def plain_call(block) -> str:
     """A finished tool call as one stable plain line for pipelines: `tool NAME ARGUMENTS-AS-JSON`. A name that is not
     one plain word (spaces, controls: never a real tool name) is written as a JSON string, so the line stays one
-    line of three fields."""
+    line of three fields. Arguments of any depth are written (as JSON without spaces when too deep for `json`)."""
     import json
 
     args = block.get("arguments")
     try:
         encoded = json.dumps(args, ensure_ascii=False)
-    except (TypeError, ValueError, RecursionError):
-        encoded = json.dumps(str(args), ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError):  # too deep, an integer past the digit limit: never str(args),
+        from aimux_cli.jsondump import dumps  # which recurses too (issue 9, F17)
+
+        encoded = dumps(args)
     name = str(block.get("name") or "?")
     if not name.isprintable() or any(c.isspace() for c in name) or name.startswith('"'):
         name = json.dumps(name, ensure_ascii=False)
