@@ -332,8 +332,29 @@ def _pump(folder, progress) -> bytes | None:
               "json-array": streams.JSONArrayParser}[kind]()
     for chunk in _chain(head, chunks):
         feed_events(folder, progress, kind, parser.feed(chunk))
-    feed_events(folder, progress, kind, parser.close())
+    try:
+        feed_events(folder, progress, kind, parser.close())
+    finally:
+        parser_warnings(folder, parser.warnings)
     return None
+
+
+def parser_warnings(folder, warnings: list[str]) -> None:
+    """What the stream parser went past (bytes that are not UTF-8, lines that are not JSON) into the document, ahead
+    of the others, as prettify without --follow puts them: the same bytes give the same `warnings` either way."""
+    acc = folder.acc
+    if not warnings:
+        return
+    if acc is None:
+        for message in warnings:
+            folder.warn(message)
+        return
+    later, dropped = acc.warnings[:], acc.dropped_warnings
+    acc.warnings.clear()
+    acc.dropped_warnings = 0
+    for message in (*warnings, *later):
+        acc.warn(message)
+    acc.dropped_warnings += dropped
 
 
 def _chain(head: bytes, rest):
@@ -355,8 +376,13 @@ def feed_events(folder, progress, kind: str, items: list) -> None:
             if acc is None:
                 try:
                     obj = orjson.loads(item.data)
-                except orjson.JSONDecodeError:
-                    continue
+                except orjson.JSONDecodeError as exc:  # padding before the first event, or a lone surrogate
+                    from aimux_cli.surrogates import REFUSED, loads_refused
+
+                    obj = loads_refused(item.data, exc)
+                    if obj is REFUSED:
+                        continue
+                    folder.warn("event 1: half of a UTF-16 surrogate pair replaced with U+FFFD")  # as prettify
                 deltas = folder.feed_json(obj, None if item.event == "message" else item.event)
             else:
                 deltas = folder.feed_sse(item.data, item.event)

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 
 from aimux_cli import output, streams, wire as wires
 from aimux_cli.commands import ask_log
-from aimux_cli.live import INTERRUPTS, View, feed_events, interrupted_line
+from aimux_cli.live import INTERRUPTS, View, feed_events, interrupted_line, parser_warnings
 from aimux_cli.present import dumps_json, scrubbed, warn
 from aimux_cli.errors import (
     AimuxError,
@@ -205,17 +205,21 @@ class Pump:
             except streams.StreamError:
                 if complete:
                     raise
+            finally:
+                parser_warnings(self.folder, self.parser.warnings)  # the same `warnings` as prettify's
         elif self.head.strip() and complete:
             self._whole_body()
 
     def _whole_body(self) -> None:
-        import orjson
+        """Read as prettify reads a body (a lone surrogate or a bad byte replaced with U+FFFD, with a warning)."""
+        from aimux_cli.inputs import Source
+        from aimux_cli.prettify import normalize
 
         try:
-            value = orjson.loads(self.head)
-        except orjson.JSONDecodeError:
+            out = normalize(Source("response", self.head), wire=self.folder.api, provider=self.folder.provider)
+        except InputError:
             raise streams.StreamError("the response is neither JSON nor a stream") from None
-        self.doc = wires.parse_body(value, api=self.folder.api, provider=self.folder.provider)
+        self.doc = out.document
         if self.doc is None:
             raise streams.StreamError("the response is not in the provider's format")
         self.view.blocks(self.doc.blocks)
