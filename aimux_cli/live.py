@@ -58,6 +58,8 @@ class Progress:
         self._tool_state: tuple = ()
         if fmt == "rich":
             from aimux_cli.render.stream_view import StreamRenderer
+            if thinking == "show" and not env.stderr_isatty:
+                thinking = "hide"  # as in every format: `ask … > out 2> log` keeps the log for errors
             self.renderer = StreamRenderer(env.stdout_console, env.stderr_console, thinking=thinking)
         else:
             from aimux_cli.render.plain_stream import PlainStream

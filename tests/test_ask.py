@@ -349,7 +349,9 @@ def test_rich_format_answer_on_stdout_thinking_and_footer_on_stderr(server, inli
     assert result.returncode == 0, result.stderr
     out, err = result.stdout.decode(), result.stderr.decode()
     assert "13 × 17" in out and "sqrt(221)" not in out
-    assert "sqrt(221)" in err  # thinking, on stderr
+    assert "sqrt(221)" not in err  # thinking goes to stderr only when it is a terminal (README, --thinking)
+    result = inline("ask", "-p", "anthropic", "-f", "rich", "--thinking", "stdout", "is 221 prime")
+    assert "sqrt(221)" in result.stdout.decode()
     footer = err.strip().splitlines()[-1]
     assert footer.startswith("claude-sonnet-4-5-20250929 · 46 in / 118 out tokens · first token ")
     assert " s · total " in footer and footer.endswith(" tok/s")

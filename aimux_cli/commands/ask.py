@@ -7,9 +7,9 @@ prompt; stdin alone is the prompt; neither is a usage error (exit 2). Stdin is r
 Output, by `--format` (default `rich` on a terminal, `text` when piped):
 
 - `rich`: the answer drawn as Markdown while it streams (finished blocks printed once, only the growing tail
-  redrawn), tool calls growing as they stream then drawn as prettify draws them; thinking dimmed on stderr; then a
-  footer on stderr: model, tokens in/out, time to first token, total time, output tokens per second (and the
-  finish reason when it is not a normal stop).
+  redrawn), tool calls growing as they stream then drawn as prettify draws them; thinking dimmed on stderr when it
+  is a terminal; then a footer on stderr: model, tokens in/out, time to first token, total time, output tokens per
+  second (and the finish reason when it is not a normal stop).
 - `text`: the answer text written to stdout as it arrives, flushed per chunk, exact bytes into a pipe (sanitized on
   a terminal), then one `tool NAME ARGUMENTS-AS-JSON` line per tool call. Thinking goes to stderr, labelled
   `thinking: ` and ended by a newline, only when stderr is a terminal, so `ask … > out 2> log` keeps the log for

@@ -6,12 +6,15 @@ the tool calls in progress changed, and `close()` at the end:
 - `text` is Markdown. On an interactive console, each Markdown block that is finished (followed by a blank line
   outside a fenced code block, and by a line that does not continue it) is printed once, for good, and only the
   growing last block is redrawn, in a transient `rich.live.Live`. Earlier paragraphs are never redrawn, so a long
-  answer does not flicker and scrollback keeps every finished block.
+  answer does not flicker and scrollback keeps every finished block. A last block that keeps growing is kept as its
+  lines and only a head of it (more than a screenful: Live crops the region to the screen) is drawn, so the work per
+  delta stays bounded however long it grows.
 - tool calls are drawn in the same live region while they stream (name when known, the arguments as they grow),
   then printed for good as prettify draws them, when the next kind of content begins or at `close()`.
 - `thinking` goes to `err_console` (stderr) by default, `console` with `thinking="stdout"`, nowhere with
   `thinking="hide"`: dimmed under a `thinking` label, written as it arrives on a terminal, at the end of the thinking
-  otherwise, and always ended with a newline, so the answer never runs into it.
+  otherwise (kept as its deltas, joined once), and always ended with a newline, so the answer never runs into it.
+  (aimux_cli/live.py hides it when stderr is not a terminal.)
 - any other kind (`refusal`, …) is collected and printed when the kind changes or at `close()`.
 
 The live region is redrawn when a delta changes it (no periodic refresh thread: one that redraws while a finished
@@ -38,6 +41,7 @@ from rich.live import Live
 from rich.segment import Segment
 from rich.text import Text
 
+from aimux_cli.render import long_content
 from aimux_cli.render.rich_view import markdown, tool_call_block
 from aimux_cli.render.sanitize import for_terminal
 
@@ -57,35 +61,59 @@ def split_blocks(source: str) -> tuple[list[str], str]:
 
 
 class BlockSplitter:
-    """`split_blocks` for text that arrives in pieces: each line is examined once, however long the tail grows."""
+    """`split_blocks` for text that arrives in pieces: each line is examined once, and the tail is kept as its lines,
+    joined only when asked for (`tail`, `head`), so that a block that never ends costs linear work, not a copy of
+    itself per piece."""
 
     def __init__(self) -> None:
-        self.tail = ""  # the text not yet returned as a finished block
-        self._pos = 0  # start of the first line of `tail` not examined yet
-        self._pending = -1  # end of the current block when a blank line followed it, else -1
+        self._lines: list[str] = []  # the complete lines (each with its "\n") not yet returned as a finished block
+        self._partial: list[str] = []  # the pieces of the incomplete last line (never empty strings)
+        self._blank = True  # the incomplete line is blank so far
+        self._pending = -1  # index in `_lines` of the blank line after the current block, else -1
         self._fence = ""  # the opening fence while inside a fenced code block
+        self.has_text = False  # the tail holds something other than whitespace (once true, it stays true)
+
+    @property
+    def tail(self) -> str:
+        """The text not yet returned as a finished block."""
+        return "".join(self._lines) + "".join(self._partial)
+
+    def head(self, limit: int) -> str:
+        """The first `limit` characters of `tail` (at most), without joining the rest."""
+        out: list[str] = []
+        size = 0
+        for piece in self._iter():
+            out.append(piece[:limit - size])
+            size += len(out[-1])
+            if size >= limit:
+                break
+        return "".join(out)
+
+    def _iter(self):
+        yield from self._lines
+        yield from self._partial
 
     def feed(self, text: str) -> list[str]:
         """Add `text`; return the blocks it finished."""
-        source = self.tail + text
         blocks: list[str] = []
-        start, pos = 0, self._pos
-        while pos < len(source):
-            end = source.find("\n", pos)
-            line = source[pos:] if end < 0 else source[pos:end]
-            if self._pending >= 0 and line.strip():
-                if line[0] in " \t":
-                    self._pending = -1  # a continuation: the block goes on
-                else:
-                    blocks.append(source[start : self._pending].strip("\n"))
-                    start, self._pending = pos, -1
-            if end < 0:
-                break  # an incomplete line: looked at again when more text arrives
-            self._line(line, pos)
-            pos = end + 1
-        self.tail, self._pos = source[start:], pos - start
-        if self._pending >= 0:
-            self._pending -= start
+        pieces = text.split("\n")
+        last = len(pieces) - 1
+        for n, piece in enumerate(pieces):
+            if piece:
+                self._partial.append(piece)
+                if self._blank and not piece.isspace():
+                    self._blank, self.has_text = False, True
+                    if self._pending >= 0:  # a line begins after a blank line: the block ends, unless indented
+                        if self._partial[0][0] in " \t":
+                            self._pending = -1  # a continuation: the block goes on
+                        else:
+                            blocks.append("".join(self._lines[:self._pending]).strip("\n"))
+                            self._lines, self._pending = [], -1
+            if n < last:  # the line is complete
+                line = "".join(self._partial)
+                self._partial, self._blank = [], True
+                self._line(line, len(self._lines))
+                self._lines.append(line + "\n")
         return [block for block in blocks if block.strip()]
 
     def _line(self, line: str, pos: int) -> None:
@@ -109,8 +137,9 @@ class StreamRenderer:
         self.thinking_console = {"show": self.err_console, "stdout": console}.get(thinking)  # None: hidden
         self._interval = 1 / refresh_per_second
         self._kind = ""
-        self._buffer = ""  # the text of the current segment not printed yet
-        self._splitter = BlockSplitter()
+        self._pieces: list[str] = []  # the deltas of the current segment kept to be printed at its end
+        self._shown = False  # the current thinking segment was begun on the terminal (its label is written)
+        self._splitter = BlockSplitter()  # the text of the current segment not printed yet, on a terminal
         self._view = _LiveView()
         self._calls: list[dict] = []  # the tool calls of the current tool segment (live dicts, still growing)
         self._parts = 0  # parts printed for good on `console` (Markdown blocks, tool calls, …): a blank line between
@@ -135,12 +164,18 @@ class StreamRenderer:
             if kind != self._kind:
                 self._end_segment()
                 self._kind = kind
-            self._buffer += text
             if kind == "thinking":
-                if self.thinking_console is not None and self.thinking_console.is_interactive:
+                target = self.thinking_console
+                if target is None:
+                    pass  # hidden: nothing is kept either
+                elif target.is_interactive:
                     self._write_thinking(text)
+                else:
+                    self._pieces.append(text)
             elif kind == "text" and self.console.is_interactive:
                 self._advance_text(text)
+            else:
+                self._pieces.append(text)  # joined once at the end: never a copy of the whole per delta
 
     def tools(self, calls: list[dict]) -> None:
         """The tool calls streamed so far (dicts with `name`, `id`, `arguments`, as the accumulator holds them)."""
@@ -162,16 +197,17 @@ class StreamRenderer:
 
     def _write_thinking(self, text: str) -> None:
         target = self.thinking_console
-        if self._buffer == text:  # first delta of this thinking segment
+        if not self._shown:  # first delta of this thinking segment
             target.print(Text("thinking", style="dim italic"))
+            self._shown = True
         _print_lines(target, for_terminal(text), end="", soft_wrap=True)
 
     def _advance_text(self, text: str) -> None:
+        # The splitter drops the finished blocks from its tail before they are printed: printing redraws the live
+        # area, and it must not show them a second time. The tail is joined and parsed as Markdown only when the
+        # region is drawn (a bounded head of it), not on every delta.
         blocks = self._splitter.feed(text)
-        self._buffer = self._splitter.tail
-        # The tail is replaced before the finished blocks are printed: printing redraws the live area, and it must
-        # not show those blocks a second time. Markdown is parsed when the tail is drawn, not on every delta.
-        self._view.source = self._buffer
+        self._view.splitter = self._splitter
         for block in blocks:
             self._print_block(block)
         self._touch()
@@ -180,7 +216,7 @@ class StreamRenderer:
         """The live region changed: redraw it now, unless it was redrawn a moment ago: then at the next delta, or
         when the period is over if none comes by then (a model that pauses must not leave a stale tail)."""
         if self._live is None:
-            if not (self._view.source.strip() or self._view.calls):
+            if not (self._view.has_text() or self._view.calls):
                 return
             self._live = Live(self._view, console=self.console, transient=True, auto_refresh=False,
                               redirect_stdout=False, redirect_stderr=False)
@@ -212,7 +248,13 @@ class StreamRenderer:
                 self._redraw(time.monotonic())
 
     def _print_block(self, block: str) -> None:
-        self._print_part(markdown(block))
+        """A finished Markdown block, drawn as prettify draws it: a long one a piece at a time (linear time, bounded
+        memory: see long_content)."""
+        short = len(block) <= long_content._CHUNK_CHARS and block.count("\n") <= long_content._CHUNK_LINES
+        pieces = [markdown(block)] if short else long_content.markdown_pieces(block)
+        self._print_part(pieces[0])
+        for piece in pieces[1:]:
+            self.console.print(piece)
 
     def _print_part(self, part) -> None:
         """Print a finished part for good, after a blank line when it follows another (as prettify spaces them)."""
@@ -223,9 +265,10 @@ class StreamRenderer:
         self._parts += 1
 
     def _end_segment(self, interrupted: bool = False) -> None:
-        kind, buffer, calls = self._kind, self._buffer, self._calls
-        self._buffer, self._splitter, self._calls = "", BlockSplitter(), []
-        self._view.source, self._view.calls = "", []
+        kind, calls, shown = self._kind, self._calls, self._shown
+        buffer = self._splitter.tail + "".join(self._pieces)
+        self._pieces, self._shown, self._splitter, self._calls = [], False, BlockSplitter(), []
+        self._view.splitter, self._view.calls = None, []
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -246,7 +289,7 @@ class StreamRenderer:
                     self._print_part(tool_call_block(final))
         elif kind == "thinking":
             target = self.thinking_console
-            if target is None or not buffer:
+            if target is None or not (buffer or shown):
                 pass
             elif target.is_interactive:
                 target.print()  # end the line the thinking was written on
@@ -260,13 +303,11 @@ class StreamRenderer:
 
 
 def _print_lines(console: Console, text: str, end: str = "\n", soft_wrap: bool = False) -> None:
-    """Print dimmed `text` a few hundred lines at a time: the memory of one Rich print grows with its lines, and a
-    model can send tens of thousands of newlines."""
-    lines = text.split("\n")
-    for start in range(0, len(lines), 256):
-        last = start + 256 >= len(lines)
-        console.print(Text("\n".join(lines[start:start + 256]), style="dim"), end=end if last else "\n",
-                      soft_wrap=soft_wrap)
+    """Print dimmed `text` a few hundred lines (at most 64 KB) at a time: the memory of one Rich print grows with its
+    lines, a model can send tens of thousands of newlines, and Rich folds one huge line superlinearly."""
+    pieces = long_content.line_chunks(text, 256)
+    for n, piece in enumerate(pieces, 1):
+        console.print(Text(piece, style="dim"), end=end if n == len(pieces) else "\n", soft_wrap=soft_wrap)
 
 
 def final_call(call: dict) -> dict:
@@ -296,6 +337,9 @@ def call_progress(call: dict, width: int) -> Text:
     return line
 
 
+LIVE_CHARS = 32768  # at least this much of the unfinished tail is drawn in the live region
+
+
 class _LiveView:
     """The live region: the unfinished Markdown tail, then the tool calls in progress. Markdown is parsed when the
     region is drawn (a few times a second), not on every delta.
@@ -305,11 +349,19 @@ class _LiveView:
     erased one line too low (the tail was left on the screen, and printed a second time)."""
 
     def __init__(self) -> None:
-        self.source = ""
+        self.splitter: BlockSplitter | None = None  # its tail is the unfinished Markdown
         self.calls: list[dict] = []
 
+    def has_text(self) -> bool:
+        return self.splitter is not None and self.splitter.has_text
+
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        parts: list = [markdown(self.source)] if self.source.strip() else []
+        # Only the head of a long tail is drawn: Live crops the region to the screen's height from the top, and the
+        # head fills more than a screen, so the screen is the same and a redraw costs the same however long the
+        # unfinished block grows (issue 9, F18).
+        limit = max(LIVE_CHARS, 2 * console.width * console.height)
+        source = self.splitter.head(limit) if self.has_text() else ""
+        parts: list = [markdown(source)] if source.strip() else []
         parts += [call_progress(call, options.max_width) for call in self.calls]
         if not parts:
             return
