@@ -55,7 +55,8 @@ class Progress:
         self.plain = None
         self._calls_done = 0  # tool calls of choice 0 already drawn for good (text came after them)
         self.chars = 0  # characters of the deltas shown
-        self._tool_state: tuple = ()
+        self._tools_shown = 0  # tool calls of the current run drawn in the live region (rich)
+        self._tool_state: tuple = ()  # what they looked like: their number, the last one's name and length
         if fmt == "rich":
             from aimux_cli.render.stream_view import StreamRenderer
             if thinking == "show" and not env.stderr_isatty:
@@ -69,9 +70,9 @@ class Progress:
         guard = INTERRUPTS  # INTERRUPTS.drawing(), inlined: this runs for every event of a stream
         guard.depth += 1
         try:
-            if self._tool_state:  # content after tool calls: those are finished
-                self._calls_done += len(self._tool_state)
-                self._tool_state = ()
+            if self._tools_shown:  # content after tool calls: those are finished
+                self._calls_done += self._tools_shown
+                self._tools_shown, self._tool_state = 0, ()
             append = self.plain.append if self.renderer is None else self.renderer.append
             for kind, text in deltas:
                 self.chars += len(text)
@@ -82,17 +83,23 @@ class Progress:
     @property
     def drew(self) -> bool:
         """Something was shown: text, thinking or a tool call."""
-        return bool(self.chars or self._calls_done or self._tool_state)
+        return bool(self.chars or self._calls_done or self._tools_shown)
 
     def watch(self, acc) -> None:
-        """After each event: redraw the tool calls of choice 0 in progress when they changed (rich only)."""
+        """After each event: redraw the tool calls of choice 0 in progress when they changed (rich only). A change is
+        a new call or the last one growing, looked at in constant time (a stream of 20,000 calls was quadratic);
+        an earlier call that grows again is drawn with the next change, and in full when the calls end."""
         choice = acc.choices.get(0) if self.renderer is not None and acc is not None else None
         if choice is None or len(choice.tools) <= self._calls_done:
             return
-        calls = list(choice.tools.values())[self._calls_done:]
-        state = tuple((c["name"], len(c["arguments"]) if isinstance(c["arguments"], str) else -1) for c in calls)
+        tools = choice.tools
+        last = next(reversed(tools.values()))
+        args = last["arguments"]
+        state = (len(tools), last["name"], len(args) if isinstance(args, str) else -1)
         if state != self._tool_state:
             self._tool_state = state
+            self._tools_shown = len(tools) - self._calls_done
+            calls = list(tools.values())[self._calls_done:]
             with INTERRUPTS.drawing():
                 self.renderer.tools(calls)
 
@@ -103,7 +110,7 @@ class Progress:
             kind = block.get("type")
             if kind == "tool_call" and self.renderer is not None:
                 calls.append(block)
-                self._tool_state = (("", 0),) * len(calls)
+                self._tools_shown = len(calls)
                 with INTERRUPTS.drawing():
                     self.renderer.tools(calls)
                 continue

@@ -189,3 +189,27 @@ def test_block_splitter_keeps_a_long_tail_as_lines() -> None:
     assert splitter.tail == "".join(f"line {n}\n" for n in range(1000))
     assert splitter.feed("\nnext") == ["\n".join(f"line {n}" for n in range(1000))]
     assert splitter.tail == "next"
+
+
+class _Counted(dict):
+    reads = 0
+
+    def __getitem__(self, key):
+        _Counted.reads += 1
+        return super().__getitem__(key)
+
+
+def test_watching_many_tool_calls_reads_each_a_few_times() -> None:
+    """A stream of 2,000 tool calls (the fuzz found 20,000: rich --follow took 99 s): after each event the view
+    looks at what changed, not at every call so far."""
+    from types import SimpleNamespace
+
+    choice = SimpleNamespace(tools={})
+    acc = SimpleNamespace(choices={0: choice})
+    progress = live.Progress("rich", _Env(tty=False))
+    _Counted.reads = 0
+    for n in range(2000):
+        choice.tools[n] = _Counted(id=f"c{n}", name="get_country", arguments="{}")
+        progress.watch(acc)
+    assert _Counted.reads <= 10 * 2000
+    progress.close(None)

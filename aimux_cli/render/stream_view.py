@@ -362,7 +362,7 @@ class _LiveView:
         limit = max(LIVE_CHARS, 2 * console.width * console.height)
         source = self.splitter.head(limit) if self.has_text() else ""
         parts: list = [markdown(source)] if source.strip() else []
-        parts += [call_progress(call, options.max_width) for call in self.calls]
+        parts += [call_progress(call, options.max_width) for call in self.calls[:console.height + 1]]  # cropped
         if not parts:
             return
         lines = console.render_lines(Group(*parts), options, pad=False)
