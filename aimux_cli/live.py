@@ -285,6 +285,8 @@ def follow(opts, fmt: str, env) -> int:
     if doc is None:
         raise error or InputError("<stdin>: empty input")
     outcome = Outcome(document=doc)
+    if folder.skipped:  # as prettify without --follow says it
+        warn(f"<stdin>: skipped {folder.skipped} event(s) whose data was not JSON")
     if fmt == "rich" and progress.drew:
         env.stdout_console.print()  # the summary follows what was drawn after a blank line, as prettify spaces parts
     if fmt != "text":

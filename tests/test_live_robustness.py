@@ -213,3 +213,12 @@ def test_watching_many_tool_calls_reads_each_a_few_times() -> None:
         progress.watch(acc)
     assert _Counted.reads <= 10 * 2000
     progress.close(None)
+
+
+def test_follow_says_it_skipped_events_as_prettify_does() -> None:
+    data = (sse(chunk({"content": "hi"}))[:-len(b"data: [DONE]\n\n")] + b"data: junk\n\n"
+            + sse(chunk({}, "stop")))
+    line = "aimux: warning: <stdin>: skipped 1 event(s) whose data was not JSON\n"
+    for fmt in ("json", "json --follow", "text --follow"):
+        run = harness.prettify(data, fmt, trace=False)
+        assert (run.code, run.stderr) == (0, line), fmt
