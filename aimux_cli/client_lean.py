@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -39,6 +40,7 @@ from aimux_cli.client import (
     _who,
     http_error,
 )
+from aimux_cli.client_text import log, log_error_body, log_request, log_response
 from aimux_cli.errors import AimuxError, IncompleteError, NetworkError, ProviderError
 from aimux_cli.lean_http import BadResponse, LeanConn
 from aimux_cli.request import PreparedRequest, redact, safe_url
@@ -153,6 +155,7 @@ class LeanStream(AsyncStream):
             self.timing.t_headers = conn.t_head
             if not 200 <= conn.status < 300:
                 body = b"".join(data for _, data in await self._drain(conn))
+                log_error_body(self.prepared, body)
                 raise http_error(self.prepared, conn.status, conn.headers, body[:ERROR_BODY_LIMIT])
         except BaseException:
             await self.aclose()
@@ -169,13 +172,22 @@ class LeanStream(AsyncStream):
             self._conn = conn
             self.timing.t_sent = time.monotonic()
             conn.begin(self.timeout, self._payload)
+            self._log_sent()
             while not conn.head_done and conn.error is None:
                 await conn.wait()
             if conn.head_done:
+                log_response(self.prepared, conn.status, conn.reason, conn.headers, conn.t_head - self.timing.t_sent)
                 return conn
             if not (reused and not conn.got_bytes):  # only a stale keep-alive connection is safe to resend on
                 break
         raise _broken(self.prepared, conn.error, self.timeout, [], 0) from conn.error  # type: ignore[arg-type]
+
+    def _log_sent(self) -> None:
+        """--debug: the request as written (client_text redacts credentials and scrubs the body)."""
+        if log.isEnabledFor(logging.DEBUG):
+            head, _, body = self._payload.partition(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")[1:]
+            log_request(self.prepared, dict(line.split(": ", 1) for line in lines), body or None, 1)
 
     async def _drain(self, conn: LeanConn, limit: int = ERROR_BODY_LIMIT) -> list[tuple[float, bytes]]:
         """An error body's pieces: up to `limit` bytes, within the timeout in all (a body dripping forever is not

@@ -47,6 +47,7 @@ class LeanConn(asyncio.Protocol):
 
     def begin(self, timeout: float, payload: bytes = b"") -> None:
         self.head, self.head_done, self.status, self.headers = bytearray(), False, 0, {}
+        self.reason = ""  # the status line's reason phrase (for --debug)
         self.pieces: list[tuple[float, bytes]] = []
         self.done, self.error, self.keep_alive, self.got_bytes = False, None, True, False
         self.mode, self.remaining, self.buf, self.trailer = "", 0, b"", False
@@ -114,6 +115,7 @@ class LeanConn(asyncio.Protocol):
             headers[name] = f"{headers[name]}, {value}" if name in headers else value
         self._framing(status, version, headers)
         self.status, self.headers, self.head_done, self.t_head = status, headers, True, t
+        self.reason = code[4:].strip()
         return rest
 
     def _framing(self, status: int, version: str, headers: dict[str, str]) -> None:

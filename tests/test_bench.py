@@ -503,3 +503,15 @@ def test_bench_prettify_ctrl_c_prints_what_was_measured_and_exits_130():
     report = json.loads(out)
     assert report["meta"]["interrupted"] is True and report["summary"]["files"] == len(report["results"])
     assert err.decode().count("\n") == 1 and "interrupted" in err.decode()
+
+
+def test_debug_logs_the_lean_transports_exchange_without_the_key(provider_server, bench_config):
+    provider_server.route(ROUTE, Reply.json({"error": {"type": "x", "message": f"bad key {KEY}"}}, 401))
+    result = aimux("--debug", "bench", "provider", "-p", "local", "-n", "1", "--warmup", "0", "-f", "json",
+                   env=bench_config)
+    assert result.returncode == 5
+    log = result.stderr.decode()
+    assert f"> POST {provider_server.url}{ROUTE} (attempt 1)" in log
+    assert "authorization: [REDACTED]" in log and '"max_tokens":256' in log
+    assert "< HTTP 401" in log and "< body" in log and "bad key [REDACTED]" in log
+    assert KEY not in log and KEY not in result.stdout.decode()
