@@ -47,6 +47,21 @@ ERROR_KEYS = ("status", "type", "code", "message")
 _THINK_OPEN = re.compile(r"<(think|thinking)>")
 _CONTENT_KINDS = frozenset(("text", "thinking", "refusal", "tool_call"))  # blocks only the accumulator makes
 _PIECED = frozenset(("text", "thinking", "refusal"))  # their text is a list of pieces until the document is made
+
+
+class ArgumentPieces(list):
+    """The string pieces of a tool call's arguments while they stream, joined once (`call_arguments`, or when the
+    document is made): `+=` on the string copied all of it per piece, quadratic in a call streamed in 10,000
+    pieces. A list type of its own, so that a list a provider sent as the arguments is never taken for pieces."""
+
+    __slots__ = ()
+
+
+def call_arguments(call: dict) -> Any:
+    """A tool call's arguments so far, as the accumulator holds them while streaming: the string pieces joined, or
+    the value a provider sent whole."""
+    args = call.get("arguments", "")
+    return "".join(args) if type(args) is ArgumentPieces else args
 MAX_WARNINGS = 20  # a document keeps this many distinct warnings; a broken stream could produce one per event
 
 
@@ -199,7 +214,7 @@ class _Choice:
         self.keys: dict[Any, dict] = {}  # explicit provider block index -> block
         # citations that arrived before their block's first text (Anthropic streams send citations_delta first)
         self.pending_citations: dict[Any, list[dict]] = {}
-        self.tools: dict[Any, dict] = {}  # tool-call key -> block (arguments kept as a string while streaming)
+        self.tools: dict[Any, dict] = {}  # tool-call key -> block (string arguments kept as ArgumentPieces)
         self.finish_raw: Any = None
         self.last: dict | None = None  # the block that a delta without an explicit index extends
 
@@ -377,7 +392,7 @@ class Accumulator:
         ch = self._choice(choice)
         block = ch.tools.get(key)
         if block is None:
-            block = {"type": "tool_call", "id": None, "name": None, "arguments": ""}
+            block = {"type": "tool_call", "id": None, "name": None, "arguments": ArgumentPieces()}
             ch.tools[key] = block
             ch.blocks.append(block)
         ch.last = block
@@ -387,8 +402,12 @@ class Accumulator:
             block["name"] = _scalar_text(name, "tool call name", self)
         if arguments is None:
             return
-        if isinstance(arguments, str) and isinstance(block["arguments"], str):
-            block["arguments"] += arguments
+        if isinstance(arguments, str):
+            pieces = block["arguments"]
+            if type(pieces) is not ArgumentPieces:  # a string after a value sent whole starts again
+                pieces = block["arguments"] = ArgumentPieces()
+            if arguments:  # no empty pieces: their number grows exactly when the arguments do (live.Progress.watch)
+                pieces.append(arguments)
         else:
             block["arguments"] = arguments
 
@@ -484,13 +503,15 @@ def _finalize_block(block: dict) -> dict:
         out = dict(block)
         if block["type"] in _PIECED and isinstance(out.get("text"), list):  # a block still in pieces (_extend)
             out["text"] = "".join(out["text"])
+        elif type(out.get("input")) is ArgumentPieces:  # a server tool's input cut before its block stopped
+            out["input"] = "".join(out["input"])
         return out
     out = {"type": "tool_call"}
     if block["id"]:
         out["id"] = block["id"]
     if block["name"]:
         out["name"] = block["name"]
-    out["arguments"] = parse_arguments(block["arguments"])
+    out["arguments"] = parse_arguments(call_arguments(block))
     return out
 
 

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 import orjson
 
 from aimux_cli import streams, wire as wires
+from aimux_cli.document import ArgumentPieces
 from aimux_cli.errors import ExitCode, InputError
 from aimux_cli.inputs import Source
 
@@ -94,8 +95,8 @@ class Progress:
             return
         tools = choice.tools
         last = next(reversed(tools.values()))
-        args = last["arguments"]
-        state = (len(tools), last["name"], len(args) if isinstance(args, str) else -1)
+        args = last["arguments"]  # ArgumentPieces (their number grows with them) or a value sent whole
+        state = (len(tools), last["name"], len(args) if isinstance(args, (str, ArgumentPieces)) else -1)
         if state != self._tool_state:
             self._tool_state = state
             self._tools_shown = len(tools) - self._calls_done

@@ -312,20 +312,22 @@ def _print_lines(console: Console, text: str, end: str = "\n", soft_wrap: bool =
 
 def final_call(call: dict) -> dict:
     """A tool call as the accumulator holds it while streaming -> as the document will have it."""
-    from aimux_cli.document import parse_arguments
+    from aimux_cli.document import call_arguments, parse_arguments
 
     out = {"type": "tool_call"}
     for key in ("id", "name"):
         if call.get(key):
             out[key] = call[key]
-    out["arguments"] = parse_arguments(call.get("arguments", ""))
+    out["arguments"] = parse_arguments(call_arguments(call))
     return out
 
 
 def call_progress(call: dict, width: int) -> Text:
     """One line for a tool call still streaming: its name (when known) and the end of its arguments so far."""
     line = Text.assemble(("tool call ", "bold magenta"), (for_terminal(str(call.get("name") or "…")), "bold"))
-    args = call.get("arguments")
+    from aimux_cli.document import call_arguments
+
+    args = call_arguments(call)
     if not isinstance(args, str):
         args = json.dumps(args, ensure_ascii=False, default=str)
     args = " ".join(args.split())

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aimux_cli.document import Accumulator, parse_arguments
+from aimux_cli.document import Accumulator, ArgumentPieces, call_arguments, parse_arguments
 
 API = "anthropic.messages"
 VENDOR = "anthropic"
@@ -187,13 +187,15 @@ def _input_json(acc: Accumulator, index: Any, piece: str) -> None:
         return  # not a block that takes input
     # a server_tool_use block kept as is: its input arrives as JSON text, parsed when the block stops
     current = block.get("input")
-    block["input"] = (current if isinstance(current, str) else "") + piece
+    if type(current) is not ArgumentPieces:  # kept as pieces, joined once: `+` copied all of it per piece
+        current = block["input"] = ArgumentPieces()
+    current.append(piece)
 
 
 def _close_other(acc: Accumulator, index: Any) -> None:
     block = acc.block_for(index)
-    if block is not None and isinstance(block.get("input"), str):
-        block["input"] = parse_arguments(block["input"])
+    if block is not None and isinstance(block.get("input"), (str, ArgumentPieces)):
+        block["input"] = parse_arguments(call_arguments({"arguments": block["input"]}))
 
 
 def _citations(cites: Any) -> list[dict]:
