@@ -332,11 +332,11 @@ def interrupted_line(seconds: float, doc, count: int, unit: str, chars: int) -> 
 def _pump(folder, progress) -> bytes | None:
     """Feed stdin through the sniffed parser into `folder`; returns the bytes instead when stdin is one body."""
     chunks = _read_chunks()
-    head = b""
+    sniffing = streams.Head()
     for chunk in chunks:
-        head += chunk
-        if not streams.needs_more(head):
+        if sniffing.add(chunk):
             break
+    head = bytes(sniffing.data)
     kind = streams.sniff(head)
     if kind == "json":  # a whole body: nothing to follow; the caller normalizes it as prettify does
         return head + b"".join(chunks)

@@ -15,7 +15,8 @@ Contract:
   `bytes.decode(errors="replace")` does) and the parser goes on: `parser.warnings` then names the first bad byte
   and counts the others (issue 9: one bad byte in a trailing `ping` event used to throw away a whole answer).
 - `sniff(head)` names the kind of a body from its first bytes ("sse", "ndjson", "json-array", "json");
-  `needs_more(head)` says when a head is too short to be sure; `iter_events(body)` parses a whole body.
+  `needs_more(head)` says when a head is too short to be sure (`Head` gathers one as it arrives, in linear work);
+  `iter_events(body)` parses a whole body.
 
 Faults never lose data and never stop a parser (issue 9: one bad line or byte used to cost every later event, and
 with `feed() + close()` every earlier one too). A line or array element that is not JSON is skipped; bytes that are
@@ -41,7 +42,7 @@ from .stream_decode import InputDecodeError, Parser, StreamError, StreamSyntaxEr
 from .surrogates import REFUSED, loads_refused
 
 __all__ = ["InputDecodeError", "JSONArrayParser", "NDJSONParser", "SSEEvent", "SSEParser", "StreamError",
-           "StreamSyntaxError", "collect", "iter_events", "needs_more", "sniff"]  # fmt: skip
+           "StreamSyntaxError", "Head", "collect", "iter_events", "needs_more", "sniff"]  # fmt: skip
 
 _SLICE = 64 * 1024
 _SSE_PREFIXES = (b"data:", b"event:", b":", b"id:", b"retry:")
@@ -172,7 +173,7 @@ class NDJSONParser(Parser):
 
     def __init__(self) -> None:
         self._decoder = _Decoder()
-        self._tail = ""
+        self._tail: list[str] = []  # the unfinished last line, in pieces: one long line grown by `+` was quadratic
         self._line_no = 0  # lines consumed so far
 
     def feed(self, chunk: bytes) -> list[object]:
@@ -180,17 +181,21 @@ class NDJSONParser(Parser):
         if "\r" in text:  # a CRLF cut between chunks leaves one blank line, which is skipped
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         out: list[object] = []
-        if text or self._tail:
-            lines = (self._tail + text).split("\n")
-            self._tail = lines.pop()
+        if "\n" in text:
+            tail = self._tail
+            lines = ("".join(tail) + text if tail else text).split("\n")
+            rest = lines.pop()
+            self._tail = [rest] if rest else []
             self._lines(lines, out)
+        elif text:
+            self._tail.append(text)
         return out
 
     def close(self) -> list[object]:
         text = self._decoder.decode(b"", final=True).replace("\r", "\n")
         out: list[object] = []
-        lines = (self._tail + text).split("\n")
-        self._tail = ""
+        lines = ("".join(self._tail) + text).split("\n")
+        self._tail = []
         self._lines(lines, out, closing=True)
         return out
 
@@ -260,6 +265,29 @@ def needs_more(head: bytes) -> bool:
         return end < 0 or (not more and _parses(head[start:end]))
     word = head[start : start + 6]
     return any(len(word) < len(prefix) and prefix.startswith(word) for prefix in _SSE_PREFIXES)
+
+
+class Head:
+    """A body's first bytes, gathered as they arrive until `sniff` can name its kind, in linear work: the head of
+    NDJSON is its whole first line, which may be 100 MB in thousands of reads (growing `bytes` and asking
+    `needs_more` of all of it per read was quadratic: 16 s for such a line)."""
+
+    __slots__ = ("data", "_open_line")
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self._open_line = False  # a "{" line not ended yet: only a line end can change what `sniff` says
+
+    def add(self, chunk: bytes) -> bool:
+        """Take `chunk`; True once the head is enough for `sniff` (see `needs_more`)."""
+        self.data += chunk
+        if self._open_line and b"\n" not in chunk and b"\r" not in chunk:
+            return False
+        if needs_more(self.data):
+            start, end, _ = _first_line(self.data)
+            self._open_line = end < 0 and self.data.startswith(b"{", start)
+            return False
+        return True
 
 
 def _parses(line: bytes) -> bool:

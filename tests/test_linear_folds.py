@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 from aimux_cli.document import Accumulator, call_arguments
+from aimux_cli import wire as wires
 from aimux_cli.wire import StreamFolder
 from fuzz import harness
 
@@ -90,3 +91,87 @@ def test_follow_folds_a_tool_call_of_many_pieces() -> None:
         run = harness.prettify(data + b"data: [DONE]\n\n", fmt, trace=False)
         assert (run.exc, run.code) == (None, 0), run.stderr
         assert json.loads(run.stdout)["blocks"][0]["arguments"] == json.loads(ARGS), fmt
+
+
+def test_ndjson_line_in_many_chunks_is_joined_once() -> None:
+    """One NDJSON line (an Ollama body, say) read in 2,000 chunks: the unfinished line is kept as its chunks."""
+    from aimux_cli.streams import NDJSONParser
+
+    class Decoder:  # hands each chunk on as a Piece, so that concatenating it is counted
+        def decode(self, chunk: bytes, final: bool = False) -> str:
+            return Piece(bytes(chunk).decode())
+
+    line = json.dumps({"model": "m", "response": "x" * 20 * PIECES, "done": True}).encode()
+    parser = NDJSONParser()
+    parser._decoder = Decoder()
+    Piece.copied = 0
+    out = [value for piece in pieces(line.decode()) for value in parser.feed(piece.encode())]
+    out += parser.feed(b"\n") + parser.close()
+    assert out == [json.loads(line)]
+    assert Piece.copied <= 2 * len(line)
+
+
+class Chunk(bytes):
+    def __radd__(self, other: bytes) -> bytes:
+        if isinstance(other, bytearray):
+            return NotImplemented  # `bytearray += chunk` extends in place
+        Piece.copied += len(other) + len(self)
+        return bytes.__add__(other, self)
+
+
+def chunks(data: bytes, n: int = PIECES) -> list[Chunk]:
+    size = -(-len(data) // n)
+    return [Chunk(data[i:i + size]) for i in range(0, len(data), size)]
+
+
+def test_follow_reads_a_long_first_line_in_linear_work(monkeypatch) -> None:
+    """prettify --follow sniffs a stream from its head, which for NDJSON is its whole first line: a line of 100 MB
+    read in 64 KB pieces took 16 s (the head grown by `bytes +=` and scanned again per read)."""
+    from aimux_cli import live, streams
+
+    line = json.dumps({"model": "m", "response": "x" * 20 * PIECES, "done": True}).encode() + b"\n"
+    monkeypatch.setattr(live, "_read_chunks", lambda: iter(chunks(line)))
+    scanned = []
+    needs_more = streams.needs_more
+    monkeypatch.setattr(streams, "needs_more", lambda head: scanned.append(len(head)) or needs_more(head))
+    Piece.copied = 0
+    run = harness.prettify(line, "json --follow", trace=False)
+    assert (run.exc, run.code) == (None, 0), run.stderr
+    assert json.loads(run.stdout)["blocks"] == [{"type": "text", "text": "x" * 20 * PIECES}]
+    assert Piece.copied + sum(scanned) <= 4 * len(line)
+
+
+def test_ask_reads_a_whole_body_and_a_long_first_line_in_linear_work(monkeypatch) -> None:
+    """`aimux ask` keeps a body that is one JSON document whole, and sniffs a stream from its head, as it arrives:
+    both grew `bytes` per read (and asked `needs_more` of all of it)."""
+    from aimux_cli import streams
+    from aimux_cli.commands.ask import Pump
+
+    class View:
+        def __init__(self) -> None:
+            self.shown: list = []
+
+        def blocks(self, blocks) -> None:
+            self.shown += blocks
+
+        def show(self, deltas) -> None:
+            self.shown += deltas
+
+        def watch(self, acc) -> None:
+            pass
+
+    scanned = []
+    needs_more = streams.needs_more
+    monkeypatch.setattr(streams, "needs_more", lambda head: scanned.append(len(head)) or needs_more(head))
+    answer = "x" * 20 * PIECES
+    whole = json.dumps({"object": "chat.completion", "model": "m", "choices": [
+        {"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}]}).encode()
+    ndjson = json.dumps({"model": "m", "response": answer, "done": True}).encode() + b"\n"
+    for api, body in (("openai.chat", whole), ("ollama.generate", ndjson)):
+        Piece.copied, scanned[:] = 0, []
+        pump = Pump(wires.StreamFolder(api), View())
+        for chunk in chunks(body):
+            pump.feed(chunk)
+        pump.close(True)
+        assert pump.document().text() == answer, api
+        assert Piece.copied + sum(scanned) <= 4 * len(body), api

@@ -180,21 +180,23 @@ class Pump:
 
     def __init__(self, folder: wires.StreamFolder, view: View) -> None:
         self.folder, self.view = folder, view
-        self.head = b""
+        self.head = streams.Head()  # the first bytes, until they tell the kind; all of a whole JSON body
         self.kind: str | None = None
         self.parser = None
         self.doc = None  # set by close() for a whole JSON body
 
     def feed(self, chunk: bytes) -> None:
         if self.parser is None:
-            self.head += chunk
-            if self.kind == "json" or streams.needs_more(self.head):
+            if self.kind == "json":  # kept whole (`bytes +=` copied all of it per read)
+                self.head.data += chunk
                 return
-            self.kind = streams.sniff(self.head)
+            if not self.head.add(chunk):
+                return
+            self.kind = streams.sniff(self.head.data)
             if self.kind == "json":
                 return
             self.parser = _PARSERS[self.kind]()
-            chunk, self.head = self.head, b""
+            chunk, self.head = bytes(self.head.data), streams.Head()
         feed_events(self.folder, self.view, self.kind, self.parser.feed(chunk))
 
     def close(self, complete: bool) -> None:
@@ -207,7 +209,7 @@ class Pump:
                     raise
             finally:
                 parser_warnings(self.folder, self.parser.warnings)  # the same `warnings` as prettify's
-        elif self.head.strip() and complete:
+        elif self.head.data.strip() and complete:
             self._whole_body()
 
     def _whole_body(self) -> None:
@@ -216,7 +218,7 @@ class Pump:
         from aimux_cli.prettify import normalize
 
         try:
-            out = normalize(Source("response", self.head), wire=self.folder.api, provider=self.folder.provider)
+            out = normalize(Source("response", bytes(self.head.data)), wire=self.folder.api, provider=self.folder.provider)
         except InputError:
             raise streams.StreamError("the response is neither JSON nor a stream") from None
         self.doc = out.document
