@@ -222,3 +222,13 @@ def test_follow_says_it_skipped_events_as_prettify_does() -> None:
     for fmt in ("json", "json --follow", "text --follow"):
         run = harness.prettify(data, fmt, trace=False)
         assert (run.code, run.stderr) == (0, line), fmt
+
+
+def test_ask_says_it_skipped_events_as_prettify_does(server, inline) -> None:  # noqa: F811 - fixtures
+    data = (sse(chunk({"content": "hi"}))[:-len(b"data: [DONE]\n\n")] + b"data: junk\n\n"
+            + sse(chunk({}, "stop")))
+    route(server, "openai", Reply.body(data, content_type="text/event-stream"))
+    for fmt in ("json", "text"):
+        result = inline("ask", "-p", "openai", "-f", fmt, "hi")
+        assert result.returncode == 0, result.stderr
+        assert result.stderr.decode() == "aimux: warning: openai: skipped 1 event(s) whose data was not JSON\n", fmt

@@ -358,6 +358,9 @@ def finish(doc, cut: IncompleteError | None, fmt: str, env, view: View, exchange
         if cut is not None:
             raise cut
         raise IncompleteError(f"{provider}: the response ended before any answer arrived")
+    skipped = exchange.pump.folder.skipped if exchange.pump is not None else 0
+    if skipped:  # as prettify (and prettify --follow) says it of the same bytes
+        warn(f"{provider}: skipped {skipped} event(s) whose data was not JSON")
     data = doc.to_dict()
     if fmt in ("json", "toon"):
         data["client"] = client_timing(view.first_delta, exchange)
