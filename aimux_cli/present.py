@@ -149,6 +149,20 @@ def dumps_json(data) -> str:
     return dumps(data, 2)
 
 
+def write_data(data, fmt: str, env) -> None:
+    """Write a plain value (a list of log entries, of models, a report) as `json` or `toon` to stdout, sanitized when
+    stdout is a terminal (a pipe keeps the data exact)."""
+    if fmt == "json":
+        text = dumps_json(data) + "\n"
+    else:
+        from aimux_cli.toon import encode
+        text = encode(data) + "\n"
+    if env.stdout_isatty:
+        from aimux_cli.render.sanitize import for_terminal
+        text = for_terminal(text)
+    output.write(text)
+
+
 def _one_line(label: str) -> str:
     return label.replace("\r", "\\r").replace("\n", "\\n")
 

@@ -30,6 +30,7 @@ from typing import Any
 
 from aimux_cli import output
 from aimux_cli.errors import InputError, OutputError, UsageError
+from aimux_cli.present import write_data
 
 PREVIEW = 200  # characters of prompt and answer in a listing
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
@@ -92,7 +93,7 @@ def run_list(opts: ListOptions) -> int:
             return 0
         env.stdout_console.print(table(entries))
     else:
-        _write_data(entries, fmt, env)
+        write_data(entries, fmt, env)
     return 0
 
 
@@ -201,22 +202,6 @@ def table(entries: list[dict]) -> Any:
     return grid
 
 
-def _write_data(data: Any, fmt: str, env) -> None:
-    if fmt == "json":
-        from aimux_cli.present import dumps_json
-
-        text = dumps_json(data) + "\n"
-    else:
-        from aimux_cli.toon import encode
-
-        text = encode(data) + "\n"
-    if env.stdout_isatty:
-        from aimux_cli.render.sanitize import for_terminal
-
-        text = for_terminal(text)
-    output.write(text)
-
-
 # --- aimux logs show ---------------------------------------------------------------------------------------------
 
 
@@ -240,13 +225,13 @@ def run_show(ident: str, fmt: str | None, color: bool | None) -> int:
         import orjson
 
         body = orjson.loads(row["request_body"]) if row["request_body"] else None
-        _write_data(body, "json", env)
+        write_data(body, "json", env)
         return 0
     document = _loads(row["document"])
     if fmt == "json":
-        _write_data(show_entry(row, document), "json", env)
+        write_data(show_entry(row, document), "json", env)
     elif fmt == "toon":
-        _write_data(document if document is not None else show_entry(row, None), "toon", env)
+        write_data(document if document is not None else show_entry(row, None), "toon", env)
     elif document is None:
         raise InputError(f"log entry {row['id']} has no response document (exit code {row['exit_code']}): "
                          "try -f json or -f raw")

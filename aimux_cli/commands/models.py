@@ -123,19 +123,13 @@ def emit(entries: list[dict], fmt: str, env: Any) -> None:
         if entries:
             env.stdout_console.print(table(entries))
         return
-    if fmt == "text":
-        text = "".join(f"{e['provider']}/{e['id']}\n" for e in entries)
-    elif fmt == "json":
-        from aimux_cli.present import dumps_json
-
-        text = dumps_json(entries) + "\n"
-    else:
-        from aimux_cli.toon import encode
-
-        text = encode(entries) + "\n"
+    if fmt != "text":
+        from aimux_cli.present import write_data
+        write_data(entries, fmt, env)
+        return
+    text = "".join(f"{e['provider']}/{e['id']}\n" for e in entries)
     if env.stdout_isatty:
         from aimux_cli.render.sanitize import for_terminal
-
         text = for_terminal(text)
     output.write(text)
 
