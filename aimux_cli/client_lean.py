@@ -35,12 +35,10 @@ from aimux_cli.client import (
     AsyncStream,
     _cut_short,
     _network_error,
-    _one_line,
     _policy,
-    _who,
     http_error,
 )
-from aimux_cli.client_text import log, log_error_body, log_request, log_response
+from aimux_cli.client_text import log, log_error_body, log_request, log_response, one_line, who
 from aimux_cli.errors import AimuxError, IncompleteError, NetworkError, ProviderError
 from aimux_cli.lean_http import BadResponse, LeanConn
 from aimux_cli.request import PreparedRequest, redact, safe_url
@@ -278,13 +276,13 @@ def _broken(prepared: PreparedRequest, exc: Exception, timeout: float, chunks: l
         return _cut_short(prepared, exc, timeout, chunks, status)
     received = b"".join(chunks)
     if received:
-        err: AimuxError = IncompleteError(redact(_one_line(
-            f"{_who(prepared)}: stream cut short after {len(received)} bytes ({exc})"), prepared.secrets))
+        err: AimuxError = IncompleteError(redact(one_line(
+            f"{who(prepared)}: stream cut short after {len(received)} bytes ({exc})"), prepared.secrets))
         err.received, err.status = received, status  # type: ignore[attr-defined]
     else:
         what = "unreadable response" if exc.coding else "invalid response"
         kind = ProviderError if exc.coding else NetworkError
-        err = kind(redact(_one_line(f"{_who(prepared)}: {what} from {safe_url(prepared.url)}: {exc}"),
+        err = kind(redact(one_line(f"{who(prepared)}: {what} from {safe_url(prepared.url)}: {exc}"),
                           prepared.secrets))
     err.provider = prepared.provider  # type: ignore[attr-defined]
     return err
