@@ -175,3 +175,20 @@ def test_ask_reads_a_whole_body_and_a_long_first_line_in_linear_work(monkeypatch
         pump.close(True)
         assert pump.document().text() == answer, api
         assert Piece.copied + sum(scanned) <= 4 * len(body), api
+
+
+def test_long_lines_are_looked_for_from_line_starts_only() -> None:
+    """The Rich view folds (long_content) or cuts (the generic JSON view) lines longer than 64 KB. A search for them
+    that starts at every character scans each time to the line's end: quadratic in the length of the lines under
+    the limit (2 MB of 32,000-character lines took 19 s; a Gemini stream of 15.6 MB of thinking, 1.1 s of 6). Work
+    is not timed here: a search that starts inside a line must find nothing, so each line is scanned once."""
+    from aimux_cli.render import long_content, rich_view
+
+    for pattern, limit in ((long_content._LONG_CONTENT_LINE, long_content._CHUNK_CHARS),
+                           (rich_view._LONG_LINE, rich_view._LINE_CHARS)):
+        line = "x" * (limit + 10)
+        assert pattern.search(line).span() == (0, len(line))
+        assert pattern.search("short\n" + line + "\nshort").span() == (6, 6 + len(line))
+        assert pattern.search(line, 1) is None and pattern.search("ab" + line, 1) is None  # not from inside a line
+    text = "short\n" + "y" * (long_content._CHUNK_CHARS + 5) + "\nend"
+    assert "\n".join(long_content.line_chunks(text)) == "short\n" + "y" * long_content._CHUNK_CHARS + "\nyyyyy\nend"

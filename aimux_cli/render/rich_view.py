@@ -377,7 +377,7 @@ def render_value(value: Any, console: Console) -> None:
 
 
 _LINE_CHARS = 64 * 1024  # the generic view draws at most this much of one line (one string value)
-_LONG_LINE = re.compile(f"[^\n]{{{_LINE_CHARS + 1},}}")
+_LONG_LINE = re.compile(f"(?m)^[^\n]{{{_LINE_CHARS + 1},}}")  # at line starts only (see long_content)
 
 
 def _cut_line(match: re.Match) -> str:
