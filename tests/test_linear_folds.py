@@ -184,11 +184,11 @@ def test_long_lines_are_looked_for_from_line_starts_only() -> None:
     is not timed here: a search that starts inside a line must find nothing, so each line is scanned once."""
     from aimux_cli.render import long_content, rich_view
 
-    for pattern, limit in ((long_content._LONG_CONTENT_LINE, long_content._CHUNK_CHARS),
+    for pattern, limit in ((long_content._LONG_CONTENT_LINE, long_content.CHUNK_CHARS),
                            (rich_view._LONG_LINE, rich_view._LINE_CHARS)):
         line = "x" * (limit + 10)
         assert pattern.search(line).span() == (0, len(line))
         assert pattern.search("short\n" + line + "\nshort").span() == (6, 6 + len(line))
         assert pattern.search(line, 1) is None and pattern.search("ab" + line, 1) is None  # not from inside a line
-    text = "short\n" + "y" * (long_content._CHUNK_CHARS + 5) + "\nend"
-    assert "\n".join(long_content.line_chunks(text)) == "short\n" + "y" * long_content._CHUNK_CHARS + "\nyyyyy\nend"
+    text = "short\n" + "y" * (long_content.CHUNK_CHARS + 5) + "\nend"
+    assert "\n".join(long_content.line_chunks(text)) == "short\n" + "y" * long_content.CHUNK_CHARS + "\nyyyyy\nend"

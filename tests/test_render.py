@@ -192,8 +192,8 @@ def test_long_content_is_drawn_in_pieces_exactly_as_whole(kind: str, monkeypatch
         return console.export_text()
 
     pieces = draw()
-    monkeypatch.setattr(long_content, "_CHUNK_LINES", 10 ** 9)
-    monkeypatch.setattr(long_content, "_CHUNK_CHARS", 10 ** 9)
+    monkeypatch.setattr(long_content, "CHUNK_LINES", 10 ** 9)
+    monkeypatch.setattr(long_content, "CHUNK_CHARS", 10 ** 9)
     assert pieces == draw() and pieces.count("\n") > 2000
 
 

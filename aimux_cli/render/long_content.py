@@ -21,31 +21,31 @@ class Chunked(Group):
     piece (Rich keeps about 1 KB of objects per drawn line until a print ends) while the output stays the same."""
 
 
-_CHUNK_LINES = 400  # lines per piece of long content
-_CHUNK_CHARS = 64 * 1024  # Markdown longer than this is drawn block by block
+CHUNK_LINES = 400  # lines per piece of long content
+CHUNK_CHARS = 64 * 1024  # Markdown longer than this is drawn block by block
 # anchored at line starts: unanchored, a search tried from every character and scanned to its line's end, quadratic
 # in the length of lines shorter than the limit (2 MB of 32,000-character lines: 19 s)
-_LONG_CONTENT_LINE = re.compile(f"(?m)^[^\n]{{{_CHUNK_CHARS + 1},}}")
+_LONG_CONTENT_LINE = re.compile(f"(?m)^[^\n]{{{CHUNK_CHARS + 1},}}")
 
 
 def _fold_line(match: re.Match) -> str:
     line = match.group()
-    return "\n".join(line[i : i + _CHUNK_CHARS] for i in range(0, len(line), _CHUNK_CHARS))
+    return "\n".join(line[i : i + CHUNK_CHARS] for i in range(0, len(line), CHUNK_CHARS))
 
 
 def line_chunks(text: str, lines: int | None = None) -> list[str]:
-    """`text` in pieces of at most `lines` (_CHUNK_LINES) lines and about _CHUNK_CHARS characters; drawn one under
+    """`text` in pieces of at most `lines` (CHUNK_LINES) lines and about CHUNK_CHARS characters; drawn one under
     the other they draw `text` (the line end between two pieces is the one each print ends with). A line longer
-    than _CHUNK_CHARS (a 1 MB word) is cut into lines of that size: Rich folds a huge word slowly, in much memory."""
-    lines = lines or _CHUNK_LINES
-    if len(text) > _CHUNK_CHARS:
+    than CHUNK_CHARS (a 1 MB word) is cut into lines of that size: Rich folds a huge word slowly, in much memory."""
+    lines = lines or CHUNK_LINES
+    if len(text) > CHUNK_CHARS:
         text = _LONG_CONTENT_LINE.sub(_fold_line, text)
     pieces, start = [], 0
     while True:
         end = start
         for _ in range(lines):
             end = text.find("\n", end) + 1
-            if not end or end - start >= _CHUNK_CHARS:
+            if not end or end - start >= CHUNK_CHARS:
                 break
         if not end or end >= len(text):
             pieces.append(text[start:])
@@ -59,7 +59,7 @@ def markdown_pieces(source: str) -> list[RenderableType]:
     splits them: at blank lines outside code fences) grouped a few hundred lines to a piece, blank lines between."""
     from aimux_cli.render.rich_view import markdown  # it imports this module
 
-    if len(source) <= _CHUNK_CHARS and source.count("\n") <= _CHUNK_LINES:
+    if len(source) <= CHUNK_CHARS and source.count("\n") <= CHUNK_LINES:
         return [markdown(source)]
     if not source.strip():
         return [markdown("")]  # blank lines draw nothing, however many
@@ -77,7 +77,7 @@ def markdown_pieces(source: str) -> list[RenderableType]:
         group.append(block)
         size += block.count("\n") + 2
         chars += len(block)
-        if size >= _CHUNK_LINES or chars >= _CHUNK_CHARS or n == len(blocks):
+        if size >= CHUNK_LINES or chars >= CHUNK_CHARS or n == len(blocks):
             pieces += [Text()] if pieces else []  # the blank line Markdown draws between two blocks
             pieces.append(_LazyMarkdown("\n\n".join(group)))
             group, size, chars = [], 0, 0
@@ -85,15 +85,15 @@ def markdown_pieces(source: str) -> list[RenderableType]:
 
 
 def _long_paragraph(block: str) -> list[str]:
-    """A Markdown block longer than _CHUNK_CHARS that is not code, cut at spaces into pieces of about that size:
+    """A Markdown block longer than CHUNK_CHARS that is not code, cut at spaces into pieces of about that size:
     Rich wraps one huge paragraph in superlinear time (issue 9). Each piece then starts a new line and a blank line
     comes between pieces, a small change that only an answer of one 64 KB paragraph ever shows."""
-    if len(block) <= _CHUNK_CHARS or block.lstrip().startswith(("```", "~~~", "    ", "\t")):
+    if len(block) <= CHUNK_CHARS or block.lstrip().startswith(("```", "~~~", "    ", "\t")):
         return [block]
     pieces, start = [], 0
-    while len(block) - start > _CHUNK_CHARS:
-        cut = block.rfind(" ", start + _CHUNK_CHARS // 2, start + _CHUNK_CHARS)
-        cut = cut if cut > start else start + _CHUNK_CHARS
+    while len(block) - start > CHUNK_CHARS:
+        cut = block.rfind(" ", start + CHUNK_CHARS // 2, start + CHUNK_CHARS)
+        cut = cut if cut > start else start + CHUNK_CHARS
         pieces.append(block[start:cut])
         start = cut
     pieces.append(block[start:])

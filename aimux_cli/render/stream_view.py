@@ -250,7 +250,7 @@ class StreamRenderer:
     def _print_block(self, block: str) -> None:
         """A finished Markdown block, drawn as prettify draws it: a long one a piece at a time (linear time, bounded
         memory: see long_content)."""
-        short = len(block) <= long_content._CHUNK_CHARS and block.count("\n") <= long_content._CHUNK_LINES
+        short = len(block) <= long_content.CHUNK_CHARS and block.count("\n") <= long_content.CHUNK_LINES
         pieces = [markdown(block)] if short else long_content.markdown_pieces(block)
         self._print_part(pieces[0])
         for piece in pieces[1:]:
