@@ -153,6 +153,7 @@ class Sample:
     chunks: int = 0  # body chunks that carried text
     error: str | None = None  # the one-line message of a failure
     itl_ms: list[float] = field(default_factory=list)
+    exchange: dict[str, Any] | None = field(default=None, repr=False, compare=False)  # for --log (bench_request)
 
     @property
     def ok(self) -> bool:
@@ -245,9 +246,11 @@ OnSample = Callable[[Sample], None]
 
 
 async def run(prepared: Any, wire: str, plan: Plan, *, timeout: float, on_sample: OnSample | None = None,
-              session: Any = None) -> Run:
+              session: Any = None, log: int = 0) -> Run:
     """Warm up, then measure `plan`'s requests of `prepared` (a streamed request.PreparedRequest). Raises
-    WarmupFailed when a warm-up request fails; returns a Run marked `interrupted` when cancelled (Ctrl-C)."""
+    WarmupFailed when a warm-up request fails; returns a Run marked `interrupted` when cancelled (Ctrl-C).
+    `log` (bench_request.LOG_ROWS or LOG_BODIES) keeps each measured request's exchange on its Sample, for the
+    caller to write to the log after the run (bench_log)."""
     from aimux_cli import client, client_lean
     from aimux_cli.bench_request import measure, preload
 
@@ -266,9 +269,12 @@ async def run(prepared: Any, wire: str, plan: Plan, *, timeout: float, on_sample
         async def one(index: int, t0: float) -> Sample:
             return await measure(session, prepared, wire, timeout, index, t0)
 
+        async def logged(index: int, t0: float) -> Sample:
+            return await measure(session, prepared, wire, timeout, index, t0, log)
+
         if plan.warmup:
             await _warm_up(plan.warmup, cap, one)
-        return await _measured(plan, cap, one, on_sample)
+        return await _measured(plan, cap, logged if log else one, on_sample)
     finally:
         if own:
             await session.aclose()

@@ -18,15 +18,40 @@ from aimux_cli.bench import Sample, category, timings
 from aimux_cli.errors import AimuxError
 
 
-async def measure(session: Any, prepared: Any, wire: str, timeout: float, index: int, t0: float) -> Sample:
-    """Send one streamed request and time it; failures become a Sample with their category, never an exception."""
+async def measure(session: Any, prepared: Any, wire: str, timeout: float, index: int, t0: float,
+                  log: int = 0) -> Sample:
+    """Send one streamed request and time it; failures become a Sample with their category, never an exception.
+    `log` (LOG_ROWS, LOG_BODIES) keeps what the exchange log needs on `sample.exchange`, once the timing is done."""
     from aimux_cli.wire import UnknownWire
 
     sample = Sample(index, (time.monotonic() - t0) * 1000)
-    secrets = prepared.secrets
+    stream = doc = None
     try:
         reader = ChunkReader(wire, prepared.provider or None)
         stream = session.stream(prepared, timeout=timeout, retries=0)
+        sample = await _timed(sample, stream, reader, prepared, wire, t0)
+        doc = reader.folder.document() if reader.folder.acc is not None else None
+    except AimuxError as exc:
+        sample = _failed(sample, category(exc), str(exc), prepared.secrets)
+        if log:
+            sample.exchange = _kept(exc, None, log)
+        return sample
+    except UnknownWire:
+        sample = _failed(sample, "provider", f"{prepared.provider}: the stream is not in the {wire} format",
+                         prepared.secrets)
+    except Exception as exc:  # noqa: BLE001  # one odd reply must not end the run: it is this request's failure
+        sample = _unexpected(sample, exc, prepared)
+    if log:
+        sample.exchange = _kept(stream, doc, log)
+    return sample
+
+
+async def _timed(sample: Sample, stream: Any, reader: ChunkReader, prepared: Any, wire: str, t0: float) -> Sample:
+    from aimux_cli.errors import category as category_of, exit_code_for_error
+    from aimux_cli.wire import UnknownWire
+
+    secrets = prepared.secrets
+    try:
         async with stream:
             sample.start_ms = ((stream.timing.t_sent or time.monotonic()) - t0) * 1000
             if hasattr(stream, "aconsume"):  # LeanStream: chunks are handled as they arrive, no task switch each
@@ -35,22 +60,35 @@ async def measure(session: Any, prepared: Any, wire: str, timeout: float, index:
                 async for t, chunk in stream.aiter_timed():
                     reader.feed(t, chunk)
         doc = reader.close()
-        if doc.status != "ok":
-            if doc.status == "error":  # an error event in a 200 stream: a provider error, as `ask` exits 7
-                why = doc.error.get("message") or doc.error.get("type") or "error event in the stream"
-                return _failed(sample, "provider", str(why), secrets)
-            return _failed(sample, "incomplete", "the stream ended before its terminal event", secrets)
-        tokens, estimated = output_tokens(doc, wire, reader.pieces)
-    except AimuxError as exc:
-        return _failed(sample, category(exc), str(exc), secrets)
     except UnknownWire:
         return _failed(sample, "provider", f"{prepared.provider}: the stream is not in the {wire} format", secrets)
-    except Exception as exc:  # noqa: BLE001  # one odd reply must not end the run: it is this request's failure
-        return _unexpected(sample, exc, prepared)
+    if doc.status != "ok":
+        if doc.status == "error":  # an error event in a 200 stream: its type decides, by the table ask and --fail use
+            why = doc.error.get("message") or doc.error.get("type") or "error event in the stream"
+            return _failed(sample, category_of(exit_code_for_error(doc.error)), str(why), secrets)
+        return _failed(sample, "incomplete", "the stream ended before its terminal event", secrets)
+    tokens, estimated = output_tokens(doc, wire, reader.pieces)
     timing = stream.timing
     sample.tokens_estimated = estimated
     return timings(sample, timing.t_sent or timing.t_start, reader.marks, timing.t_last_byte or time.monotonic(),
                    tokens)
+
+
+LOG_ROWS, LOG_BODIES = 1, 2  # `measure(log=...)`: keep status, headers and document; also the raw response bytes
+
+
+def _kept(source: Any, doc: Any, log: int) -> dict[str, Any]:
+    """What the log row of one request needs, from its stream or its error (an AimuxError carries status, headers,
+    body or received bytes). Raw bytes only with LOG_BODIES: a long run must not hold (or store) every answer."""
+    status = getattr(source, "status", None)
+    raw = None
+    if log >= LOG_BODIES:
+        if isinstance(source, AimuxError):
+            raw = source.received if source.received is not None else source.body
+        elif source is not None:
+            raw = source.received
+    return {"status": status if isinstance(status, int) and status > 0 else None,
+            "headers": getattr(source, "headers", None), "raw": raw, "doc": doc}
 
 
 def _unexpected(sample: Sample, exc: Exception, prepared: Any) -> Sample:

@@ -245,13 +245,14 @@ def test_providers(
                                               help="Also save the report as JSON to FILE."),
     color: Optional[bool] = typer.Option(None, "--color/--no-color",
                                          help="Force colours on or off (NO_COLOR and FORCE_COLOR are honoured)."),
+    log: bool = typer.Option(False, "--log", help="Write each check's exchange to the log (aimux logs)."),
     debug: bool = _debug_option(),
 ) -> None:
     _set_debug(debug)
     from aimux_cli.commands.test_providers import TestProvidersOptions, run
 
     code = run(TestProvidersOptions(names=names or [], timeout=timeout, strict=strict,
-                                    fmt=fmt.value if fmt else None, output=output_file, color=color))
+                                    fmt=fmt.value if fmt else None, output=output_file, color=color, log=log))
     if code:
         raise typer.Exit(code)
 
@@ -304,6 +305,8 @@ def bench_provider(
     output_file: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE", help=_BENCH_OUTPUT_HELP),
     fmt: Optional[BenchFormat] = typer.Option(None, "--format", "-f", help=_BENCH_FORMAT_HELP),
     color: Optional[bool] = typer.Option(None, "--color/--no-color", help="Force colours on or off."),
+    log: bool = typer.Option(False, "--log", help="Write one log row per measured request, after the run."),
+    log_bodies: bool = typer.Option(False, "--log-bodies", help="With --log: keep the raw response bytes too."),
     debug: bool = _debug_option(),
 ) -> None:
     _set_debug(debug)
@@ -312,7 +315,7 @@ def bench_provider(
     code = run_provider(ProviderOptions(
         provider=provider, model=model, requests=requests, duration=duration, concurrency=concurrency, rate=rate,
         prompt=prompt, prompt_file=prompt_file, max_tokens=max_tokens, warmup=warmup, seed=seed,
-        output=output_file, fmt=fmt.value if fmt else None, color=color))
+        output=output_file, fmt=fmt.value if fmt else None, color=color, log=log, log_bodies=log_bodies))
     if code:
         raise typer.Exit(code)
 

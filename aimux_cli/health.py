@@ -57,6 +57,7 @@ class Check:
     category: str | None = None  # why it failed or was skipped (errors.CATEGORIES, or "timeout"); None on a pass
     started: float | None = None  # wall-clock start and end of the step (time.time()); None when it did not run
     ended: float | None = None
+    exchange: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # for --log (health_log)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "status": self.status, "latency_ms": self.latency_ms, "error": self.error,
@@ -156,9 +157,11 @@ def _nothing_message(targets: list[Target], rows: Mapping[str, Any], config: Con
 
 
 async def check_all(targets: Sequence[Target], timeout: float,
-                    on_result: Callable[[int, ProviderResult], None] | None = None) -> list[ProviderResult]:
+                    on_result: Callable[[int, ProviderResult], None] | None = None, *,
+                    log: bool = False) -> list[ProviderResult]:
     """Check every target concurrently, each within its own `timeout` seconds; results keep the targets' order.
-    `on_result(index, result)` is called as each provider finishes (a terminal shows its row at once)."""
+    `on_result(index, result)` is called as each provider finishes (a terminal shows its row at once). `log`
+    writes every step's exchange to the log once all are done (health_log; a broken log is one warning)."""
     from aimux_cli import client, streams, wire  # noqa: F401 - imported before the clocks start, like:
     from aimux_cli.client import AsyncSession
 
@@ -174,7 +177,12 @@ async def check_all(targets: Sequence[Target], timeout: float,
                 on_result(index, result)
             return result
 
-        return list(await asyncio.gather(*(one(i, t) for i, t in enumerate(targets))))
+        results = list(await asyncio.gather(*(one(i, t) for i, t in enumerate(targets))))
+    if log:
+        from aimux_cli import health_log
+
+        health_log.record(targets, results)
+    return results
 
 
 async def _one(session: AsyncSession, target: Target, timeout: float) -> ProviderResult:
@@ -198,7 +206,7 @@ async def check_provider(session: AsyncSession, resolved: ResolvedProvider, time
             if remaining <= 0:
                 raise TimeoutError
             async with asyncio.timeout(remaining):  # the deadline; the client's own timeout is only a backstop
-                check.http_status = await step(session, resolved, remaining + 1.0)
+                check.http_status = await step(session, resolved, remaining + 1.0, check.exchange)
             check.status = "pass"
         except TimeoutError:
             check.status, check.error = "fail", f"timed out: no result within the {timeout:g} s deadline"
@@ -207,6 +215,7 @@ async def check_provider(session: AsyncSession, resolved: ResolvedProvider, time
             check.status, check.error, check.category = "fail", error_line(exc, resolved), error_category(exc)
             status = getattr(exc, "status", None)
             check.http_status = status if isinstance(status, int) and status > 0 else None
+            check.exchange["error"] = exc
         check.latency_ms = round((time.monotonic() - start) * 1000)
         check.ended = check.started + (time.monotonic() - start)
         if check.status == "fail":
@@ -221,8 +230,10 @@ def error_category(exc: BaseException) -> str:
     return category(exc.exit_code) if isinstance(exc, AimuxError) else "internal"
 
 
-async def _models(session: AsyncSession, resolved: ResolvedProvider, timeout: float) -> int:
-    """The model list lists the model; returns the HTTP status of the last page."""
+async def _models(session: AsyncSession, resolved: ResolvedProvider, timeout: float, seen: dict | None = None) -> int:
+    """The model list lists the model; returns the HTTP status of the last page. `seen` gets the last request and
+    response (for the log), as in the other steps."""
+    seen = {} if seen is None else seen
     from aimux_cli.request import models_request
 
     base = models_request(resolved)
@@ -230,8 +241,11 @@ async def _models(session: AsyncSession, resolved: ResolvedProvider, timeout: fl
     ids: list[str] = []
     status = 0
     for _ in range(MAX_PAGES):
+        seen["prepared"] = prepared
+        seen.pop("response", None)
         response = await session.send(prepared, timeout=timeout, retries=0)
         status = response.status
+        seen["response"] = response
         page, next_query = model_page(_json(response.body, "model list", status))
         if page is None:
             return status  # the provider answered but does not list models in a known shape: nothing more to verify
@@ -245,15 +259,17 @@ async def _models(session: AsyncSession, resolved: ResolvedProvider, timeout: fl
     return status
 
 
-async def _complete(session: AsyncSession, resolved: ResolvedProvider, timeout: float) -> int:
+async def _complete(session: AsyncSession, resolved: ResolvedProvider, timeout: float,
+                    seen: dict | None = None) -> int:
     """A minimal completion is an ok document with text; returns its HTTP status."""
     from aimux_cli import request, wire
 
-    prepared = request.build(resolved, prompt=PROMPT, max_tokens=MAX_TOKENS, stream=False)
-    response = await session.send(prepared, timeout=timeout, retries=0)
+    seen = {} if seen is None else seen
+    prepared = seen["prepared"] = request.build(resolved, prompt=PROMPT, max_tokens=MAX_TOKENS, stream=False)
+    response = seen["response"] = await session.send(prepared, timeout=timeout, retries=0)
     status = response.status
-    doc = wire.parse_body(_json(response.body, "completion", status), api=resolved.wire, provider=resolved.name,
-                          http_status=status)
+    doc = seen["doc"] = wire.parse_body(_json(response.body, "completion", status), api=resolved.wire,
+                                        provider=resolved.name, http_status=status)
     if doc is None:
         raise _failed("the completion is not a response of the provider's wire format", status)
     _judge(doc, status)
@@ -262,23 +278,25 @@ async def _complete(session: AsyncSession, resolved: ResolvedProvider, timeout: 
     return status
 
 
-async def _stream(session: AsyncSession, resolved: ResolvedProvider, timeout: float) -> int:
+async def _stream(session: AsyncSession, resolved: ResolvedProvider, timeout: float, seen: dict | None = None) -> int:
     """A minimal stream delivers a token and its terminal event; returns its HTTP status."""
     from aimux_cli import request, streams, wire
 
-    prepared = request.build(resolved, prompt=PROMPT, max_tokens=MAX_TOKENS, stream=True)
+    seen = {} if seen is None else seen
+    prepared = seen["prepared"] = request.build(resolved, prompt=PROMPT, max_tokens=MAX_TOKENS, stream=True)
     folder = wire.StreamFolder(api=resolved.wire, provider=resolved.name)
     sse = resolved.wire != "ollama.chat"
     parser = streams.SSEParser() if sse else streams.NDJSONParser()
     tokens = 0
     async with session.stream(prepared, timeout=timeout, retries=0) as body:
         status = body.status or 0
+        seen["response"] = body
         async for chunk in body:
             tokens += _fold(folder, parser.feed(chunk), sse)
     tokens += _fold(folder, parser.close(), sse)
     if folder.acc is None:
         raise _failed("the stream carried no events", status)
-    doc = folder.document()
+    doc = seen["doc"] = folder.document()
     if doc.status == "error":
         _judge(doc, status)
     if not folder.acc.terminal:

@@ -515,3 +515,18 @@ def test_debug_logs_the_lean_transports_exchange_without_the_key(provider_server
     assert "authorization: [REDACTED]" in log and '"max_tokens":256' in log
     assert "< HTTP 401" in log and "< body" in log and "bad key [REDACTED]" in log
     assert KEY not in log and KEY not in result.stdout.decode()
+
+
+def test_an_error_event_is_counted_by_its_type_as_ask_exits(provider_server):
+    """A stream's error event with `invalid_api_key` is an auth failure (ask exits 5, test-providers says auth):
+    bench counted every error event as `provider`."""
+    from aimux_cli.errors import ExitCode, exit_code_for_error
+
+    bad_key = Reply.body(b'data: {"error": {"message": "Incorrect API key", "type": "invalid_request_error", '
+                         b'"code": "invalid_api_key"}}\n\n', content_type="text/event-stream")
+    quota = Reply.body(b'data: {"error": {"message": "quota", "code": "insufficient_quota"}}\n\n',
+                       content_type="text/event-stream")
+    provider_server.route(ROUTE, bad_key, quota)
+    result = run_bench(provider_server, Plan(requests=2, concurrency=1, warmup=0))
+    assert [s.status for s in result.samples] == ["auth", "rate_limit"]
+    assert exit_code_for_error({"code": "invalid_api_key"}) == ExitCode.AUTH == bench.EXIT_CODES["auth"]

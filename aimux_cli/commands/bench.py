@@ -12,6 +12,9 @@ Exit codes: 0 when at least one request completed; when none did, the code of th
 measured, with its message and its category's code. Ctrl-C prints the report of the requests that finished, then
 exits 130. Bad options exit 2 (so does a --concurrency that the open-file limit cannot hold, see
 bench.fit_descriptors), configuration problems 3, unreadable inputs 4, an unwritable --output 1.
+
+`--log` writes one row per measured request to the exchange log once the run is over (health_log; the raw response
+bytes only with `--log-bodies`); a log that cannot be written is one warning, never a different exit code.
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ class ProviderOptions:
     output: str | None = None
     fmt: str | None = None
     color: bool | None = None
+    log: bool = False  # one log row per measured request, written after the run (health_log)
+    log_bodies: bool = False  # with the raw response bytes
 
 
 @dataclass
@@ -63,11 +68,13 @@ class PrettifyOptions:
 def run_provider(opts: ProviderOptions) -> int:
     import asyncio
 
-    from aimux_cli import bench
+    from aimux_cli import bench, bench_request
     from aimux_cli.config import resolve
     from aimux_cli.render.console import TerminalEnv
     from aimux_cli.request import build
 
+    if opts.log_bodies and not opts.log:
+        raise UsageError("--log-bodies needs --log")
     plan = _fit(_plan(opts))
     prompt = _prompt(opts)
     resolved = resolve(opts.provider, {"model": opts.model} if opts.model else None)
@@ -75,10 +82,15 @@ def run_provider(opts: ProviderOptions) -> int:
     env = TerminalEnv.detect(color_flag=opts.color)
     try:
         with _progress(env, plan) as on_sample:
+            log = (bench_request.LOG_BODIES if opts.log_bodies else bench_request.LOG_ROWS) if opts.log else 0
             result = asyncio.run(bench.run(prepared, resolved.wire, plan, timeout=resolved.timeout,
-                                           on_sample=on_sample))
+                                           on_sample=on_sample, log=log))
     except KeyboardInterrupt:  # a second Ctrl-C, or one during the warm-up: nothing measured to report
         raise AimuxError("interrupted before a report could be made", exit_code=ExitCode.INTERRUPTED) from None
+    if log:  # after the measured phase, in one transaction: the log never sits between a request and its timing
+        from aimux_cli import health_log
+
+        health_log.record_bench(result.samples, prepared, resolved.wire, resolved.model, prompt)
     meta = {"provider": resolved.name, "model": resolved.model, "wire": resolved.wire,
             "concurrency": plan.in_flight(), "rate": plan.rate, "requests": plan.requests,
             "duration_s": plan.duration, "warmup": plan.warmup, "max_tokens": opts.max_tokens,

@@ -15,6 +15,8 @@ the whole report is written at the end, with nothing on stderr.
 rate_limit, provider, network, incomplete, check, config, timeout, internal; the provider's error type decides for
 an error inside a 200 response, by the table of errors.py); `started_at`/`ended_at` are ISO 8601 UTC.
 
+`--log` writes each step that sent a request to the exchange log (aimux_cli/health_log.py), once every provider
+is done; a log that cannot be written is one warning, and the report and exit code are unchanged.
 `--output FILE` also saves the report as JSON (atomically; a file that cannot be written is one line, exit 1).
 Exit 0 when every checked provider passed, 10 when any failed, 3 when there is nothing to check (or the
 configuration is bad).
@@ -42,6 +44,7 @@ class TestProvidersOptions:
     fmt: str | None = None  # rich | toon | json; None picks rich on a terminal, toon when piped
     output: str | None = None  # also save the report here as JSON
     color: bool | None = None
+    log: bool = False  # write each step's exchange to the log (health_log), after the checks
 
 
 def run(opts: TestProvidersOptions) -> int:
@@ -57,11 +60,11 @@ def run(opts: TestProvidersOptions) -> int:
     if env.interactive("stdout"):  # a person is watching: rows as they come (rich), else a spinner meanwhile
         from aimux_cli.commands.test_providers_live import check_live
 
-        report = check_live(targets, opts.timeout, env, rows=fmt == "rich")
+        report = check_live(targets, opts.timeout, env, rows=fmt == "rich", log=opts.log)
         if fmt != "rich":
             emit(report, fmt, env)
     else:
-        report = health.report(asyncio.run(health.check_all(targets, opts.timeout)))
+        report = health.report(asyncio.run(health.check_all(targets, opts.timeout, log=opts.log)))
         emit(report, fmt, env)
     if opts.output:
         save(report, opts.output)

@@ -20,7 +20,7 @@ TICK = 0.1  # seconds between spinner frames
 GAP = 3  # a column separator: " │ "
 
 
-def check_live(targets: list, timeout: float, env: Any, *, rows: bool = True) -> dict[str, Any]:
+def check_live(targets: list, timeout: float, env: Any, *, rows: bool = True, log: bool = False) -> dict[str, Any]:
     """Check `targets`, drawing the table row by row (`rows`, with its summary) and the spinner; the report."""
     from aimux_cli import health
     from aimux_cli.commands.test_providers import grid_for, row, summary
@@ -45,7 +45,7 @@ def check_live(targets: list, timeout: float, env: Any, *, rows: bool = True) ->
     async def run() -> list:
         ticking = asyncio.create_task(spinner.run()) if spinner is not None else None
         try:
-            return await health.check_all(targets, timeout, on_result)
+            return await health.check_all(targets, timeout, on_result, log=log)
         finally:
             if ticking is not None:
                 ticking.cancel()
