@@ -10,10 +10,12 @@
    to /dev/null): the share of the per-chunk cost that is aimux's own, the rest being httpx and the socket.
 3. Teardown: the time from the last byte of the answer on stdout (read here as it arrives) to the process's exit,
    for a 20-chunk answer in `-f text`; median of --runs. What runs there (closing the client, threads, the
-   interpreter's finalization) delays every pipeline that waits for aimux.
+   interpreter's finalization) delays every pipeline that waits for aimux. Measured with the exchange log on (as
+   ask runs by default) and with --no-log: the difference is what writing the log costs there.
 4. Import check: `aimux --version` and `aimux ask --help` must not import httpx (exit status 1 if they do).
 
-Run from the repo root: `.venv/bin/python benchmarks/bench_ask.py`. Nothing leaves 127.0.0.1.
+Run from the repo root: `.venv/bin/python benchmarks/bench_ask.py`. Nothing leaves 127.0.0.1, and the log goes to a
+temporary database ($AIMUX_LOG_DB), removed at the end: never into the user's own log.
 """
 
 from __future__ import annotations
@@ -89,9 +91,10 @@ def env_for(server: Server) -> dict[str, str]:
     return env
 
 
-def ask_argv(server: Server, fmt: str) -> list[str]:
+def ask_argv(server: Server, fmt: str, log: bool = True) -> list[str]:
     url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    return [sys.executable, "-m", "aimux_cli", "ask", "-p", "openai", "--base-url", url, "-f", fmt, "hello"]
+    return [sys.executable, "-m", "aimux_cli", "ask", "-p", "openai", "--base-url", url, "-f", fmt,
+            *(() if log else ("--no-log",)), "hello"]
 
 
 def run_once(server: Server, fmt: str) -> tuple[float, float]:
@@ -114,12 +117,13 @@ def startup(server: Server, runs: int) -> float:
     return statistics.median(times)
 
 
-def teardown(server: Server, runs: int) -> float:
-    """Median seconds from the last byte read from the child's stdout to the child's exit."""
+def teardown(server: Server, runs: int, log: bool = True) -> float:
+    """Median seconds from the last byte read from the child's stdout to the child's exit (the log is written
+    there, unless not `log`)."""
     server.events = stream_body(20)
     gaps = []
     for _ in range(runs + 3):
-        proc = subprocess.Popen(ask_argv(server, "text"), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        proc = subprocess.Popen(ask_argv(server, "text", log), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL, env=env_for(server), cwd=ROOT)
         last = None
         while True:
@@ -184,21 +188,31 @@ def main() -> int:
     parser.add_argument("--chunks", type=int, default=10000, help="chunks in the long stream")
     parser.add_argument("--cpu-runs", type=int, default=7, help="runs per CPU figure")
     args = parser.parse_args()
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="aimux-bench-ask-") as tmp:
+        os.environ["AIMUX_LOG_DB"] = str(Path(tmp) / "logs.db")  # every child inherits it: env_for copies environ
+        return measure(args)
+
+
+def measure(args: argparse.Namespace) -> int:
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "aimux_cli")], check=True)
     server = start_server()
     try:
         ms = startup(server, args.runs) * 1000
         print(f"aimux ask against 127.0.0.1 ({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})")
-        print(f"{'measure':52} {'median':>12}")
-        print(f"{'process start -> request at the server':52} {ms:9.1f} ms")
-        print(f"{'last byte of the answer -> process exit (-f text)':52} {teardown(server, args.runs) * 1000:9.1f} ms")
+        print(f"{'measure':62} {'median':>12}")
+        print(f"{'process start -> request at the server':62} {ms:9.1f} ms")
+        for log in (True, False):
+            label = f"last byte of the answer -> process exit (-f text, log {'on' if log else 'off'})"
+            print(f"{label:62} {teardown(server, args.runs, log) * 1000:9.1f} ms")
         for fmt in ("text", "json", "raw"):
             per_chunk, whole = cpu_per_chunk(server, fmt, args.chunks, args.cpu_runs)
             label = f"client CPU per streamed chunk (-f {fmt}, {args.chunks} chunks)"
-            print(f"{label:52} {per_chunk:9.1f} µs   (whole run {whole:.0f} ms CPU)")
+            print(f"{label:62} {per_chunk:9.1f} µs   (whole run {whole:.0f} ms CPU)")
         for fmt in ("text", "json"):
             label = f"ask's Pump alone, in process (-f {fmt})"
-            print(f"{label:52} {pump_per_chunk(fmt, args.chunks):9.1f} µs")
+            print(f"{label:62} {pump_per_chunk(fmt, args.chunks):9.1f} µs")
     finally:
         server.shutdown()
     bad = [" ".join(a) for a in (("--version",), ("ask", "--help")) if imports_httpx(*a)]
