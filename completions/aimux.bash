@@ -33,7 +33,7 @@ _aimux() {
       if [[ "$prev" == "--provider" ]]; then COMPREPLY=($(compgen -W "$(_aimux_providers)" -- "$cur")); return; fi
       if [[ "$prev" == "-f" ]]; then COMPREPLY=($(compgen -W "rich toon json" -- "$cur")); return; fi
       if [[ "$prev" == "-p" ]]; then COMPREPLY=($(compgen -W "$(_aimux_providers)" -- "$cur")); return; fi
-      COMPREPLY=($(compgen -W "--color --concurrency --debug --duration --format --help --max-tokens --model --no-color --output --prompt --prompt-file --provider --rate --requests --seed --warmup -c -d -f -m -n -o -p -r" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "--color --concurrency --debug --duration --format --help --log --log-bodies --max-tokens --model --no-color --output --prompt --prompt-file --provider --rate --requests --seed --warmup -c -d -f -m -n -o -p -r" -- "$cur")) ;;
     "logs")
       if [[ "$prev" == "--format" ]]; then COMPREPLY=($(compgen -W "rich toon json" -- "$cur")); return; fi
       if [[ "$prev" == "--provider" ]]; then COMPREPLY=($(compgen -W "$(_aimux_providers)" -- "$cur")); return; fi
@@ -65,7 +65,7 @@ _aimux() {
     "test-providers")
       if [[ "$prev" == "--format" ]]; then COMPREPLY=($(compgen -W "rich toon json" -- "$cur")); return; fi
       if [[ "$prev" == "-f" ]]; then COMPREPLY=($(compgen -W "rich toon json" -- "$cur")); return; fi
-      COMPREPLY=($(compgen -W "--color --debug --format --help --no-color --output --strict --timeout -f -o -t $(_aimux_providers)" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "--color --debug --format --help --log --no-color --output --strict --timeout -f -o -t $(_aimux_providers)" -- "$cur")) ;;
   esac
 }
 complete -o default -F _aimux aimux

@@ -62,6 +62,8 @@ complete -c aimux -n '__fish_seen_subcommand_from provider' -l debug
 complete -c aimux -n '__fish_seen_subcommand_from provider' -l duration
 complete -c aimux -n '__fish_seen_subcommand_from provider' -l format -x -a 'rich toon json'
 complete -c aimux -n '__fish_seen_subcommand_from provider' -l help
+complete -c aimux -n '__fish_seen_subcommand_from provider' -l log
+complete -c aimux -n '__fish_seen_subcommand_from provider' -l log-bodies
 complete -c aimux -n '__fish_seen_subcommand_from provider' -l max-tokens
 complete -c aimux -n '__fish_seen_subcommand_from provider' -l model
 complete -c aimux -n '__fish_seen_subcommand_from provider' -l no-color
@@ -145,6 +147,7 @@ complete -c aimux -n '__fish_seen_subcommand_from test-providers' -l color
 complete -c aimux -n '__fish_seen_subcommand_from test-providers' -l debug
 complete -c aimux -n '__fish_seen_subcommand_from test-providers' -l format -x -a 'rich toon json'
 complete -c aimux -n '__fish_seen_subcommand_from test-providers' -l help
+complete -c aimux -n '__fish_seen_subcommand_from test-providers' -l log
 complete -c aimux -n '__fish_seen_subcommand_from test-providers' -l no-color
 complete -c aimux -n '__fish_seen_subcommand_from test-providers' -l output
 complete -c aimux -n '__fish_seen_subcommand_from test-providers' -l strict
