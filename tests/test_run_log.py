@@ -158,3 +158,40 @@ def test_log_bodies_needs_log():
 
     with pytest.raises(UsageError, match="--log-bodies needs --log"):
         run_provider(ProviderOptions(provider="openai", log_bodies=True))
+
+
+def test_on_a_terminal_the_live_table_logs_too_and_a_warning_gets_its_own_line(tmp_path, provider_server):
+    import pty
+
+    import pyte
+
+    serve(provider_server, "openai")
+    config = write_config(tmp_path, provider_server, ["openai"])
+    (tmp_path / "file").write_text("x")
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "AIMUX_CONFIG": str(config),
+           "AIMUX_LOG_DB": str(tmp_path / "file" / "logs.db"), "COLUMNS": "120", "LINES": "40",
+           "TERM": "xterm-256color", "PYTHONIOENCODING": "utf-8", "HTTPS_PROXY": "http://127.0.0.1:9",
+           "NO_PROXY": "127.0.0.1", "OPENAI_API_KEY": KEY}
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "aimux_cli", "test-providers", "--log"],
+                            stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, cwd=ROOT, env=env)
+    os.close(slave)
+    received = b""
+    try:
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            received += chunk
+    finally:
+        os.close(master)
+    assert proc.wait(timeout=60) == 0, received.decode(errors="replace")
+    assert not leaks(received, KEY)
+    screen = pyte.Screen(120, 40)
+    pyte.Stream(screen).feed(received.decode().replace("\n", "\r\n"))
+    lines = [line.rstrip() for line in screen.display if line.strip()]
+    warnings = [line for line in lines if "not logged" in line]
+    assert len(warnings) == 1 and "checking" not in warnings[0] and lines[-1] == "1 passed, 0 failed, 0 skipped"

@@ -45,14 +45,19 @@ def check_live(targets: list, timeout: float, env: Any, *, rows: bool = True, lo
     async def run() -> list:
         ticking = asyncio.create_task(spinner.run()) if spinner is not None else None
         try:
-            return await health.check_all(targets, timeout, on_result, log=log)
+            return await health.check_all(targets, timeout, on_result)
         finally:
             if ticking is not None:
                 ticking.cancel()
             if spinner is not None:
                 spinner.clear()
 
-    report = health.report(asyncio.run(run()))
+    results = asyncio.run(run())
+    if log:  # once the spinner is gone: a warning about the log gets a line of its own
+        from aimux_cli import health_log
+
+        health_log.record(targets, results)
+    report = health.report(results)
     if rows:
         console.print(summary(report))
     return report
