@@ -30,7 +30,8 @@ async def measure(session: Any, prepared: Any, wire: str, timeout: float, index:
         reader = ChunkReader(wire, prepared.provider or None)
         stream = session.stream(prepared, timeout=timeout, retries=0)
         sample = await _timed(sample, stream, reader, prepared, wire, t0)
-        doc = reader.folder.document() if reader.folder.acc is not None else None
+        if log and reader.folder.acc is not None:  # folded again only for the log: no work for a plain run
+            doc = reader.folder.document()
     except AimuxError as exc:
         sample = _failed(sample, category(exc), str(exc), prepared.secrets)
         if log:
