@@ -530,3 +530,8 @@ def test_an_error_event_is_counted_by_its_type_as_ask_exits(provider_server):
     result = run_bench(provider_server, Plan(requests=2, concurrency=1, warmup=0))
     assert [s.status for s in result.samples] == ["auth", "rate_limit"]
     assert exit_code_for_error({"code": "invalid_api_key"}) == ExitCode.AUTH == bench.EXIT_CODES["auth"]
+    for reply, status in zip((bad_key, quota), ("auth", "rate_limit")):  # prettify --fail reads the same bytes alike
+        done = subprocess.run([sys.executable, "-m", "aimux_cli", "prettify", "--fail", "-f", "json", "--wire",
+                               "openai.chat"], input=b"".join(piece for _, piece in reply.chunks),
+                              capture_output=True, cwd=ROOT)
+        assert done.returncode == bench.EXIT_CODES[status], done.stderr
