@@ -19,6 +19,7 @@ import os
 import sys
 import time
 from contextlib import contextmanager
+from itertools import islice
 
 import orjson
 
@@ -57,6 +58,7 @@ class Progress:
         self._calls_done = 0  # tool calls of choice 0 already drawn for good (text came after them)
         self.chars = 0  # characters of the deltas shown
         self._tools_shown = 0  # tool calls of the current run drawn in the live region (rich)
+        self._run: list = []  # those calls, grown at its end (a copy of every call per event was quadratic)
         self._tool_state: tuple = ()  # what they looked like: their number, the last one's name and length
         if fmt == "rich":
             from aimux_cli.render.stream_view import StreamRenderer
@@ -73,7 +75,7 @@ class Progress:
         try:
             if self._tools_shown:  # content after tool calls: those are finished
                 self._calls_done += self._tools_shown
-                self._tools_shown, self._tool_state = 0, ()
+                self._tools_shown, self._tool_state, self._run = 0, (), []
             append = self.plain.append if self.renderer is None else self.renderer.append
             for kind, text in deltas:
                 self.chars += len(text)
@@ -99,10 +101,12 @@ class Progress:
         state = (len(tools), last["name"], len(args) if isinstance(args, (str, ArgumentPieces)) else -1)
         if state != self._tool_state:
             self._tool_state = state
-            self._tools_shown = len(tools) - self._calls_done
-            calls = list(tools.values())[self._calls_done:]
+            new = len(tools) - self._calls_done - len(self._run)
+            if new > 0:  # the new calls are the last ones: taken from the end, not a copy of all of them
+                self._run.extend(reversed(list(islice(reversed(tools.values()), new))))
+            self._tools_shown = len(self._run)
             with INTERRUPTS.drawing():
-                self.renderer.tools(calls)
+                self.renderer.tools(self._run)
 
     def blocks(self, blocks) -> None:
         """The blocks of a whole body, in order, as if they had streamed."""

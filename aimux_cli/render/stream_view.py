@@ -16,6 +16,8 @@ the tool calls in progress changed, and `close()` at the end:
   otherwise (kept as its deltas, joined once), and always ended with a newline, so the answer never runs into it.
   (aimux_cli/live.py hides it when stderr is not a terminal.)
 - any other kind (`refusal`, …) is collected and printed when the kind changes or at `close()`.
+- past rich_view's bounds (SHOWN_CALLS tool calls, SHOWN_BLOCKS thinking segments), the rest are only counted, and
+  `close()` notes "… N more KIND blocks (-f json has them all)", as prettify's view does.
 
 The live region is redrawn when a delta changes it (no periodic refresh thread: one that redraws while a finished
 block is being printed moves the cursor by a stale height and erases the lines above), at most every
@@ -42,7 +44,7 @@ from rich.segment import Segment
 from rich.text import Text
 
 from aimux_cli.render import long_content
-from aimux_cli.render.rich_view import markdown, tool_call_block
+from aimux_cli.render.rich_view import BlockBound, markdown, more_blocks, tool_call_block
 from aimux_cli.render.sanitize import for_terminal
 
 _FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
@@ -142,6 +144,8 @@ class StreamRenderer:
         self._splitter = BlockSplitter()  # the text of the current segment not printed yet, on a terminal
         self._view = _LiveView()
         self._calls: list[dict] = []  # the tool calls of the current tool segment (live dicts, still growing)
+        self._bound = BlockBound()  # tool calls and thinking segments printed: past a few hundred, only counted
+        self._skip = False  # the current thinking segment is past that bound: not drawn
         self._parts = 0  # parts printed for good on `console` (Markdown blocks, tool calls, …): a blank line between
         self._live: Live | None = None
         self._drawn = float("-inf")  # when the live region was last redrawn
@@ -164,10 +168,11 @@ class StreamRenderer:
             if kind != self._kind:
                 self._end_segment()
                 self._kind = kind
+                self._skip = kind == "thinking" and self.thinking_console is not None and not self._bound.take(kind)
             if kind == "thinking":
                 target = self.thinking_console
-                if target is None:
-                    pass  # hidden: nothing is kept either
+                if target is None or self._skip:
+                    pass  # hidden, or past the bound: nothing is kept either
                 elif target.is_interactive:
                     self._write_thinking(text)
                 else:
@@ -178,12 +183,13 @@ class StreamRenderer:
                 self._pieces.append(text)  # joined once at the end: never a copy of the whole per delta
 
     def tools(self, calls: list[dict]) -> None:
-        """The tool calls streamed so far (dicts with `name`, `id`, `arguments`, as the accumulator holds them)."""
+        """The tool calls streamed so far (dicts with `name`, `id`, `arguments`, as the accumulator holds them): the
+        list is kept, not copied (a copy per event was quadratic), so the caller grows it or passes a new one."""
         with self._lock:
             if self._kind != "tool":
                 self._end_segment()
                 self._kind = "tool"
-            self._calls = list(calls)
+            self._calls = calls
             if self.console.is_interactive:
                 self._view.calls = self._calls
                 self._touch()
@@ -194,6 +200,14 @@ class StreamRenderer:
         with self._lock:
             self._end_segment(interrupted)
             self._kind = ""
+            for kind, count in self._bound.left.items():  # "… N more tool call blocks (-f json has them all)"
+                note = more_blocks(kind, count)
+                if kind != "thinking":
+                    self._print_part(note)
+                elif self.thinking_console is not None:
+                    self.thinking_console.print(note)
+                    self.thinking_console.print()
+            self._bound = BlockBound()
 
     def _write_thinking(self, text: str) -> None:
         target = self.thinking_console
@@ -281,6 +295,8 @@ class StreamRenderer:
                 self._print_block(buffer.strip("\n"))
         elif kind == "tool":
             for call in calls:
+                if not self._bound.take("tool_call"):
+                    continue
                 final = final_call(call)
                 if interrupted and isinstance(final["arguments"], str):  # its arguments were still arriving
                     line = call_progress(call, self.console.width - len(" (interrupted)"))
