@@ -184,7 +184,7 @@ FAULTS: dict[str, Fault] = {
     "key in stream error event": Fault(
         [by_kind(Reply(200, {"content-type": "text/event-stream"}, [(0, delta(PARTIAL)), (0.01, chunk(ECHO))]),
                  GOOD_BODY)],
-        {"ask": 5, "test-providers": 10, "bench": 7}, partial=True),  # ask maps the code invalid_api_key to 5
+        {"ask": 5, "test-providers": 10, "bench": 5}, partial=True),  # the code invalid_api_key is 5 (errors.ERROR_KINDS)
     "key in answer text": Fault(
         [by_kind(Reply(200, {"content-type": "text/event-stream"}, [(0, e) for e in sse("the key is ", KEY)]),
                  Reply.body(body(f"the key is {KEY}")))],
