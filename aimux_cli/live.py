@@ -282,11 +282,15 @@ def follow(opts, fmt: str, env) -> int:
             error = InputError("<stdin>: not a known provider stream (use prettify without --follow for plain JSON)")
         except KeyboardInterrupt:
             return _interrupted(folder, progress, t0)
-        doc = folder.document() if folder.acc is not None else None
+        # The Rich view needs no document: it is drawn to its end before the document (a second copy of the text)
+        # is built, which a 1 MB delta otherwise held twice at once (issue 9, memory of rich --follow).
+        doc = folder.document() if folder.acc is not None and progress.renderer is None else None
         try:
             progress.close(doc)
         except KeyboardInterrupt:
             return _interrupted(folder, progress, t0)
+        if progress.renderer is not None and folder.acc is not None:
+            doc = folder.document()
     if doc is None:
         raise error or InputError("<stdin>: empty input")
     outcome = Outcome(document=doc)

@@ -10,6 +10,7 @@ Contract: `line_chunks(text)` -> pieces of plain text; `markdown_pieces(source)`
 from __future__ import annotations
 
 import re
+from collections.abc import Generator, Iterable, Iterator
 from typing import Any
 
 from rich.console import Console, Group, RenderableType
@@ -63,25 +64,85 @@ def markdown_pieces(source: str) -> list[RenderableType]:
         return [markdown(source)]
     if not source.strip():
         return [markdown("")]  # blank lines draw nothing, however many
-    from aimux_cli.render.stream_view import BlockSplitter  # it imports this module
+    if "\n" not in source.strip("\n"):  # one line (a 1 MB delta): one block, without the splitter's copies of it
+        blocks = [source.strip("\n").rstrip()]
+    else:
+        from aimux_cli.render.stream_view import BlockSplitter  # it imports this module
 
-    splitter = BlockSplitter()
-    blocks = splitter.feed(source if source.endswith("\n") else source + "\n")
-    if splitter.tail.strip():
-        blocks.append(splitter.tail.rstrip())  # trailing blank lines draw nothing (and 100,000 of them cost MBs)
-    blocks = [piece for block in blocks for piece in _long_paragraph(block)]
+        splitter = BlockSplitter()
+        blocks = splitter.feed(source) + splitter.feed("" if source.endswith("\n") else "\n")  # no copy + "\n"
+        if splitter.tail.strip():
+            blocks.append(splitter.tail.rstrip())  # trailing blank lines draw nothing (100,000 of them cost MBs)
+    return _grouped(piece for block in blocks for piece in _long_paragraph(block)) or [markdown(source)]
+
+
+def _grouped(blocks: Iterable[str]) -> list[RenderableType]:
+    """Markdown blocks grouped a few hundred lines (about CHUNK_CHARS) to a piece, a blank line between pieces."""
     pieces: list[RenderableType] = []
     group: list[str] = []
     size = chars = 0
-    for n, block in enumerate(blocks, 1):
+    for block in blocks:
         group.append(block)
         size += block.count("\n") + 2
         chars += len(block)
-        if size >= CHUNK_LINES or chars >= CHUNK_CHARS or n == len(blocks):
+        if size >= CHUNK_LINES or chars >= CHUNK_CHARS:
             pieces += [Text()] if pieces else []  # the blank line Markdown draws between two blocks
             pieces.append(_LazyMarkdown("\n\n".join(group)))
             group, size, chars = [], 0, 0
-    return pieces or [markdown(source)]
+    if group:
+        pieces += [Text()] if pieces else []
+        pieces.append(_LazyMarkdown("\n\n".join(group)))
+    return pieces
+
+
+def line_pieces(parts: list[str]) -> list[RenderableType]:
+    """`markdown_pieces("".join(parts))` for text of one line (no part holds a newline) that arrived in parts,
+    without joining it: a streamed 1 MB line with one wide character joins to 2-4 MB (issue 9, rich --follow)."""
+    parts = [part for part in parts if part]
+    if sum(map(len, parts)) <= CHUNK_CHARS:
+        return markdown_pieces("".join(parts))
+    while parts and not parts[-1].rstrip():
+        parts.pop()
+    if parts:
+        parts[-1] = parts[-1].rstrip()  # as markdown_pieces strips the block
+    lead = ""
+    for part in parts:
+        lead = (lead + (part if lead else part[:CHUNK_CHARS].lstrip()))[:3]
+        if len(lead) >= 3 or part[:CHUNK_CHARS].strip():
+            break
+    from aimux_cli.render.rich_view import markdown  # it imports this module
+
+    code = lead in ("```", "~~~")  # an unclosed fence: code, drawn whole
+    return _grouped(["".join(parts)] if code else _cut_parts(parts)) or [markdown("")]
+
+
+def _cut_parts(parts: list[str]) -> Iterator[str]:
+    """`_long_paragraph("".join(parts))` (a paragraph longer than CHUNK_CHARS, not code), joining at most a few
+    CHUNK_CHARS at a time."""
+    pending: list[str] = []
+    size = 0
+    for part in parts:
+        for i in range(0, len(part), CHUNK_CHARS):
+            pending.append(part[i : i + CHUNK_CHARS] if len(part) > CHUNK_CHARS else part)
+            size += len(pending[-1])
+            if size > 2 * CHUNK_CHARS:
+                pending = [(yield from _cut_some(pending, last=False))]
+                size = len(pending[0])
+    yield from _cut_some(pending, last=True)
+
+
+def _cut_some(pending: list[str], last: bool) -> Generator[str, None, str]:
+    """The pieces `_long_paragraph` cuts from the joined `pending` while more than CHUNK_CHARS are left; the rest
+    is yielded when `last`, else returned."""
+    buf, start = "".join(pending), 0
+    while len(buf) - start > CHUNK_CHARS:
+        cut = buf.rfind(" ", start + CHUNK_CHARS // 2, start + CHUNK_CHARS)
+        cut = cut if cut > start else start + CHUNK_CHARS
+        yield buf[start:cut]
+        start = cut
+    if last:
+        yield buf[start:]
+    return buf[start:]
 
 
 def _long_paragraph(block: str) -> list[str]:

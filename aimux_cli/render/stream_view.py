@@ -68,7 +68,8 @@ class BlockSplitter:
     itself per piece."""
 
     def __init__(self) -> None:
-        self._lines: list[str] = []  # the complete lines (each with its "\n") not yet returned as a finished block
+        self._lines: list[str] = []  # the complete lines not yet returned as a finished block, each followed by its
+        # own "\n" entry (`line + "\n"` was a copy of each line: twice a 1 MB line at once)
         self._partial: list[str] = []  # the pieces of the incomplete last line (never empty strings)
         self._blank = True  # the incomplete line is blank so far
         self._pending = -1  # index in `_lines` of the blank line after the current block, else -1
@@ -115,7 +116,7 @@ class BlockSplitter:
                 line = "".join(self._partial)
                 self._partial, self._blank = [], True
                 self._line(line, len(self._lines))
-                self._lines.append(line + "\n")
+                self._lines += (line, "\n")
         return [block for block in blocks if block.strip()]
 
     def _line(self, line: str, pos: int) -> None:
@@ -265,7 +266,9 @@ class StreamRenderer:
         """A finished Markdown block, drawn as prettify draws it: a long one a piece at a time (linear time, bounded
         memory: see long_content)."""
         short = len(block) <= long_content.CHUNK_CHARS and block.count("\n") <= long_content.CHUNK_LINES
-        pieces = [markdown(block)] if short else long_content.markdown_pieces(block)
+        self._print_pieces([markdown(block)] if short else long_content.markdown_pieces(block))
+
+    def _print_pieces(self, pieces: list) -> None:
         self._print_part(pieces[0])
         for piece in pieces[1:]:
             self.console.print(piece)
@@ -279,8 +282,12 @@ class StreamRenderer:
         self._parts += 1
 
     def _end_segment(self, interrupted: bool = False) -> None:
-        kind, calls, shown = self._kind, self._calls, self._shown
-        buffer = self._splitter.tail + "".join(self._pieces)
+        kind, calls, shown, parts = self._kind, self._calls, self._shown, self._pieces
+        # text of one long line (a 1 MB delta) is drawn from its parts: joined, one wide character anywhere in it
+        # makes a copy of 2-4 bytes a character (issue 9: rich --follow held 14x a 1 MB delta)
+        line = (kind == "text" and not self._splitter.head(1) and sum(map(len, parts)) > long_content.CHUNK_CHARS
+                and not any("\n" in part for part in parts))
+        buffer = "" if line else self._splitter.tail + "".join(parts)
         self._pieces, self._shown, self._splitter, self._calls = [], False, BlockSplitter(), []
         self._view.splitter, self._view.calls = None, []
         if self._timer is not None:
@@ -291,7 +298,10 @@ class StreamRenderer:
             self._live = None
             self._dirty = False
         if kind == "text":
-            if buffer.strip():
+            if line:
+                if any(part.strip() for part in parts):
+                    self._print_pieces(long_content.line_pieces(parts))
+            elif buffer.strip():
                 self._print_block(buffer.strip("\n"))
         elif kind == "tool":
             for call in calls:
