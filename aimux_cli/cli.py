@@ -14,6 +14,7 @@ from typing import List, Optional
 import typer
 
 from aimux_cli import __version__
+from aimux_cli.debug import State, debug_logging, debug_option, set_debug
 from aimux_cli.errors import AimuxError, ExitCode, OutputError, internal_error_line
 
 app = typer.Typer(
@@ -28,61 +29,6 @@ app = typer.Typer(
 )
 
 
-class State:
-    debug = False
-
-
-_DEBUG_HELP = "Show tracebacks for errors and log the HTTP exchange (secrets stay redacted). Also AIMUX_DEBUG=1."
-
-
-def _debug_option():
-    """`--debug` on every command as well as before it (`aimux ask --debug` and `aimux --debug ask` alike)."""
-    return typer.Option(False, "--debug", help=_DEBUG_HELP)
-
-
-def _set_debug(debug: bool) -> bool:
-    State.debug = State.debug or debug or bool(os.environ.get("AIMUX_DEBUG"))
-    if State.debug:
-        _debug_logging(True)
-    return State.debug
-
-
-def _debug_logging(on: bool) -> None:
-    """--debug, for every command: the "aimux" loggers (client.py's request and response lines, retries) at DEBUG
-    on stderr, through redact.LogFilter so that no record shows a key. Off again for the next run in this process.
-    `logging` is imported only when it is wanted or already loaded (prettify's start-up does without it)."""
-    if not on and "logging" not in sys.modules:
-        return
-    import logging
-
-    logger = logging.getLogger("aimux")
-    for handler in [h for h in logger.handlers if getattr(h, "aimux_debug", False)]:
-        logger.removeHandler(handler)
-    if not on:
-        logger.setLevel(logging.NOTSET)
-        return
-    from aimux_cli import redact
-
-    class StderrHandler(logging.StreamHandler):
-        """Writes to whatever sys.stderr is when a record comes (a redact.Guard once a key is registered)."""
-
-        aimux_debug = True
-
-        @property
-        def stream(self):  # type: ignore[override]
-            return sys.stderr
-
-        @stream.setter
-        def stream(self, value) -> None:
-            pass
-
-    handler = StderrHandler()
-    handler.setFormatter(logging.Formatter("aimux: debug: %(name)s: %(message)s"))
-    handler.addFilter(redact.LogFilter())
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-
-
 def _version(value: bool) -> None:
     if value:
         sys.stdout.write(f"aimux {__version__}\n")
@@ -93,9 +39,9 @@ def _version(value: bool) -> None:
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Print the version and exit."),
-    debug: bool = _debug_option(),
+    debug: bool = debug_option(),
 ) -> None:
-    _set_debug(debug)
+    set_debug(debug)
 
 
 class Format(str, Enum):
@@ -136,9 +82,9 @@ def prettify(
                               "when the response is an error; without it an error document exits 0."),
     color: Optional[bool] = typer.Option(None, "--color/--no-color",
                                          help="Force colours on or off (NO_COLOR and FORCE_COLOR are honoured)."),
-    debug: bool = _debug_option(),
+    debug: bool = debug_option(),
 ) -> None:
-    _set_debug(debug)
+    set_debug(debug)
     from aimux_cli.commands.prettify import PrettifyOptions, run
 
     opts = PrettifyOptions(files=files or [], wire=wire, provider=provider,
@@ -206,9 +152,9 @@ def ask(
                               "earlier prompts and answers are sent first, in this provider's format."),
     cid: Optional[str] = typer.Option(None, "--cid", metavar="ID",
                                       help="Continue conversation ID (see aimux logs -f json, conversation_id)."),
-    debug: bool = _debug_option(),
+    debug: bool = debug_option(),
 ) -> None:
-    _set_debug(debug)
+    set_debug(debug)
     from aimux_cli.commands.ask import AskOptions, run
 
     opts = AskOptions(prompt=prompt or [], provider=provider, model=model, system=system, temperature=temperature,
@@ -246,9 +192,9 @@ def test_providers(
     color: Optional[bool] = typer.Option(None, "--color/--no-color",
                                          help="Force colours on or off (NO_COLOR and FORCE_COLOR are honoured)."),
     log: bool = typer.Option(False, "--log", help="Write each check's exchange to the log (aimux logs)."),
-    debug: bool = _debug_option(),
+    debug: bool = debug_option(),
 ) -> None:
-    _set_debug(debug)
+    set_debug(debug)
     from aimux_cli.commands.test_providers import TestProvidersOptions, run
 
     code = run(TestProvidersOptions(names=names or [], timeout=timeout, strict=strict,
@@ -257,190 +203,16 @@ def test_providers(
         raise typer.Exit(code)
 
 
-# --- bench (issue 6): a sub-app here, bodies in aimux_cli/commands/bench.py ---
+# --- bench (issue 6) and logs (issue 12): sub-apps declared in cli_bench.py and cli_logs.py ---
 
-bench_app = typer.Typer(name="bench", no_args_is_help=True,
-                        help="Measure a provider's speed (TTFT, TPOT, ITL, latency, throughput) or the prettifier's.")
+from aimux_cli.cli_bench import bench_app  # noqa: E402 - registered here, after the top-level commands
+from aimux_cli.cli_logs import logs_app  # noqa: E402
+
 app.add_typer(bench_app)
-
-
-@bench_app.callback()
-def _bench(debug: bool = _debug_option()) -> None:
-    _set_debug(debug)
-
-
-class BenchFormat(str, Enum):
-    rich = "rich"
-    toon = "toon"
-    json = "json"
-
-
-_BENCH_FORMAT_HELP = "Output: rich (default on a terminal), toon (default when piped) or json."
-_BENCH_OUTPUT_HELP = "Also save the report as JSON to FILE."
-
-
-@bench_app.command(
-    "provider",
-    help="Stream requests to a provider and report TTFT, TPOT, inter-chunk latency (ITL) and end-to-end latency "
-    "(mean, median, p90, p95, p99, min, max), throughput and errors by category. Without --rate, --concurrency "
-    "requests are kept in flight; with --rate, starts follow a Poisson process. Requests are not retried.",
-)
-def bench_provider(
-    provider: Optional[str] = typer.Option(None, "--provider", "-p", metavar="NAME",
-                                           help="Provider from the catalog or the config file."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", metavar="NAME", help="Model. Default: the provider's."),
-    requests: Optional[int] = typer.Option(None, "--requests", "-n", min=1, metavar="N",
-                                           help="Measured requests (default 10)."),
-    duration: Optional[float] = typer.Option(None, "--duration", "-d", metavar="SECONDS",
-                                             help="Start requests for this long instead of a fixed number."),
-    concurrency: Optional[int] = typer.Option(None, "--concurrency", "-c", min=1, metavar="C",
-                                              help="Requests in flight (default 1); with --rate, a cap."),
-    rate: Optional[float] = typer.Option(None, "--rate", "-r", metavar="R",
-                                         help="Request starts per second, Poisson-spaced."),
-    prompt: Optional[str] = typer.Option(None, "--prompt", metavar="TEXT", help="The prompt of every request."),
-    prompt_file: Optional[str] = typer.Option(None, "--prompt-file", metavar="FILE", help="Read the prompt from FILE."),
-    max_tokens: int = typer.Option(256, "--max-tokens", min=1, metavar="N", help="Most tokens per answer."),
-    warmup: int = typer.Option(1, "--warmup", min=0, metavar="K", help="Unmeasured requests sent first."),
-    seed: Optional[int] = typer.Option(None, "--seed", metavar="N", help="Seed of the Poisson spacing."),
-    output_file: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE", help=_BENCH_OUTPUT_HELP),
-    fmt: Optional[BenchFormat] = typer.Option(None, "--format", "-f", help=_BENCH_FORMAT_HELP),
-    color: Optional[bool] = typer.Option(None, "--color/--no-color", help="Force colours on or off."),
-    log: bool = typer.Option(False, "--log", help="Write one log row per measured request, after the run."),
-    log_bodies: bool = typer.Option(False, "--log-bodies", help="With --log: keep the raw response bytes too."),
-    debug: bool = _debug_option(),
-) -> None:
-    _set_debug(debug)
-    from aimux_cli.commands.bench import ProviderOptions, run_provider
-
-    code = run_provider(ProviderOptions(
-        provider=provider, model=model, requests=requests, duration=duration, concurrency=concurrency, rate=rate,
-        prompt=prompt, prompt_file=prompt_file, max_tokens=max_tokens, warmup=warmup, seed=seed,
-        output=output_file, fmt=fmt.value if fmt else None, color=color, log=log, log_bodies=log_bodies))
-    if code:
-        raise typer.Exit(code)
-
-
-@bench_app.command(
-    "prettify",
-    help="Time normalize + TOON encode per response file in process (median µs per run, MB/s) and compare the "
-    "output sizes of JSON and TOON. Default: every file under fixtures/, skipping those broken on purpose.",
-)
-def bench_prettify(
-    files: Optional[List[str]] = typer.Argument(None, metavar="[FILE]...", help="Response files to measure."),
-    min_time: float = typer.Option(0.1, "--min-time", metavar="SECONDS", help="Least timing per file."),
-    output_file: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE", help=_BENCH_OUTPUT_HELP),
-    fmt: Optional[BenchFormat] = typer.Option(None, "--format", "-f", help=_BENCH_FORMAT_HELP),
-    color: Optional[bool] = typer.Option(None, "--color/--no-color", help="Force colours on or off."),
-    debug: bool = _debug_option(),
-) -> None:
-    _set_debug(debug)
-    from aimux_cli.commands.bench import PrettifyOptions, run_prettify
-
-    code = run_prettify(PrettifyOptions(files=files or [], min_time=min_time, output=output_file,
-                                        fmt=fmt.value if fmt else None, color=color))
-    if code:
-        raise typer.Exit(code)
-
-
-# --- logs (issue 12): a sub-app here, bodies in aimux_cli/commands/logs.py ---
-
-logs_app = typer.Typer(
-    name="logs", invoke_without_command=True,
-    help="The log of every exchange `aimux ask` made (an SQLite file; see `aimux logs path`). Without a "
-    "sub-command, lists the newest entries: a table on a terminal, TOON (or JSON) when piped.")
 app.add_typer(logs_app)
 
 
-class LogsFormat(str, Enum):
-    rich = "rich"
-    toon = "toon"
-    json = "json"
-
-
-class ShowFormat(str, Enum):
-    rich = "rich"
-    text = "text"
-    toon = "toon"
-    json = "json"
-    raw = "raw"
-    request = "request"
-
-
-@logs_app.callback()
-def _logs(
-    ctx: typer.Context,
-    limit: int = typer.Option(20, "-n", "--limit", metavar="N", help="Entries to list, newest first."),
-    provider: Optional[str] = typer.Option(None, "--provider", "-p", metavar="NAME", help="Only this provider."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", metavar="NAME", help="Only this model."),
-    since: Optional[str] = typer.Option(None, "--since", metavar="WHEN",
-                                        help="Only entries since a duration ago (90s, 30m, 2h, 7d, 2w) or a date "
-                                        "(2026-11-30, 2026-11-30T08:00; UTC unless an offset is given)."),
-    query: Optional[str] = typer.Option(None, "--query", "-q", metavar="TEXT",
-                                        help="Only entries whose prompt or answer has every word of TEXT."),
-    conversation: Optional[str] = typer.Option(None, "--conversation", "-c", metavar="ID",
-                                               help="Only this conversation of ask -c (or 'last')."),
-    fmt: Optional[LogsFormat] = typer.Option(None, "--format", "-f",
-                                             help="Output: rich (default on a terminal), toon (default when "
-                                             "piped) or json."),
-    color: Optional[bool] = typer.Option(None, "--color/--no-color", help="Force colours on or off."),
-    debug: bool = _debug_option(),
-) -> None:
-    _set_debug(debug)
-    if ctx.invoked_subcommand is not None:
-        return
-    from aimux_cli.commands.logs import ListOptions, run_list
-
-    code = run_list(ListOptions(limit=limit, provider=provider, model=model, since=since, query=query,
-                                conversation=conversation, fmt=fmt.value if fmt else None, color=color))
-    if code:
-        raise typer.Exit(code)
-
-
-@logs_app.command("show", help="Show one log entry: its response document drawn as prettify draws it, the entry "
-                  "as JSON, the response bytes exactly as received (-f raw | aimux prettify), or the request body.")
-def logs_show(
-    ident: str = typer.Argument(..., metavar="ID|last", help="The entry's id, or 'last'."),
-    fmt: Optional[ShowFormat] = typer.Option(None, "--format", "-f",
-                                             help="rich (default on a terminal), text, toon (default when piped), "
-                                             "json (the entry and its document), raw (the response bytes), "
-                                             "request (the request body)."),
-    color: Optional[bool] = typer.Option(None, "--color/--no-color", help="Force colours on or off."),
-    debug: bool = _debug_option(),
-) -> None:
-    _set_debug(debug)
-    from aimux_cli.commands.logs import run_show
-
-    code = run_show(ident, fmt.value if fmt else None, color)
-    if code:
-        raise typer.Exit(code)
-
-
-@logs_app.command("prune", help="Delete old entries: keep the newest N, or delete those older than a duration; "
-                  "then compact the file.")
-def logs_prune(
-    keep: Optional[int] = typer.Option(None, "--keep", min=0, metavar="N", help="Keep the newest N entries."),
-    older_than: Optional[str] = typer.Option(None, "--older-than", metavar="DURATION",
-                                             help="Delete entries older than this (30d, 12h, 2w)."),
-    debug: bool = _debug_option(),
-) -> None:
-    _set_debug(debug)
-    from aimux_cli.commands.logs import run_prune
-
-    code = run_prune(keep, older_than)
-    if code:
-        raise typer.Exit(code)
-
-
-@logs_app.command("path", help="Print where the log is ($AIMUX_LOG_DB, else $XDG_DATA_HOME/aimux/logs.db).")
-def logs_path(debug: bool = _debug_option()) -> None:
-    _set_debug(debug)
-    from aimux_cli.commands.logs import run_path
-
-    run_path()
-
-
 # --- models (issue 12): options here, body in aimux_cli/commands/models.py ---
-
 
 class ModelsFormat(str, Enum):
     rich = "rich"
@@ -464,9 +236,9 @@ def models(
     timeout: float = typer.Option(30.0, "--timeout", "-t", min=0.001, metavar="SECONDS",
                                   help="Timeout of each request."),
     color: Optional[bool] = typer.Option(None, "--color/--no-color", help="Force colours on or off."),
-    debug: bool = _debug_option(),
+    debug: bool = debug_option(),
 ) -> None:
-    _set_debug(debug)
+    set_debug(debug)
     from aimux_cli.commands.models import ModelsOptions, run
 
     code = run(ModelsOptions(providers=providers or [], fmt=fmt.value if fmt else None, query=query,
@@ -489,7 +261,7 @@ def main(argv: list[str] | None = None) -> None:
     from aimux_cli import output
 
     State.debug = False  # set again by --debug at either level; main may run several times in one process
-    _debug_logging(False)
+    debug_logging(False)
     args = sys.argv[1:] if argv is None else list(argv)
     try:
         try:
