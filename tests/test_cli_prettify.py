@@ -392,6 +392,17 @@ def test_text_of_a_tool_call_answer_is_the_same_with_and_without_follow(rel):
         assert name and isinstance(json.loads(args), dict)
 
 
+def test_text_of_several_choices_is_the_same_with_and_without_follow():
+    """--follow -f text shows choice 0 as it streams (the choices' deltas interleave); the other choices used to be
+    dropped, where prettify -f text of the same bytes writes every choice, each after a blank line."""
+    rel = "openai/chat-n2-stream.sse"
+    whole = aimux("prettify", "-f", "text", str(FIX / rel))
+    followed = aimux("prettify", "--follow", "-f", "text", stdin=(FIX / rel).read_bytes())
+    assert (whole.returncode, followed.returncode) == (0, 0), whole.stderr + followed.stderr
+    assert followed.stdout == whole.stdout
+    assert len([part for part in whole.stdout.decode().split("\n\n") if part.strip()]) == 2
+
+
 def test_text_of_a_tool_call_body_lists_each_call():
     result = aimux("prettify", "-f", "text", str(FIX / "openai/chat-two-tool-calls.json"))
     assert result.returncode == 0, result.stderr

@@ -7,8 +7,9 @@ toon/json formats (aimux_cli/live.py picks it; `rich` uses stream_view instead).
   at all (`hide`); it starts on a line of its own with a `thinking: ` label, dimmed on a colour terminal, and always
   ends with a newline (with `stdout`, a blank line too), so the answer never runs into it.
 - a refusal is not answer text: present.text_notes says it on stderr at the end.
-- at `close(doc)`, after the text: one `tool NAME ARGUMENTS-AS-JSON` line per tool call of the document
-  (`plain_call`), so a pipeline sees the calls of a tool-call answer.
+- at `close(doc)`, after the text: in `text`, the text of choices after the first (a stream of several choices shows
+  choice 0 as it comes), each after a blank line as `prettify -f text` writes them; then one
+  `tool NAME ARGUMENTS-AS-JSON` line per tool call of the document (`plain_call`), so a pipeline sees the calls.
 """
 
 from __future__ import annotations
@@ -55,9 +56,22 @@ class PlainStream:
         if doc is None:
             return
         to = self.text_to
+        if self.fmt == "text" and len(doc.choices) > 1:
+            self._other_choices(doc.choices[1:])
         for block in doc.blocks:  # a refusal, an error, warnings: present.text_notes says them on stderr
             if block.get("type") == "tool_call" and to is not None:
                 self._write(to, plain_call(block) + "\n")
+
+    def _other_choices(self, choices) -> None:
+        """A stream of several choices showed choice 0 as it came; the others follow it at the end, each after a
+        blank line, as `prettify -f text` writes every choice of the same document (render/text.py)."""
+        from aimux_cli.render.text import blocks_text
+
+        for choice in choices:
+            text = blocks_text(choice.get("blocks") or ()) if isinstance(choice, dict) else ""
+            if text:
+                self._write("stdout", ("\n" if self.wrote["stdout"] else "") + text
+                            + ("" if text.endswith("\n") else "\n"))
 
     def _label(self, to: str) -> None:
         """Thinking starts on a line of its own, labelled, dimmed on a colour terminal until it ends."""
