@@ -70,8 +70,11 @@ def decode_utf8(source: Source) -> str:
     try:
         return source.data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line, col = position(source.data, exc.start)
-        raise InputError(f"{source.label}: invalid UTF-8 at byte {exc.start} (line {line}, column {col})") from None
+        start = exc.start
+    # raised outside the except clause: the UnicodeDecodeError (as __context__) holds a copy of the whole body,
+    # which a caller keeping this error (a partial JSON array, issue 9) would keep alive
+    line, col = position(source.data, start)
+    raise InputError(f"{source.label}: invalid UTF-8 at byte {start} (line {line}, column {col})")
 
 
 def position(data: bytes, offset: int) -> tuple[int, int]:

@@ -132,11 +132,13 @@ class JSONArrayParser(Parser):
             raise StreamSyntaxError("expected ',' between array elements", self._line(gap))
 
     def _emit(self, start: int, end: int, out: list[object]) -> None:
-        text = self._buf[start:end]
+        # as UTF-8 bytes: orjson would otherwise cache them in the slice, and the slice is gone before the parse
+        # (issue 9: a 1 MB element with one wide character was the buffer + slice + cache + value at once)
+        data = self._buf[start:end].encode()
         try:
-            out.append(orjson.loads(text))
+            out.append(orjson.loads(data))
         except orjson.JSONDecodeError as exc:
-            line = self._line(start + len(text) - len(text.lstrip()))  # where the element itself begins
+            line = self._line(start + len(data) - len(data.lstrip()))  # where the element itself begins
             raise StreamSyntaxError(f"invalid JSON array element: {exc.msg}", line) from None
 
     def _line(self, i: int) -> int:

@@ -167,6 +167,9 @@ class SSEParser(Parser):
             out.append(SSEEvent("\n".join(data), name or "message", self._id))
 
 
+_LONG_LINE = 1 << 16  # characters
+
+
 class NDJSONParser(Parser):
     """Incremental NDJSON: one JSON value per non-blank line; blank lines skipped; lines end with LF, CRLF or CR
     (a CR cannot be inside a JSON value's line: JSON strings escape it)."""
@@ -184,6 +187,7 @@ class NDJSONParser(Parser):
         if "\n" in text:
             tail = self._tail
             lines = ("".join(tail) + text if tail else text).split("\n")
+            text = None  # released before the lines are parsed (issue 9: a 1 MB line was held twice)
             rest = lines.pop()
             self._tail = [rest] if rest else []
             self._lines(lines, out)
@@ -195,16 +199,22 @@ class NDJSONParser(Parser):
         text = self._decoder.decode(b"", final=True).replace("\r", "\n")
         out: list[object] = []
         lines = ("".join(self._tail) + text).split("\n")
-        self._tail = []
+        self._tail, text = [], None
         self._lines(lines, out, closing=True)
         return out
 
     def _lines(self, lines: list[str], out: list[object], closing: bool = False) -> None:
         loads = orjson.loads
-        for i, line in enumerate(lines):  # lint: the index tells the last line of a closing call
+        for i in range(len(lines)):  # not enumerate: its reused tuple would keep a released line alive
+            line = lines[i]
             self._line_no += 1
             if not line or line.isspace():
                 continue
+            if len(line) > _LONG_LINE:
+                # a long line goes to orjson as UTF-8 bytes and leaves the list first: the str, the UTF-8 copy
+                # orjson would cache in it and the value would otherwise all be held at once (issue 9)
+                lines[i] = ""
+                line = line.encode()
             try:
                 out.append(loads(line))
             except orjson.JSONDecodeError as exc:
