@@ -82,9 +82,10 @@ def emit(outcome, fmt: str, opts: PrettifyOptions, env, *, label: str | None = N
         else:
             render_value(outcome.value, console)
         return
+    if fmt == "toon":
+        _emit_toon(outcome, opts, env, label, first)
+        return
     text = render(outcome, fmt, opts)
-    if label is not None and fmt == "toon":
-        text = f"{'' if first else chr(10)}# {_one_line(label)}\n{text}"
     if env.stdout_isatty:
         # JSON and TOON escape C0 controls, but not C1, bidi or zero-width characters: on a terminal every format
         # goes through the sanitizer (a pipe keeps the data exact)
@@ -93,6 +94,25 @@ def emit(outcome, fmt: str, opts: PrettifyOptions, env, *, label: str | None = N
     output.write(text)
     if fmt == "text" and outcome.document is not None:
         text_notes(outcome.document)
+
+
+def _emit_toon(outcome, opts: PrettifyOptions, env, label: str | None, first: bool) -> None:
+    """TOON written in pieces of lines: the whole text, joined and then copied with its newline, was two more copies
+    of the output at once (issue 9). The same bytes as `render` gives."""
+    from aimux_cli.toon import DELIMITERS, encode_pieces
+
+    clean = None
+    if env.stdout_isatty:  # a piece ends at a line end, and nothing the sanitizer escapes spans one
+        from aimux_cli.render.sanitize import for_terminal as clean
+    if label is not None:
+        head = f"{'' if first else chr(10)}# {_one_line(label)}\n"
+        output.write(clean(head) if clean else head)
+    wrote = False
+    for piece in encode_pieces(outcome.data, indent=opts.indent, delimiter=DELIMITERS[opts.delimiter]):
+        output.write(clean(piece) if clean else piece)
+        wrote = True
+    if wrote:
+        output.write("\n")
 
 
 def text_notes(doc) -> None:

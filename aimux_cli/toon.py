@@ -16,7 +16,8 @@ the output is byte-identical to the reference encoder @toon-format/toon 4.4.0, e
 
 Nesting depth is unbounded: the walk uses an explicit stack, never recursion. Written for speed: type
 dispatch on exact types, precompiled regular expressions for quoting decisions, str.replace for escaping,
-cached indentation strings and encoded short strings, and one join at the end. Imports only `re` and `operator`.
+cached indentation strings and encoded short strings, and one join at the end (`encode_pieces`: one join
+per piece, for output too large to hold twice). Imports only `re` and `operator`.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ from operator import itemgetter
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Any
 
-__all__ = ["DELIMITERS", "encode"]
+__all__ = ["DELIMITERS", "encode", "encode_pieces"]
 
 DELIMITERS = {"comma": ",", "tab": "\t", "pipe": "|"}
 """CLI names of the three delimiters the spec allows (§11)."""
@@ -227,6 +229,7 @@ class _Pads(dict):
 
 
 _PADS: dict[int, _Pads] = {}
+_NO_LIMIT = 1 << 62
 
 
 def encode(value: Any, *, indent: int = 2, delimiter: str = ",") -> str:
@@ -235,6 +238,43 @@ def encode(value: Any, *, indent: int = 2, delimiter: str = ",") -> str:
     Raises ValueError for an unknown delimiter, an indent below 1 or a lone surrogate; TypeError for a
     value that is not JSON (or a key that is not a str).
     """
+    writer = _writer(value, indent, delimiter)
+    if type(writer) is str:
+        return writer
+    try:
+        writer.root(value)
+    except AttributeError:  # a key without str methods: checking each key's type would slow every field
+        raise TypeError("object keys must be str") from None
+    return "\n".join(writer.lines)
+
+
+def encode_pieces(value: Any, *, indent: int = 2, delimiter: str = ",", lines: int = 4096) -> Iterator[str]:
+    """`encode`'s document in pieces of about `lines` lines each ("".join of them is `encode(value)`), so that a
+    writer never holds the whole output at once: the list of its lines and their joined text (issue 9). Errors
+    as `encode`, raised before the first piece or between two."""
+    writer = _writer(value, indent, delimiter)
+    if type(writer) is str:
+        if writer:
+            yield writer
+        return
+    writer.limit = max(1, lines)
+    out, sep = writer.lines, ""
+    try:
+        writer.root(value)
+        while True:
+            if out:
+                yield sep + "\n".join(out)
+                out.clear()
+                sep = "\n"
+            if not writer.stack:
+                return
+            writer.run()
+    except AttributeError:
+        raise TypeError("object keys must be str") from None
+
+
+def _writer(value: Any, indent: int, delimiter: str) -> _Writer | str:
+    """The options checked; a writer for a dict or list, else the encoded scalar."""
     if delimiter not in (",", "\t", "|"):
         raise ValueError(f"delimiter must be ',', '\\t' or '|', not {delimiter!r}")
     if type(indent) is not int:
@@ -248,12 +288,7 @@ def encode(value: Any, *, indent: int = 2, delimiter: str = ",") -> str:
             return _quote(value)  # (the reference quotes it too)
         return scalar(value)
     pads = _PADS.get(indent) or _PADS.setdefault(indent, _Pads(" " * indent))
-    writer = _Writer(pads, delimiter, scalar)
-    try:
-        writer.root(value)
-    except AttributeError:  # a key without str methods: checking each key's type would slow every field
-        raise TypeError("object keys must be str") from None
-    return "\n".join(writer.lines)
+    return _Writer(pads, delimiter, scalar)
 
 
 class _Writer:
@@ -266,6 +301,7 @@ class _Writer:
         self.delimiter = delimiter
         self.symbol = "" if delimiter == "," else delimiter  # comma is implicit in headers (§6)
         self.stack: list[tuple[Any, int, bool]] = []
+        self.limit = _NO_LIMIT  # run() returns once this many lines are waiting (encode_pieces), the walk resumable
 
     def root(self, value: dict | list) -> None:
         if type(value) is list:
@@ -282,8 +318,11 @@ class _Writer:
     def run(self) -> None:
         """Walk the open scopes depth-first; a scope that opens a child stops, and resumes after it."""
         stack, pads, scalar = self.stack, self.pads, self.scalar
-        append, bare_keys, seen = self.lines.append, _BARE_KEYS, scalar.seen
+        lines, limit = self.lines, self.limit
+        append, bare_keys, seen = lines.append, _BARE_KEYS, scalar.seen
         while stack:
+            if len(lines) >= limit:  # between scopes: the stack holds where to resume
+                return
             items, depth, is_list = stack[-1]
             pad = pads[depth]
             if is_list:
