@@ -201,8 +201,14 @@ def test_a_stream_of_several_choices_shows_the_first_choice_alone(capsys: pytest
     for i in range(0, len(data), 50):
         live.feed_events(folder, progress, "sse", parser.feed(data[i:i + 50]))
     live.feed_events(folder, progress, "sse", parser.close())
-    progress.close(folder.document())
-    assert capsys.readouterr().out == "Fern Hollow Coffee: small batches, roasted on Tuesdays.\n"
+    streamed = capsys.readouterr().out
+    assert streamed == "Fern Hollow Coffee: small batches, roasted on Tuesdays."  # choice 0 alone, as it came
+    doc = folder.document()
+    progress.close(doc)
+    # then the other choice after a blank line: the whole is what prettify -f text writes of the same bytes
+    from aimux_cli.render.text import render_text
+    assert streamed + capsys.readouterr().out == render_text(doc.to_dict())
+    assert render_text(doc.to_dict()).count("\n\n") == 1
 
 
 # --- thinking ----------------------------------------------------------------------------------------------------
