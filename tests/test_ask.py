@@ -12,7 +12,6 @@ import io
 import json
 import os
 import pty
-import select
 import subprocess
 import sys
 import threading
@@ -26,6 +25,7 @@ from aimux_cli.prettify import normalize
 from aimux_cli.render.text import render_text
 from aimux_cli.toon import encode
 from provider_server import FIXTURES, Reply, Seen
+from pty_support import read_terminal
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "sk-test-SECRET-1234"  # recognizable: no output of any run may contain it
@@ -549,19 +549,7 @@ def run_on_pty(server, *args: str, tty: str = "stdout") -> tuple[int, bytes, byt
     proc = subprocess.Popen([sys.executable, "-m", "aimux_cli", *args], cwd=ROOT,
                             env=process_env(server, TERM="xterm-256color"), stdin=subprocess.DEVNULL, **streams)
     os.close(slave)
-    data = b""
-    while True:
-        ready, _, _ = select.select([master], [], [], 120)
-        if not ready:
-            break
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        data += chunk
-    os.close(master)
+    data = read_terminal(master)
     piped = (proc.stderr if tty == "stdout" else proc.stdout).read()
     proc.wait(timeout=120)
     assert KEY.encode() not in data + piped

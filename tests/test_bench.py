@@ -24,6 +24,7 @@ from aimux_cli.bench import Plan, Sample
 from aimux_cli.config import ResolvedProvider
 from aimux_cli.request import build
 from provider_server import Reply, split_body
+from pty_support import read_terminal
 
 ROOT = Path(__file__).resolve().parents[1]
 STREAM = ROOT / "tests" / "data" / "bench" / "openai-21-chunks.sse"
@@ -450,7 +451,6 @@ def test_a_key_echoed_in_a_stream_error_event_never_reaches_a_report(provider_se
 
 def test_bench_prettify_shows_progress_on_a_terminal_and_nothing_when_piped():
     import pty
-    import select
 
     files = ["fixtures/openai/chat-text.json", "fixtures/gemini/wire-grounding.json"]
     piped = aimux("bench", "prettify", "--min-time", "0.01", "-f", "json", *files)
@@ -460,16 +460,7 @@ def test_bench_prettify_shows_progress_on_a_terminal_and_nothing_when_piped():
                              "json", *files], cwd=ROOT, stdout=subprocess.PIPE, stderr=slave,
                             env={**os.environ, "TERM": "xterm-256color", "COLUMNS": "120"})
     os.close(slave)
-    terminal = b""
-    while select.select([master], [], [], 120)[0]:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        terminal += chunk
-    os.close(master)
+    terminal = read_terminal(master)
     out = proc.stdout.read()
     assert proc.wait(timeout=120) == 0
     assert b"bench prettify" in terminal and b"wire-grounding.json" in terminal and b"/2" in terminal

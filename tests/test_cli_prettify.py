@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import toon_format
+from pty_support import read_terminal
 
 ROOT = Path(__file__).resolve().parents[1]
 FIX = ROOT / "fixtures"
@@ -32,26 +33,8 @@ def on_pty(*args: str, env: dict | None = None) -> tuple[int, bytes]:
                             stderr=slave, cwd=ROOT, env={**base, "COLUMNS": "100", "TERM": "xterm-256color",
                                                          **(env or {})})
     os.close(slave)
-    out = read_terminal(master)
+    out = read_terminal(master, 60)
     return proc.wait(timeout=60), out
-
-
-def read_terminal(master: int) -> bytes:
-    """Everything written to a pseudo-terminal until the child closes it; closes `master`."""
-    out = b""
-    while True:
-        ready, _, _ = select.select([master], [], [], 60)
-        if not ready:
-            break
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        out += chunk
-    os.close(master)
-    return out
 
 
 # --- formats --------------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from provider_server import Reply
 from secret_forms import leaks
 from test_bench import KEY as BENCH_KEY, ROUTE, STREAM, resolved_for, scheduled
 from test_test_providers import KEY, keys_for, paths, serve, write_config
+from pty_support import read_terminal
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -176,18 +177,7 @@ def test_on_a_terminal_the_live_table_logs_too_and_a_warning_gets_its_own_line(t
     proc = subprocess.Popen([sys.executable, "-m", "aimux_cli", "test-providers", "--log"],
                             stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, cwd=ROOT, env=env)
     os.close(slave)
-    received = b""
-    try:
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
-            received += chunk
-    finally:
-        os.close(master)
+    received = read_terminal(master, 60)
     assert proc.wait(timeout=60) == 0, received.decode(errors="replace")
     assert not leaks(received, KEY)
     screen = pyte.Screen(120, 40)

@@ -22,6 +22,7 @@ import toon_format
 from aimux_cli import health
 from aimux_cli.errors import ExitCode
 from provider_server import Reply
+from pty_support import read_terminal
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "health"
@@ -576,16 +577,7 @@ def test_json_on_a_terminal_shows_the_spinner_then_only_the_report(tmp_path, pro
     proc = subprocess.Popen([sys.executable, "-m", "aimux_cli", "test-providers", "-f", "json"],
                             stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, cwd=ROOT, env=env)
     os.close(slave)
-    received = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        received += chunk
-    os.close(master)
+    received = read_terminal(master, 60)
     assert proc.wait(timeout=60) == 0, received.decode(errors="replace")
     assert b"checking 1 provider: " in received
     screen = pyte.Screen(120, 60)
