@@ -93,6 +93,28 @@ def test_gemini_candidates_not_a_list_keeps_the_model():
     assert any("candidates" in w for w in doc.warnings)
 
 
+def test_a_server_tool_input_piece_that_is_not_text_is_ignored():
+    """Fuzz (final run, case 40319): an input_json_delta whose partial_json is a number, on a server_tool_use block,
+    was kept among the input's string pieces and the document could not be made (TypeError, exit 1, every format)."""
+    events = [
+        {"type": "message_start", "message": {"type": "message", "model": "claude-x", "content": []}},
+        {"type": "content_block_start", "index": 0,
+         "content_block": {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {}}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": '{"q'}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": 7}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": '":"x"}'}},
+        {"type": "content_block_stop", "index": 0},
+        {"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": ""}},
+        {"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": "found it"}},
+        {"type": "message_delta", "delta": {"stop_reason": "end_turn"}},
+        {"type": "message_stop"},
+    ]
+    data = b"".join(b"event: " + e["type"].encode() + b"\ndata: " + orjson.dumps(e) + b"\n\n" for e in events)
+    doc = every_format(data).document
+    assert (doc.status, doc.finish) == ("ok", "stop")
+    assert doc.blocks[0]["input"] == {"q": "x"} and doc.blocks[-1]["text"] == "found it"
+
+
 @pytest.mark.parametrize("field", ["model", "id"])
 def test_a_deeply_nested_model_or_id_is_ignored_with_a_warning(field):
     value = {"object": "chat.completion", "choices": [{"message": {"content": "hi"}, "finish_reason": "stop"}],

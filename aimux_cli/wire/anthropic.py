@@ -167,7 +167,7 @@ def _delta(acc: Accumulator, delta: dict, index: Any) -> list[tuple[str, str]]:
         acc.thinking(text, key=index)
         return [("thinking", text)] if text else []
     if kind == "input_json_delta":
-        _input_json(acc, index, delta.get("partial_json") or "")
+        _input_json(acc, index, _text(delta, "partial_json"))  # JSON text; anything else carries nothing
     elif kind == "citations_delta":
         acc.citations(_citations([delta.get("citation")]), key=index)
     return []  # signature_delta and unknown deltas carry nothing to show
