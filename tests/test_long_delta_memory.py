@@ -50,6 +50,34 @@ def test_a_1mb_delta_with_a_wide_character_stays_small(fmt: str, deltas: tuple[s
         assert run.peak < 8.5 * len(data), f"peak {run.peak / 2**20:.1f} MiB for {len(data)} bytes"
 
 
+CODE = ("Here:\n\n```markdown\nTo cross:\n1. Look—then\n2", "y" * 1_000_000, " use a crosswalk.\n```\n\nDone.")
+
+
+@pytest.mark.parametrize("fmt", ["rich", "rich --follow"])
+def test_a_1mb_code_block_stays_small(fmt: str) -> None:
+    """Final fuzz run, case 24261: a 1 MB line inside a fenced code block. Rich draws a code block whole: 27 MB of
+    Rich objects (28.2 MiB peak, -f rich; 19.9 MiB with --follow) for a 1 MB input."""
+    data = anthropic_text_stream(*CODE)
+    harness.prettify(anthropic_text_stream("hi"), fmt)  # imports, outside the measure
+    run = harness.prettify(data, fmt)
+    assert run.exc is None and run.code == 0, (run.exc, run.stderr)
+    if run.peak is not None:
+        assert run.peak < 8.5 * len(data), f"peak {run.peak / 2**20:.1f} MiB for {len(data)} bytes"
+
+
+def test_a_long_code_block_is_drawn_as_code_blocks_of_bounded_size() -> None:
+    block = "".join(CODE).split("\n\n")[1]  # the fenced block, as the block splitter hands it over
+    assert block.startswith("```markdown\n") and block.endswith("\n```")
+    pieces = list(long_content._long_paragraph(block))
+    assert len(pieces) > 10
+    for piece in pieces:  # every piece is a whole fenced block of the same language, of bounded size
+        assert piece.startswith("```markdown\n") and piece.endswith("\n```")
+        assert len(piece) <= long_content.CHUNK_CHARS + 64
+    bodies = [piece[len("```markdown\n"):-len("\n```")] for piece in pieces]
+    assert "".join(bodies).replace("\n", "") == block[len("```markdown\n"):-len("\n```")].replace("\n", "")
+    assert bodies[0] == "To cross:\n1. Look—then" and bodies[-1].endswith("y use a crosswalk.")
+
+
 def test_the_block_splitter_keeps_a_line_as_it_came() -> None:
     line = "a—" + "y" * 10_000
     splitter = BlockSplitter()

@@ -145,12 +145,16 @@ def _cut_some(pending: list[str], last: bool) -> Generator[str, None, str]:
     return buf[start:]
 
 
-def _long_paragraph(block: str) -> list[str]:
-    """A Markdown block longer than CHUNK_CHARS that is not code, cut at spaces into pieces of about that size:
-    Rich wraps one huge paragraph in superlinear time (issue 9). Each piece then starts a new line and a blank line
-    comes between pieces, a small change that only an answer of one 64 KB paragraph ever shows."""
-    if len(block) <= CHUNK_CHARS or block.lstrip().startswith(("```", "~~~", "    ", "\t")):
+def _long_paragraph(block: str) -> Iterable[str]:
+    """A Markdown block longer than CHUNK_CHARS, cut into pieces of about that size: fenced code by `_long_code`,
+    anything else at spaces, since Rich wraps one huge paragraph in superlinear time (issue 9). Each piece then
+    starts a new line and a blank line comes between pieces, a small change that only an answer of one 64 KB
+    paragraph ever shows."""
+    if len(block) <= CHUNK_CHARS:
         return [block]
+    opener, newline, _ = block.partition("\n")
+    if opener.lstrip().startswith(("```", "~~~")):  # code: a fence alone on its one line draws an empty block
+        return _long_code(block, opener.lstrip()) if newline else [block]
     pieces, start = [], 0
     while len(block) - start > CHUNK_CHARS:
         cut = block.rfind(" ", start + CHUNK_CHARS // 2, start + CHUNK_CHARS)
@@ -159,6 +163,34 @@ def _long_paragraph(block: str) -> list[str]:
         start = cut
     pieces.append(block[start:])
     return pieces
+
+
+def _long_code(block: str, opener: str) -> Iterator[str]:
+    """A fenced code block longer than CHUNK_CHARS as several code blocks of at most CHUNK_LINES lines and about
+    CHUNK_CHARS characters, each with the fence (and language) of the whole, a line longer than that cut into lines
+    of that size: Rich draws a code block whole, and a 1 MB one took about 27 MB (issue 9, final fuzz run). The
+    block is walked in place: no list of its lines, no joined copy of its body."""
+    fence = opener[:3]
+    start = block.find("\n") + 1 or len(block)
+    end = len(block)
+    last = block.rfind("\n") + 1
+    if last > start and block[last:].strip().startswith(fence):  # the closing fence, when the block has one
+        end = last - 1
+    group: list[str] = []
+    size = 0
+    while start < end:
+        stop = block.find("\n", start, end)
+        stop = end if stop < 0 else stop
+        for cut in range(start, max(stop, start + 1), CHUNK_CHARS):  # a line longer than CHUNK_CHARS, in lines
+            line = block[cut:min(cut + CHUNK_CHARS, stop)]
+            if group and (len(group) >= CHUNK_LINES or size + len(line) > CHUNK_CHARS):
+                yield f"{opener}\n" + "\n".join(group) + f"\n{fence}"
+                group, size = [], 0
+            group.append(line)
+            size += len(line) + 1
+        start = stop + 1
+    if group:
+        yield f"{opener}\n" + "\n".join(group) + f"\n{fence}"
 
 
 class _LazyMarkdown:
