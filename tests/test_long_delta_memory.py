@@ -78,6 +78,26 @@ def test_a_long_code_block_is_drawn_as_code_blocks_of_bounded_size() -> None:
     assert bodies[0] == "To cross:\n1. Look—then" and bodies[-1].endswith("y use a crosswalk.")
 
 
+def test_a_tool_call_of_100000_lines_is_printed_a_piece_at_a_time() -> None:
+    """Final fuzz run, case 80962: a Responses function call whose arguments grew by 100,000 newlines. The live view
+    printed its final block (not valid JSON: drawn as text) in one print, and Rich holds every segment of a print
+    until it ends: 46.9 MiB for a 200 KB stream with --follow (0.6 MiB without)."""
+    from pathlib import Path
+
+    fixture = Path(__file__).parents[1] / "fixtures" / "openai-responses" / "reasoning-summary-function-call-stream.sse"
+    events = fixture.read_bytes().split(b"\n\n")
+    at = next(i for i, e in enumerate(events) if b"response.function_call_arguments.delta" in e)
+    item = json.loads(events[at].split(b"data: ", 1)[1])
+    item["delta"] = "\n" * 100_000
+    events.insert(at + 1, b"event: response.function_call_arguments.delta\ndata: " + json.dumps(item).encode())
+    data = b"\n\n".join(events)
+    harness.prettify(anthropic_text_stream("hi"), "rich --follow")  # imports, outside the measure
+    run = harness.prettify(data, "rich --follow")
+    assert run.exc is None and run.code == 0, (run.exc, run.stderr)
+    if run.peak is not None:  # the fuzz harness's floor for small inputs is 6 MiB
+        assert run.peak < 6 * 2**20, f"peak {run.peak / 2**20:.1f} MiB for {len(data)} bytes"
+
+
 def test_the_block_splitter_keeps_a_line_as_it_came() -> None:
     line = "a—" + "y" * 10_000
     splitter = BlockSplitter()

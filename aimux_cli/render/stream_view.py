@@ -274,11 +274,17 @@ class StreamRenderer:
             self.console.print(piece)
 
     def _print_part(self, part) -> None:
-        """Print a finished part for good, after a blank line when it follows another (as prettify spaces them)."""
+        """Print a finished part for good, after a blank line when it follows another (as prettify spaces them); a
+        Chunked part (a tool call with 100,000 lines of arguments) one piece per print, as render_rich prints it:
+        Rich holds every segment of a print until it ends (issue 9: 47 MiB for a 200 KB stream, rich --follow)."""
+        pieces = part.renderables if isinstance(part, long_content.Chunked) else (part,)
+        first = pieces[0] if pieces else part
         if self._parts:
             self.console.print()
-            part = _Following(part)
-        self.console.print(part)
+            first = _Following(first)
+        self.console.print(first)
+        for piece in pieces[1:]:
+            self.console.print(piece)
         self._parts += 1
 
     def _end_segment(self, interrupted: bool = False) -> None:
