@@ -469,6 +469,18 @@ def test_connection_dropped_mid_stream_prints_what_arrived_and_exits_9(server, f
     assert shown.startswith("Tides come mostly f") and "50 minutes" not in shown
 
 
+def test_a_stream_cut_after_its_first_whole_record_prints_that_record(server):
+    """Final fuzz run (seed 4242, case 50606): an NDJSON stream cut right after its first record, in one read,
+    looks like a whole JSON body; cut short, nothing of it was shown (only the exit 9 line)."""
+    first = (FIXTURES / "ollama" / "chat-stream.ndjson").read_bytes().split(b"\n")[0] + b"\n"
+    route(server, "ollama", Reply(200, {"content-type": "application/x-ndjson"}, [(0.0, first), (0.05, b"{")],
+                                  drop_after=1))
+    result = ask(server, "-p", "ollama", "--retries", "0", "-f", "text", "hello")
+    assert result.returncode == 9, result.stderr
+    assert result.stdout.decode() == json.loads(first)["message"]["content"] + "\n"
+    assert b"cut short" in result.stderr.splitlines()[-1]
+
+
 def test_silence_mid_stream_longer_than_timeout_exits_9(server):
     reply = Reply.file("ollama/chat-stream.ndjson")
     reply.chunks = reply.chunks[:3] + [(30.0, data) for _, data in reply.chunks[3:]]  # then silence

@@ -48,8 +48,13 @@ class Pump:
                     raise
             finally:
                 parser_warnings(self.folder, self.parser.warnings)  # the same `warnings` as prettify's
-        elif self.head.data.strip() and complete:
-            self._whole_body()
+        elif self.head.data.strip():
+            try:
+                self._whole_body()
+            except streams.StreamError:
+                if complete:
+                    raise
+                # cut short inside a body that does not read: nothing of it can be shown, the cut is the error
 
     def _whole_body(self) -> None:
         """Read as prettify reads a body (a lone surrogate or a bad byte replaced with U+FFFD, with a warning)."""
