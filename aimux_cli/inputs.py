@@ -27,27 +27,30 @@ MAX_INPUT_BYTES = 256 * 1024 * 1024
 class Source:
     """One input: its label and its bytes. A plain class: a dataclass costs a millisecond of start-up."""
 
-    __slots__ = ("label", "data")
+    __slots__ = ("label", "data", "cut")
 
-    def __init__(self, label: str, data: bytes) -> None:
+    def __init__(self, label: str, data: bytes, cut: bool = False) -> None:
         self.label = label  # file name as given, or "<stdin>"
         self.data = data
+        self.cut = cut  # the input went on past MAX_INPUT_BYTES: `data` is its first MAX_INPUT_BYTES (read_source)
 
     def __repr__(self) -> str:
         return f"Source({self.label!r}, {len(self.data)} bytes)"
 
 
-def read_source(name: str) -> Source:
-    """Read a whole file (or stdin for "-"), refusing directories, unreadable files and oversize inputs."""
+def read_source(name: str, *, keep_head: bool = False) -> Source:
+    """Read a whole file (or stdin for "-"), refusing directories, unreadable files and oversize inputs; with
+    `keep_head`, an input past MAX_INPUT_BYTES gives its first MAX_INPUT_BYTES with `cut` set instead (prettify
+    shows what they hold before its error about the rest)."""
     if name == "-":
         if sys.stdin is None:  # started with fd 0 closed (some CI runners, `cmd <&-`)
             raise InputError("<stdin>: standard input is closed")
-        return Source("<stdin>", _read_limited(sys.stdin.buffer, "<stdin>"))
+        return _read_limited(sys.stdin.buffer, "<stdin>", keep_head)
     try:
         if os.path.isdir(name):
             raise InputError(f"{name}: is a directory")
         with open(name, "rb") as fh:
-            return Source(name, _read_limited(fh, name))
+            return _read_limited(fh, name, keep_head)
     except FileNotFoundError:
         raise InputError(f"{name}: no such file") from None
     except PermissionError:
@@ -58,11 +61,15 @@ def read_source(name: str) -> Source:
         raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
 
 
-def _read_limited(fh, label: str) -> bytes:
-    data = fh.read(MAX_INPUT_BYTES + 1)
-    if len(data) > MAX_INPUT_BYTES:
-        raise InputError(f"{label}: input larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB, refused")
-    return data
+def _read_limited(fh, label: str, keep_head: bool) -> Source:
+    data = fh.read(MAX_INPUT_BYTES)
+    cut = len(data) == MAX_INPUT_BYTES and bool(fh.read(1))  # no slice of the head: that would copy 256 MiB
+    if cut and not keep_head:
+        raise InputError(f"{label}: {TOO_LARGE}, refused")
+    return Source(label, data, cut)
+
+
+TOO_LARGE = f"input larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB"
 
 
 def decode_utf8(source: Source) -> str:

@@ -37,7 +37,25 @@ class Outcome:
 
 
 def normalize(source: Source, *, wire: str | None = None, provider: str | None = None) -> Outcome:
-    """Normalize one input. `wire` is a canonical wire name, "none" for the generic path, or None to detect."""
+    """Normalize one input. `wire` is a canonical wire name, "none" for the generic path, or None to detect.
+
+    An input cut at MAX_INPUT_BYTES (`source.cut`): a stream gives the document of the events it holds, with an
+    input error (exit 4) to report after it is printed; a body cut there does not read, and is refused."""
+    if source.cut:
+        from aimux_cli.inputs import MAX_INPUT_BYTES, TOO_LARGE
+
+        try:
+            out = _normalize_whole(source, wire, provider)
+        except InputError:
+            raise InputError(f"{source.label}: {TOO_LARGE}, refused (its first "
+                             f"{MAX_INPUT_BYTES // 2**20} MiB are not a whole response)") from None
+        out.error = out.error or InputError(f"{source.label}: {TOO_LARGE}: what its first "
+                                            f"{MAX_INPUT_BYTES // 2**20} MiB hold is shown, the rest was not read")
+        return out
+    return _normalize_whole(source, wire, provider)
+
+
+def _normalize_whole(source: Source, wire: str | None, provider: str | None) -> Outcome:
     data = source.data
     if data[:1] == b"{" and wire != "none":
         # The usual input, one JSON object: when it parses as one value, sniff could only have said "json"

@@ -332,3 +332,44 @@ def test_an_internal_error_names_the_version_and_asks_for_a_report(capsys, monke
     assert "please report it" in err and "--debug" in err
     code, _, err = run_main(capsys, "prettify", "x.json", "--debug")
     assert code == 1 and "Traceback (most recent call last)" in err
+
+
+# --- an input past the 256 MiB limit (second final fuzz run, seed 4242, cases 57311 and 61337) ---------------------
+
+def test_a_stream_past_the_input_limit_shows_what_its_head_holds_then_exits_4(capsys, monkeypatch, tmp_path):
+    """A 583 MB stream was refused whole ('input larger than 256 MiB, refused'), nothing printed: the events in its
+    first 256 MiB are shown now, then one error line about the rest, exit 4. The limit is made small here."""
+    from aimux_cli import inputs
+
+    stream = (ROOT / "fixtures" / "openai" / "chat-text-stream.sse").read_bytes()
+    big = tmp_path / "big.sse"
+    big.write_bytes(stream * 50)
+    monkeypatch.setattr(inputs, "MAX_INPUT_BYTES", len(stream) * 3 + 100)  # three events and a bit of a fourth
+    code, out, err = run_main(capsys, "prettify", "-f", "text", str(big))
+    whole = run_main(capsys, "prettify", "-f", "text", str(ROOT / "fixtures" / "openai" / "chat-text-stream.sse"))[1]
+    assert code == 4
+    assert out.startswith(whole.rstrip("\n"))  # the first answer, whole, at least
+    assert err.strip().splitlines()[-1].startswith("aimux: error: ")
+    assert "was not read" in err
+
+
+def test_a_body_past_the_input_limit_is_refused_in_one_line(capsys, monkeypatch, tmp_path):
+    from aimux_cli import inputs
+
+    body = tmp_path / "big.json"
+    body.write_bytes(b'{"object": "chat.completion", "choices": [' + b'{"index": 0},' * 1000 + b"{}]}")
+    monkeypatch.setattr(inputs, "MAX_INPUT_BYTES", 2000)
+    code, out, err = run_main(capsys, "prettify", "-f", "json", str(body))
+    assert (code, out) == (4, "")
+    assert err.count("\n") == 1 and "refused" in err and "are not a whole response" in err
+
+
+def test_ask_still_refuses_a_prompt_past_the_input_limit(monkeypatch, tmp_path):
+    from aimux_cli import inputs
+
+    monkeypatch.setattr(inputs, "MAX_INPUT_BYTES", 10)
+    big = tmp_path / "p.txt"
+    big.write_bytes(b"x" * 11)
+    with pytest.raises(inputs.InputError, match="refused"):
+        inputs.read_source(str(big))
+    assert inputs.read_source(str(big), keep_head=True).cut

@@ -49,7 +49,7 @@ def _one(name: str, opts: PrettifyOptions, fmt: str, env, *, header: bool, first
     from aimux_cli.inputs import read_source
 
     try:
-        source = read_source(name)
+        source = read_source(name, keep_head=True)
     except InputError as exc:
         warn(str(exc), error=True)
         return int(exc.exit_code)
