@@ -31,7 +31,6 @@ from typing import Any
 from aimux_cli import output
 from aimux_cli.errors import ExitCode, UsageError
 
-_MARKS = {"pass": ("✓", "green"), "fail": ("✗", "bold red"), "skip": ("–", "dim")}
 
 
 @dataclass
@@ -74,6 +73,8 @@ def run(opts: TestProvidersOptions) -> int:
 def emit(report: dict[str, Any], fmt: str, env: Any) -> None:
     """Write the report to stdout in `fmt`."""
     if fmt == "rich":
+        from aimux_cli.render.check_table import summary, table
+
         env.stdout_console.print(table(report))
         env.stdout_console.print(summary(report))
         return
@@ -94,55 +95,3 @@ def dumps(report: dict[str, Any]) -> str:
     import orjson
 
     return orjson.dumps(report, option=orjson.OPT_INDENT_2).decode()
-
-
-COLUMNS = ("provider", "model", "status", "models", "complete", "stream", "error")
-
-
-def table(report: dict[str, Any]) -> Any:
-    """The Rich table: one row per provider; every provider-supplied string is made terminal-safe."""
-    grid = grid_for()
-    for p in report["providers"]:
-        grid.add_row(*row(p))
-    return grid
-
-
-def grid_for(widths: dict[str, int] | None = None, *, header: bool = True) -> Any:
-    """An empty table with the report's columns; `widths` fixes them, so that rows drawn one at a time line up."""
-    from rich.table import Table
-
-    grid = Table(show_edge=False, header_style="bold", pad_edge=False, show_header=header)
-    for title in COLUMNS:
-        width = (widths or {}).get(title)
-        grid.add_column(title, no_wrap=title != "error", overflow="fold", width=width,
-                        min_width=width if title != "error" else None)
-    return grid
-
-
-def row(p: dict[str, Any]) -> list[Any]:
-    """The cells of one provider's row."""
-    from rich.text import Text
-
-    from aimux_cli.render.sanitize import for_terminal
-
-    mark, style = _MARKS[p["status"]]
-    error = next((c["error"] for c in p["checks"] if c["error"]), None) or ""
-    error_style = "red" if p["status"] == "fail" else "dim"
-    return [Text(for_terminal(p["name"])), Text(for_terminal(p["model"])), Text(f"{mark} {p['status']}", style=style),
-            *(_step(c) for c in p["checks"]), Text(for_terminal(error), style=error_style)]
-
-
-def _step(check: dict[str, Any]) -> Any:
-    from rich.text import Text
-
-    mark, style = _MARKS[check["status"]]
-    if check["latency_ms"] is None:
-        return Text(mark, style=style)
-    return Text(f"{mark} {check['latency_ms']} ms", style=style)
-
-
-def summary(report: dict[str, Any]) -> Any:
-    from rich.text import Text
-
-    style = "bold red" if report["failed"] else "green"
-    return Text(f"{report['passed']} passed, {report['failed']} failed, {report['skipped']} skipped", style=style)

@@ -23,7 +23,7 @@ GAP = 3  # a column separator: " │ "
 def check_live(targets: list, timeout: float, env: Any, *, rows: bool = True, log: bool = False) -> dict[str, Any]:
     """Check `targets`, drawing the table row by row (`rows`, with its summary) and the spinner; the report."""
     from aimux_cli import health
-    from aimux_cli.commands.test_providers import grid_for, row, summary
+    from aimux_cli.render.check_table import grid_for, row, summary
 
     console = env.stdout_console
     widths = column_widths(targets, timeout, console.width)
