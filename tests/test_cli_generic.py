@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import toon_format
+from pty_support import read_terminal
 
 ROOT = Path(__file__).resolve().parents[1]
 INPUTS = ROOT / "tests" / "data" / "inputs"
@@ -256,18 +257,8 @@ def test_usage_errors_are_one_line_on_a_terminal_too():
                             stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, cwd=ROOT,
                             env={**os.environ, "COLUMNS": "100", "TERM": "xterm-256color"})
     os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(master)
+    screen = read_terminal(master, 60).decode()
     assert proc.wait(timeout=60) == 2
-    screen = b"".join(chunks).decode()
     assert screen.splitlines() == [
         "aimux: error: Invalid value for '--delimiter' / '-d': 'semicolon' is not one of 'comma', 'tab', 'pipe'.",
         "Try 'aimux prettify --help' for help."]
