@@ -95,75 +95,11 @@ def prettify(
         raise typer.Exit(int(code))
 
 
-# --- ask (issue 4): options here, body in aimux_cli/commands/ask.py ---
+# --- ask (issues 4, 11): options in cli_ask.py, body in aimux_cli/commands/ask.py ---
 
+from aimux_cli.cli_ask import ASK_HELP, ask  # noqa: E402 - registered here, in the help's order
 
-class AskFormat(str, Enum):
-    rich = "rich"
-    text = "text"
-    toon = "toon"
-    json = "json"
-    raw = "raw"
-
-
-class ThinkingMode(str, Enum):
-    show = "show"
-    hide = "hide"
-    stdout = "stdout"
-
-
-@app.command(
-    help="Ask a model and stream its answer. Piped stdin is context: its text comes first, then the PROMPT, "
-    "separated by a blank line (stdin alone is the prompt). Example: git diff | aimux ask -p groq 'review this'",
-)
-def ask(
-    prompt: Optional[List[str]] = typer.Argument(None, metavar="[PROMPT]...",
-                                                 help="The prompt; several words are joined with spaces."),
-    provider: Optional[str] = typer.Option(None, "--provider", "-p", metavar="NAME",
-                                           help="Provider from the catalog or the config file. Default: "
-                                           "default_provider of the config."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", metavar="NAME",
-                                        help="Model. Default: the provider's configured or built-in model."),
-    system: Optional[str] = typer.Option(None, "--system", "-s", metavar="TEXT", help="System prompt."),
-    temperature: Optional[float] = typer.Option(None, "--temperature", min=0.0, metavar="T",
-                                                help="Sampling temperature."),
-    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, metavar="N",
-                                             help="Most tokens to generate."),
-    base_url: Optional[str] = typer.Option(None, "--base-url", metavar="URL",
-                                           help="Override the provider's base URL (e.g. a local proxy)."),
-    timeout: Optional[float] = typer.Option(None, "--timeout", metavar="SECONDS",
-                                            help="Connect/read timeout, also the longest silence allowed inside "
-                                            "a stream. Default: the config's, else 120."),
-    retries: int = typer.Option(2, "--retries", min=0, max=20, metavar="N",
-                                help="Retries on connection failures and 408/409/429/5xx/529, before any answer "
-                                "text was written."),
-    no_stream: bool = typer.Option(False, "--no-stream", help="Ask for the whole answer in one response."),
-    fmt: Optional[AskFormat] = typer.Option(None, "--format", "-f",
-                                            help="Output: rich (default on a terminal), text (default when piped), "
-                                            "toon/json (the response document), raw (the provider's bytes)."),
-    thinking: ThinkingMode = typer.Option(ThinkingMode.show, "--thinking",
-                                          help="The model's thinking: show (on stderr, labelled, when it is a "
-                                          "terminal), hide, or stdout (before the answer, labelled)."),
-    color: Optional[bool] = typer.Option(None, "--color/--no-color",
-                                         help="Force colours on or off (NO_COLOR and FORCE_COLOR are honoured)."),
-    no_log: bool = typer.Option(False, "--no-log", help="Do not write this exchange to the log (aimux logs). "
-                                "`log = false` in the config turns the log off for good."),
-    cont: bool = typer.Option(False, "--continue", "-c", help="Continue the newest logged conversation: its "
-                              "earlier prompts and answers are sent first, in this provider's format."),
-    cid: Optional[str] = typer.Option(None, "--cid", metavar="ID",
-                                      help="Continue conversation ID (see aimux logs -f json, conversation_id)."),
-    debug: bool = debug_option(),
-) -> None:
-    set_debug(debug)
-    from aimux_cli.commands.ask import AskOptions, run
-
-    opts = AskOptions(prompt=prompt or [], provider=provider, model=model, system=system, temperature=temperature,
-                      max_tokens=max_tokens, base_url=base_url, timeout=timeout, retries=retries,
-                      stream=not no_stream, fmt=fmt.value if fmt else None, color=color,
-                      debug=State.debug, thinking=thinking.value, log=not no_log, cont=cont, cid=cid)
-    code = run(opts)
-    if code:
-        raise typer.Exit(int(code))
+app.command(help=ASK_HELP)(ask)
 
 # --- test-providers (issue 5): options here, body in aimux_cli/commands/test_providers.py ---
 

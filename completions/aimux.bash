@@ -21,7 +21,7 @@ _aimux() {
       if [[ "$prev" == "--thinking" ]]; then COMPREPLY=($(compgen -W "show hide stdout" -- "$cur")); return; fi
       if [[ "$prev" == "-f" ]]; then COMPREPLY=($(compgen -W "rich text toon json raw" -- "$cur")); return; fi
       if [[ "$prev" == "-p" ]]; then COMPREPLY=($(compgen -W "$(_aimux_providers)" -- "$cur")); return; fi
-      COMPREPLY=($(compgen -W "--base-url --cid --color --continue --debug --format --help --max-tokens --model --no-color --no-log --no-stream --provider --retries --system --temperature --thinking --timeout -c -f -m -p -s" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "--base-url --cid --color --continue --debug --fallback --format --help --max-tokens --model --no-color --no-log --no-stream --provider --retries --system --temperature --thinking --timeout -c -f -m -p -s" -- "$cur")) ;;
     "bench")
       COMPREPLY=($(compgen -W "prettify provider --debug --help" -- "$cur")) ;;
     "bench prettify")

@@ -24,6 +24,7 @@ complete -c aimux -n '__fish_seen_subcommand_from ask' -l cid
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l color
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l continue
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l debug
+complete -c aimux -n '__fish_seen_subcommand_from ask' -l fallback
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l format -x -a 'rich text toon json raw'
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l help
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l max-tokens

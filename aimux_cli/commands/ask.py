@@ -45,27 +45,21 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from aimux_cli import output, streams, wire as wires
 from aimux_cli.commands import ask_log
-from aimux_cli.commands.ask_pump import Pump
+from aimux_cli.commands.ask_exchange import Exchange, _type_message  # noqa: F401 - _type_message: tests
+from aimux_cli.commands.ask_finish import finish
+from aimux_cli.commands.ask_pump import Pump  # noqa: F401 - the fuzz tests and bench_ask pump as ask pumps
+from aimux_cli.errors import ExitCode, InputError, UsageError
 from aimux_cli.live import INTERRUPTS, View, interrupted_line
-from aimux_cli.present import dumps_json, scrubbed, warn
-from aimux_cli.errors import (
-    AimuxError,
-    AuthError,
-    ExitCode,
-    IncompleteError,
-    InputError,
-    ProviderError,
-    RateLimitError,
-    UsageError,
-    exit_code_for_error,
-)
+from aimux_cli.present import scrubbed
+
 
 @dataclass
 class AskOptions:
     prompt: list[str] = field(default_factory=list)
-    provider: str | None = None
+    provider: str | None = None  # the first of `providers`
+    providers: list[str] = field(default_factory=list)  # -p a,b,c or -p repeated: fanned out (commands/ask_many.py)
+    fallback: list[str] = field(default_factory=list)  # --fallback NAME, repeatable: tried in order (ask_many.py)
     model: str | None = None
     system: str | None = None
     temperature: float | None = None
@@ -86,7 +80,12 @@ class AskOptions:
 def run(opts: AskOptions) -> int:
     """Run one ask; returns 0 or raises an AimuxError carrying the exit code (cli.main prints its line).
 
-    Once a request was prepared, the exchange is logged whatever its outcome (logdb.record never raises)."""
+    Once a request was prepared, the exchange is logged whatever its outcome (logdb.record never raises).
+    Several providers or --fallback go to commands/ask_many.py."""
+    if len(opts.providers) > 1 or opts.fallback:
+        from aimux_cli.commands.ask_many import run_many
+
+        return run_many(opts)
     state: dict = {}
     code: int | None = None
     try:
@@ -101,7 +100,7 @@ def run(opts: AskOptions) -> int:
 
 
 def _run(opts: AskOptions, state: dict) -> int:
-    from aimux_cli import config, fastexit, request
+    from aimux_cli import fastexit
     from aimux_cli.render.console import TerminalEnv
 
     fastexit.clean()  # ask closes its client and joins its threads: the process may end as soon as it is flushed
@@ -109,19 +108,8 @@ def _run(opts: AskOptions, state: dict) -> int:
     fmt = opts.fmt or ("rich" if env.stdout_isatty else "text")
     if opts.timeout is not None and opts.timeout <= 0:
         raise UsageError("--timeout must be a positive number of seconds")
-    prompt = state["prompt"] = build_prompt(opts.prompt, None if env.stdin_isatty else read_stdin())
-    overrides = {k: v for k, v in (("model", opts.model), ("base_url", opts.base_url), ("timeout", opts.timeout))
-                 if v is not None}
-    resolved = config.resolve(opts.provider, overrides)
-    messages, system = [{"role": "user", "content": prompt}], opts.system
-    if opts.cont or opts.cid:
-        state["conversation"], earlier, kept = ask_log.history(opts.cid)
-        messages, system = earlier + messages, system or kept
-    else:
-        state["conversation"] = ask_log.new_conversation()
-    state["system"] = system
-    prepared = request.build(resolved, messages=messages, system=system, temperature=opts.temperature,
-                             max_tokens=opts.max_tokens, stream=opts.stream)
+    messages, system = gather(opts, env.stdin_isatty, state)
+    resolved, prepared = prepare(opts, opts.provider, messages, system)
     if opts.thinking not in ("show", "hide", "stdout"):
         raise UsageError("--thinking must be show, hide or stdout")
     waiting = None if opts.debug or not env.interactive("stderr") else f"waiting for {prepared.provider}"
@@ -142,6 +130,34 @@ def _run(opts: AskOptions, state: dict) -> int:
         except KeyboardInterrupt:
             return interrupted(view, exchange)
     return finish(doc, cut, fmt, env, view, exchange)
+
+
+def gather(opts: AskOptions, stdin_isatty: bool, state: dict) -> tuple[list[dict], str | None]:
+    """The turns to send, once for every provider: the earlier turns of a continued conversation, then the prompt
+    (stdin context + PROMPT); and the system prompt. Fills state's prompt, conversation and system for the log."""
+    prompt = state["prompt"] = build_prompt(opts.prompt, None if stdin_isatty else read_stdin())
+    messages, system = [{"role": "user", "content": prompt}], opts.system
+    if opts.cont or opts.cid:
+        state["conversation"], earlier, kept = ask_log.history(opts.cid)
+        messages, system = earlier + messages, system or kept
+    else:
+        state["conversation"] = ask_log.new_conversation()
+    state["system"] = system
+    return messages, system
+
+
+def prepare(opts: AskOptions, provider: str | None, messages: list[dict], system: str | None):
+    """-> (ResolvedProvider, PreparedRequest) of `provider` (None: the config's default) for these turns, with
+    opts' request options (--model, --base-url, --timeout, the request extras). ConfigError (3) for an unknown
+    provider or a missing key."""
+    from aimux_cli import config, request
+
+    overrides = {k: v for k, v in (("model", opts.model), ("base_url", opts.base_url), ("timeout", opts.timeout))
+                 if v is not None}
+    resolved = config.resolve(provider, overrides)
+    prepared = request.build(resolved, messages=messages, system=system, temperature=opts.temperature,
+                             max_tokens=opts.max_tokens, stream=opts.stream)
+    return resolved, prepared
 
 
 def build_prompt(words: list[str], stdin_text: str | None) -> str:
@@ -170,175 +186,6 @@ def read_stdin() -> str:
         raise InputError(f"<stdin>: invalid UTF-8 at byte {exc.start}") from None
 
 
-class Exchange:
-    """One request through client.py, its body pumped into the view; HTTP errors become one-line AimuxErrors."""
-
-    def __init__(self, prepared, wire: str, timeout: float, retries: int, raw: bool) -> None:
-        self.prepared, self.wire, self.timeout, self.retries, self.raw = prepared, wire, timeout, retries, raw
-        self.attempts = 1
-        self.t_start = time.monotonic()
-        self.t_end: float | None = None
-        self.view: View | None = None
-        self.pump: Pump | None = None  # kept for the note after a Ctrl-C: what arrived so far
-        # for the log: the response's status and headers, its body as it arrived (or the error body)
-        self.model: str | None = None
-        self.status: int | None = None
-        self.headers: dict[str, str] | None = None
-        self.received: list[bytes] = []
-        self.error_body: bytes | None = None
-        self.log = False  # import the log's module (sqlite3, 2 ms) in a thread while the request is under way
-        self.prefetch = None
-
-    def run(self, view: View):
-        """-> (document or None, IncompleteError or None when the body was cut short)."""
-        from aimux_cli import client
-
-        if self.log:
-            self.prefetch = ask_log.prefetch()
-        folder = wires.StreamFolder(api=self.wire, provider=self.prepared.provider)
-        pump = self.pump = Pump(folder, view)
-        cut: IncompleteError | None = None
-        try:
-            if self.prepared.stream:
-                self._stream(client, pump)
-            else:
-                self._send(client, pump)
-        except IncompleteError as exc:
-            cut = exc
-        except (AuthError, RateLimitError, ProviderError) as exc:
-            self.status, self.headers, self.error_body = exc.status, exc.headers, exc.body
-            if getattr(exc, "status", None) is None:
-                raise
-            raise self._http_failure(exc) from None
-        finally:
-            self.t_end = time.monotonic()
-        try:
-            pump.close(complete=cut is None)
-        except streams.StreamError as exc:
-            raise ProviderError(f"{self.prepared.provider}: unreadable response: {exc}") from None
-        return pump.document(), cut
-
-    def _stream(self, client, pump: Pump) -> None:
-        with client.stream(self.prepared, timeout=self.timeout, retries=self.retries, on_retry=self._on_retry) as s:
-            self.t_start = s.timing.t_start
-            self.status, self.headers = s.status, s.headers
-            for chunk in s:
-                self.received.append(chunk)
-                if self.raw:
-                    self._arrived()
-                    output.write_bytes(chunk, flush=True)
-                pump.feed(chunk)
-
-    def _send(self, client, pump: Pump) -> None:
-        response = client.send(self.prepared, timeout=self.timeout, retries=self.retries, on_retry=self._on_retry)
-        self.t_start = response.timing.t_start
-        self.status, self.headers = response.status, response.headers
-        self.received.append(response.body)
-        if self.raw:
-            self._arrived()
-            output.write_bytes(response.body, flush=True)
-        pump.feed(response.body)
-
-    def _on_retry(self, attempt: int, delay: float, reason: str) -> None:
-        self.attempts = attempt + 1
-        line = f"{self.prepared.provider}: {reason}; retry {attempt} of {self.retries} in {delay:.2f} s"
-        if self.view is None:
-            warn(line)
-        else:
-            with self.view.note():
-                warn(line)
-
-    def _arrived(self) -> None:
-        if self.view is not None:
-            self.view.arrived()
-
-    def _http_failure(self, exc: AimuxError) -> AimuxError:
-        """The final HTTP error as one line: provider, status, attempts, the provider's error type and message."""
-        status, body = exc.status, getattr(exc, "body", b"") or b""  # type: ignore[attr-defined]
-        if self.raw and body:
-            self._arrived()
-            output.write_bytes(body, flush=True)
-        detail = _error_detail(body, self.wire, self.prepared.provider, status)
-        tries = f" after {self.attempts} attempts" if self.attempts > 1 else ""
-        line = f"{self.prepared.provider}: HTTP {status}{tries}: {detail}" if detail else f"{exc}{tries}"
-        return type(exc)(_scrub(line, self.prepared))
-
-
-def _error_detail(body: bytes, wire: str, provider: str, status: int) -> str:
-    """"type: message" of an error body, normalized by the wire parser; "" when the body says nothing usable."""
-    import orjson
-
-    try:
-        value = orjson.loads(body)
-    except orjson.JSONDecodeError:  # client.py's own line says it: the text, or an HTML page's title and the URL
-        return ""
-    doc = wires.parse_body(value, api=wire, provider=provider, http_status=status)
-    err = doc.error if doc is not None else {}
-    return _type_message(err)
-
-
-def _type_message(err: dict) -> str:
-    kind = err.get("type") or err.get("code")
-    message = " ".join(scrubbed(str(err.get("message") or "")).split())  # scrubbed before lines are joined
-    return ": ".join(str(part) for part in (kind, message) if part)
-
-
-def _scrub(line: str, prepared) -> str:
-    from aimux_cli.request import redact
-
-    return redact(line, prepared.secrets)
-
-
-def finish(doc, cut: IncompleteError | None, fmt: str, env, view: View, exchange: Exchange) -> int:
-    """After the body: the document (toon/json), the footer (rich), then the exit code of what happened."""
-    provider = exchange.prepared.provider
-    if doc is None:
-        if cut is not None:
-            raise cut
-        raise IncompleteError(f"{provider}: the response ended before any answer arrived")
-    skipped = exchange.pump.folder.skipped if exchange.pump is not None else 0
-    if skipped:  # as prettify (and prettify --follow) says it of the same bytes
-        warn(f"{provider}: skipped {skipped} event(s) whose data was not JSON")
-    data = doc.to_dict()
-    if fmt in ("json", "toon"):
-        data["client"] = client_timing(view.first_delta, exchange)
-    if fmt == "json":
-        output.write(dumps_json(data) + "\n")
-    elif fmt == "toon":
-        from aimux_cli.toon import encode
-
-        output.write(encode(data) + "\n")
-    elif fmt == "rich":
-        footer(doc, env, view, exchange)
-    elif fmt == "text" and doc.status != "error":  # an error document gets its own line below
-        from aimux_cli.present import text_notes
-
-        text_notes(doc)  # what else the answer was (a refusal, warnings, content filtering), on stderr
-    if cut is not None:
-        raise IncompleteError(f"{cut}; what arrived is printed above")
-    if doc.status == "error":
-        err = doc.error
-        status = err.get("status")
-        where = f"HTTP {status}" if status else "error in the response"
-        line = f"{provider}: {where}: {_type_message(err) or 'no details given'}"
-        raise AimuxError(_scrub(line, exchange.prepared), exit_code=exit_code_for_error(err))
-    if doc.status == "incomplete":
-        raise IncompleteError(f"{provider}: the stream ended before its terminal event: the answer is incomplete")
-    return int(ExitCode.OK)
-
-
-def client_timing(first_delta: float | None, exchange: Exchange) -> dict:
-    """What aimux measured itself (the footer's figures): time to the first visible token of a stream, the whole
-    exchange, and the attempts it took, in seconds from the start of the request that succeeded."""
-    t0, t_end = exchange.t_start, exchange.t_end or time.monotonic()
-    timing = {}
-    if first_delta is not None and exchange.prepared.stream:
-        timing["first_token_s"] = round(first_delta - t0, 4)
-    timing["total_s"] = round(t_end - t0, 4)
-    timing["attempts"] = exchange.attempts
-    return timing
-
-
 def interrupted(view: View, exchange: Exchange) -> int:
     """Ctrl-C: the view is closed (what was drawn stays, once), then one line on stderr with what had arrived."""
     INTERRUPTS.restore()  # a second Ctrl-C now ends aimux at once
@@ -356,29 +203,3 @@ def interrupted(view: View, exchange: Exchange) -> int:
     return int(ExitCode.INTERRUPTED)
 
 
-def footer(doc, env, view: View, exchange: Exchange) -> None:
-    """One dimmed line on stderr: model · tokens · time to first token · total time · tokens per second."""
-    from rich.text import Text
-
-    from aimux_cli.render.sanitize import for_terminal
-
-    env.stderr_console.print(Text(for_terminal(footer_text(doc, view.first_delta, exchange)), style="dim"),
-                             soft_wrap=True)
-
-
-def footer_text(doc, first_delta: float | None, exchange: Exchange) -> str:
-    usage = doc.usage or {}
-    t0, t_end = exchange.t_start, exchange.t_end or time.monotonic()
-    parts = [doc.model or exchange.prepared.provider]
-    if "input_tokens" in usage or "output_tokens" in usage:
-        parts.append(f"{usage.get('input_tokens', '?')} in / {usage.get('output_tokens', '?')} out tokens")
-    if first_delta is not None and exchange.prepared.stream:
-        parts.append(f"first token {first_delta - t0:.2f} s")
-    parts.append(f"total {t_end - t0:.2f} s")
-    out = usage.get("output_tokens")
-    start = first_delta if first_delta is not None and exchange.prepared.stream else t0
-    if isinstance(out, int) and out > 0 and t_end > start:
-        parts.append(f"{out / (t_end - start):.1f} tok/s")
-    if doc.finish not in (None, "stop"):
-        parts.append(f"finish {doc.finish}")
-    return " · ".join(parts)

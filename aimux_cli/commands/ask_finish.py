@@ -1,0 +1,91 @@
+"""`aimux ask` after the body: the document (toon/json, with the `client` section), the footer (rich) or the notes
+(text), then the exit code of what happened (an error document, a cut, an incomplete stream).
+"""
+
+from __future__ import annotations
+
+import time
+
+from aimux_cli import output
+from aimux_cli.commands.ask_exchange import Exchange, _scrub, _type_message
+from aimux_cli.errors import AimuxError, ExitCode, IncompleteError, exit_code_for_error
+from aimux_cli.live import View
+from aimux_cli.present import dumps_json, warn
+
+
+def finish(doc, cut: IncompleteError | None, fmt: str, env, view: View, exchange: Exchange) -> int:
+    """After the body: the document (toon/json), the footer (rich), then the exit code of what happened."""
+    provider = exchange.prepared.provider
+    if doc is None:
+        if cut is not None:
+            raise cut
+        raise IncompleteError(f"{provider}: the response ended before any answer arrived")
+    skipped = exchange.pump.folder.skipped if exchange.pump is not None else 0
+    if skipped:  # as prettify (and prettify --follow) says it of the same bytes
+        warn(f"{provider}: skipped {skipped} event(s) whose data was not JSON")
+    data = doc.to_dict()
+    if fmt in ("json", "toon"):
+        data["client"] = client_timing(view.first_delta, exchange)
+    if fmt == "json":
+        output.write(dumps_json(data) + "\n")
+    elif fmt == "toon":
+        from aimux_cli.toon import encode
+
+        output.write(encode(data) + "\n")
+    elif fmt == "rich":
+        footer(doc, env, view, exchange)
+    elif fmt == "text" and doc.status != "error":  # an error document gets its own line below
+        from aimux_cli.present import text_notes
+
+        text_notes(doc)  # what else the answer was (a refusal, warnings, content filtering), on stderr
+    if cut is not None:
+        raise IncompleteError(f"{cut}; what arrived is printed above")
+    if doc.status == "error":
+        err = doc.error
+        status = err.get("status")
+        where = f"HTTP {status}" if status else "error in the response"
+        line = f"{provider}: {where}: {_type_message(err) or 'no details given'}"
+        raise AimuxError(_scrub(line, exchange.prepared), exit_code=exit_code_for_error(err))
+    if doc.status == "incomplete":
+        raise IncompleteError(f"{provider}: the stream ended before its terminal event: the answer is incomplete")
+    return int(ExitCode.OK)
+
+
+def client_timing(first_delta: float | None, exchange: Exchange) -> dict:
+    """What aimux measured itself (the footer's figures): time to the first visible token of a stream, the whole
+    exchange, and the attempts it took, in seconds from the start of the request that succeeded."""
+    t0, t_end = exchange.t_start, exchange.t_end or time.monotonic()
+    timing = {}
+    if first_delta is not None and exchange.prepared.stream:
+        timing["first_token_s"] = round(first_delta - t0, 4)
+    timing["total_s"] = round(t_end - t0, 4)
+    timing["attempts"] = exchange.attempts
+    return timing
+
+
+def footer(doc, env, view: View, exchange: Exchange) -> None:
+    """One dimmed line on stderr: model · tokens · time to first token · total time · tokens per second."""
+    from rich.text import Text
+
+    from aimux_cli.render.sanitize import for_terminal
+
+    env.stderr_console.print(Text(for_terminal(footer_text(doc, view.first_delta, exchange)), style="dim"),
+                             soft_wrap=True)
+
+
+def footer_text(doc, first_delta: float | None, exchange: Exchange) -> str:
+    usage = doc.usage or {}
+    t0, t_end = exchange.t_start, exchange.t_end or time.monotonic()
+    parts = [doc.model or exchange.prepared.provider]
+    if "input_tokens" in usage or "output_tokens" in usage:
+        parts.append(f"{usage.get('input_tokens', '?')} in / {usage.get('output_tokens', '?')} out tokens")
+    if first_delta is not None and exchange.prepared.stream:
+        parts.append(f"first token {first_delta - t0:.2f} s")
+    parts.append(f"total {t_end - t0:.2f} s")
+    out = usage.get("output_tokens")
+    start = first_delta if first_delta is not None and exchange.prepared.stream else t0
+    if isinstance(out, int) and out > 0 and t_end > start:
+        parts.append(f"{out / (t_end - start):.1f} tok/s")
+    if doc.finish not in (None, "stop"):
+        parts.append(f"finish {doc.finish}")
+    return " · ".join(parts)
