@@ -1,91 +1,72 @@
-"""`aimux bench provider`: load generation against one provider, and the statistics of what it measured.
+"""`aimux bench provider`: load generation against one provider, in one process (bench_workers.py spreads it over
+several); the statistics are in bench_stats.py (re-exported here).
 
-Contract: `run(prepared, wire, plan, timeout=...) -> Run` (async; drives streamed requests through client.py) and
-`summarize(samples, wall_s) -> dict` (pure). Definitions follow vLLM's `benchmark_serving` and genai-perf:
+Contract: `run(prepared, wire, plan, timeout=...) -> Run` (async; drives streamed requests through client_lean.py or
+client.py; `prepared` is one streamed request.PreparedRequest or a list of them, used in turn by request index).
+Definitions follow vLLM's `benchmark_serving`, guidellm and genai-perf:
 
-- TTFT: request handed to the transport -> the first body chunk that carries answer or reasoning text.
-- E2E latency: request handed to the transport -> the last body byte.
+- TTFT: the request's start, before a connection is looked for or made (so TCP and TLS set-up count, as in vLLM and
+  guidellm) -> the first body chunk that carries answer or reasoning text (a role-only or empty first chunk, which
+  vLLM would count, does not). Connect time (TCP + TLS of a new connection) is reported apart, per request.
+- E2E latency: the same start -> the last body byte.
 - Output tokens: the provider's usage (streams ask for it where the API allows, e.g. `stream_options.include_usage`;
   Gemini's thought tokens are added, as its candidate count leaves them out); when a stream reports none, the number
   of text-carrying events, marked `tokens_estimated`.
 - TPOT = (E2E - TTFT) / (output tokens - 1); ITL = the gaps between consecutive text-carrying chunks, pooled over
-  requests. Chunks are timestamped by client.py as they leave the transport, before any parsing. Streams go through
+  requests. Chunks are timestamped as they leave the transport, before any parsing. Streams go through
   client_lean.LeanSession (a few µs per chunk where httpx's async layers cost hundreds, which would delay the very
   chunks being timed), or client.AsyncSession when a proxy variable applies to the URL.
 
 Load: without a rate, `concurrency` requests are kept in flight (closed loop). With `rate`, request starts follow a
 Poisson process (exponential gaps, mean 1/rate; open loop) and `concurrency`, when given, caps the requests in
-flight. Warm-up requests run first and are not counted; the first one that fails stops the run (WarmupFailed: its
-message, its category's exit code), since what would follow measures a broken setup. Requests are never retried: a
-retry would hide the failure and distort the timings.
+flight; each sample notes how late its start was against the schedule (`late_ms`). Warm-up requests run first and
+are not counted; the first one that fails stops the run (WarmupFailed: its message, its category's exit code), since
+what would follow measures a broken setup. Requests are never retried: a retry would hide the failure and distort
+the timings.
+
+The client watches itself: the CPU time the process used during the measured phase, and the event loop's lag (a
+ticker every LAG_TICK_S notes how late it wakes), both in `Run.client`; a client that is busy or late distorts what it
+measures (bench_workers.client_report says so in the report).
 
 Failures never end a run: whatever one request meets (an HTTP error, a dropped connection, bytes that are not HTTP, a
 reply the wire parser cannot read, no file descriptor left) becomes its Sample (bench_request.measure), with an error
 category (the exit-code categories in CATEGORIES) and a one-line message scrubbed of secrets; the summary keeps the
 first message of each category. Everything a request's handling may import is imported before the first socket
 opens (bench_request.preload), and `fit_descriptors` sizes the run to RLIMIT_NOFILE, so running out of descriptors
-shows as failed samples saying so, never as a crash. Ctrl-C (asyncio.run cancels the main task) ends the measured phase: the requests that finished make
-the Run, marked `interrupted`.
+shows as failed samples saying so, never as a crash. Ctrl-C (asyncio.run cancels the main task) ends the measured
+phase: the requests that finished make the Run, marked `interrupted`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from aimux_cli.bench_stats import (  # noqa: F401  # the statistics, re-exported for bench's callers
+    CATEGORIES,
+    STAT_KEYS,
+    histogram,
+    parse_slos,
+    percentile,
+    stats,
+    summarize,
+)
 from aimux_cli.errors import AimuxError, ExitCode
 
-CATEGORIES = ("auth", "rate_limit", "provider", "network", "incomplete")
 _CATEGORY_OF = {ExitCode.AUTH: "auth", ExitCode.RATE_LIMIT: "rate_limit", ExitCode.NETWORK: "network",
                 ExitCode.INCOMPLETE: "incomplete"}
 EXIT_CODES = {category: code for code, category in _CATEGORY_OF.items()} | {"provider": ExitCode.PROVIDER}
 FD_RESERVE = 64  # descriptors kept for all that is not a connection: interpreter, event loop, DNS threads, files
-STAT_KEYS = ("mean", "median", "p90", "p95", "p99", "min", "max")
 METRICS = ("ttft_ms", "tpot_ms", "itl_ms", "e2e_ms")
 UNCAPPED_CONNECTIONS = 1000  # pool size for an open loop without a concurrency cap
+LAG_TICK_S = 0.02  # how often the event loop's lag is sampled
 
 
-# --- statistics (pure) ---
-
-def percentile(ordered: Sequence[float], q: float) -> float:
-    """The q-th percentile (0..100) of sorted values, interpolating linearly (numpy's default, as vLLM uses)."""
-    if not ordered:
-        raise ValueError("percentile of no values")
-    pos = (len(ordered) - 1) * q / 100
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
-
-
-def stats(values: Sequence[float]) -> dict[str, float | None]:
-    """{mean, median, p90, p95, p99, min, max} of `values`, rounded to µs when they are ms; all None when empty."""
-    if not values:
-        return dict.fromkeys(STAT_KEYS)
-    ordered = sorted(values)
-    out = {"mean": math.fsum(ordered) / len(ordered), "median": percentile(ordered, 50),
-           "p90": percentile(ordered, 90), "p95": percentile(ordered, 95), "p99": percentile(ordered, 99),
-           "min": ordered[0], "max": ordered[-1]}
-    return {k: round(v, 3) for k, v in out.items()}
-
-
-def histogram(values: Sequence[float], bins: int = 10) -> list[tuple[float, float, int]]:
-    """Equal-width bins over [min, max]: [(low, high, count)]; one bin when every value is the same."""
-    if not values:
-        return []
-    lo, hi = min(values), max(values)
-    if hi == lo:
-        return [(lo, hi, len(values))]
-    width = (hi - lo) / bins
-    counts = [0] * bins
-    for v in values:
-        counts[min(int((v - lo) / width), bins - 1)] += 1
-    return [(lo + i * width, lo + (i + 1) * width, c) for i, c in enumerate(counts)]
-
+# --- load shapes and categories ---
 
 def poisson_offsets(rate: float, rng: random.Random) -> Iterator[float]:
     """Start times (seconds from 0) of a Poisson process: the first at 0, then exponential gaps of mean 1/rate."""
@@ -143,7 +124,7 @@ class Sample:
     """One measured request; times in milliseconds, None when not defined for it."""
 
     index: int
-    start_ms: float  # when it was sent, from the start of the measured run
+    start_ms: float  # when it started (before any connection), from the start of the measured run
     status: str = "ok"  # "ok" or an error category
     ttft_ms: float | None = None
     e2e_ms: float | None = None
@@ -153,6 +134,9 @@ class Sample:
     chunks: int = 0  # body chunks that carried text
     error: str | None = None  # the one-line message of a failure
     itl_ms: list[float] = field(default_factory=list)
+    connect_ms: float | None = None  # TCP (+ TLS) set-up of a new connection; None when one was reused
+    late_ms: float | None = None  # open loop: how far behind its scheduled time the request started
+    worker: int = 0  # the worker process that sent it (bench_workers)
     exchange: dict[str, Any] | None = field(default=None, repr=False, compare=False)  # for --log (bench_request)
 
     @property
@@ -163,7 +147,14 @@ class Sample:
         return {"index": self.index, "status": self.status, "start_ms": _ms(self.start_ms),
                 "ttft_ms": _ms(self.ttft_ms), "e2e_ms": _ms(self.e2e_ms), "tpot_ms": _ms(self.tpot_ms),
                 "output_tokens": self.output_tokens, "tokens_estimated": self.tokens_estimated,
-                "chunks": self.chunks, "error": self.error, "itl_ms": [_ms(g) for g in self.itl_ms]}
+                "chunks": self.chunks, "error": self.error, "itl_ms": [_ms(g) for g in self.itl_ms],
+                "connect_ms": _ms(self.connect_ms), "late_ms": _ms(self.late_ms), "worker": self.worker}
+
+    @classmethod
+    def from_dict(cls, row: dict[str, Any]) -> Sample:
+        """A sample from a report's `requests` row (to_dict's output): `bench compare`, tests."""
+        names = cls.__dataclass_fields__.keys() - {"exchange"}
+        return cls(**{k: v for k, v in row.items() if k in names})
 
 
 def _ms(value: float | None) -> float | None:
@@ -171,7 +162,7 @@ def _ms(value: float | None) -> float | None:
 
 
 def timings(sample: Sample, t_sent: float, marks: list[float], t_end: float, tokens: int | None) -> Sample:
-    """Fill a sample's TTFT, E2E, ITL and TPOT from monotonic seconds: send, text-chunk arrivals, last byte."""
+    """Fill a sample's TTFT, E2E, ITL and TPOT from monotonic seconds: start, text-chunk arrivals, last byte."""
     sample.e2e_ms = (t_end - t_sent) * 1000
     sample.chunks = len(marks)
     sample.output_tokens = tokens
@@ -181,29 +172,6 @@ def timings(sample: Sample, t_sent: float, marks: list[float], t_end: float, tok
         if tokens is not None and tokens > 1:
             sample.tpot_ms = (sample.e2e_ms - sample.ttft_ms) / (tokens - 1)
     return sample
-
-
-def summarize(samples: Sequence[Sample], wall_s: float) -> dict[str, Any]:
-    """The run's summary: counts, errors by category, throughput over `wall_s`, and the four latency stats."""
-    done = [s for s in samples if s.ok]
-    errors = dict.fromkeys(CATEGORIES, 0)
-    messages: dict[str, str | None] = {}  # the first message of each category met, by request index
-    for s in sorted(samples, key=lambda s: s.index):
-        if not s.ok:
-            errors[s.status] = errors.get(s.status, 0) + 1
-            messages.setdefault(s.status, s.error)
-    tokens = sum(s.output_tokens or 0 for s in done)
-    per_s = (lambda n: round(n / wall_s, 3) if wall_s > 0 else None)
-    return {
-        "completed": len(done), "failed": len(samples) - len(done), "errors": errors, "error_messages": messages,
-        "duration_s": round(wall_s, 3), "requests_per_s": per_s(len(done)),
-        "output_tokens": tokens, "output_tokens_per_s": per_s(tokens),
-        "tokens_estimated": any(s.tokens_estimated for s in done),
-        "ttft_ms": stats([s.ttft_ms for s in done if s.ttft_ms is not None]),
-        "tpot_ms": stats([s.tpot_ms for s in done if s.tpot_ms is not None]),
-        "itl_ms": stats([g for s in done for g in s.itl_ms]),
-        "e2e_ms": stats([s.e2e_ms for s in done if s.e2e_ms is not None]),
-    }
 
 
 # --- the runner ---
@@ -231,6 +199,7 @@ class Run:
     wall_s: float  # from the first measured start to the last measured end
     started_at: str  # ISO 8601 UTC, when measurement began
     interrupted: bool = False  # Ctrl-C ended the run: `samples` are the requests that had finished
+    client: dict[str, Any] = field(default_factory=dict)  # cpu_s, cpu_pct, lag_ms [(t_s, ms)], pid (see _measured)
 
 
 class WarmupFailed(AimuxError):
@@ -243,38 +212,44 @@ class WarmupFailed(AimuxError):
 
 
 OnSample = Callable[[Sample], None]
+StartAt = Callable[[], Any]  # awaited after the warm-up: returns the monotonic time measurement starts at, or None
 
 
 async def run(prepared: Any, wire: str, plan: Plan, *, timeout: float, on_sample: OnSample | None = None,
-              session: Any = None, log: int = 0) -> Run:
-    """Warm up, then measure `plan`'s requests of `prepared` (a streamed request.PreparedRequest). Raises
-    WarmupFailed when a warm-up request fails; returns a Run marked `interrupted` when cancelled (Ctrl-C).
-    `log` (bench_request.LOG_ROWS or LOG_BODIES) keeps each measured request's exchange on its Sample, for the
-    caller to write to the log after the run (bench_log)."""
+              session: Any = None, log: int = 0, start_at: StartAt | None = None,
+              pick: Callable[[int], int] | None = None) -> Run:
+    """Warm up, then measure `plan`'s requests of `prepared` (a streamed request.PreparedRequest, or a list used in
+    turn: request i sends prepared[pick(i) % len], pick defaulting to i). Raises WarmupFailed when a warm-up request
+    fails; returns a Run marked `interrupted` when cancelled (Ctrl-C). `log` (bench_request.LOG_ROWS or LOG_BODIES)
+    keeps each measured request's exchange on its Sample, for the caller to write to the log after the run
+    (bench_log). `start_at` lets worker processes start measuring together (bench_workers)."""
     from aimux_cli import client, client_lean
     from aimux_cli.bench_request import measure, preload
 
     preload(wire)
+    pool = list(prepared) if isinstance(prepared, (list, tuple)) else [prepared]
+    pick = pick or (lambda i: i)
     cap = plan.in_flight()
     own = session is None
     if session is None:
         # The lean transport keeps per-chunk overhead to a few µs; httpx only when a proxy must be honoured.
-        lean = client_lean.lean_supported(prepared.url)
+        lean = client_lean.lean_supported(pool[0].url)
         if not lean:
             _cache_missing_sniffio()
         session = (client_lean.LeanSession if lean else client.AsyncSession)(max_connections=cap or UNCAPPED_CONNECTIONS)
         if lean:
-            session.prepare(prepared.url.partition(":")[0].lower())
+            session.prepare(pool[0].url.partition(":")[0].lower())
     try:
         async def one(index: int, t0: float) -> Sample:
-            return await measure(session, prepared, wire, timeout, index, t0)
+            return await measure(session, pool[pick(index) % len(pool)], wire, timeout, index, t0)
 
         async def logged(index: int, t0: float) -> Sample:
-            return await measure(session, prepared, wire, timeout, index, t0, log)
+            return await measure(session, pool[pick(index) % len(pool)], wire, timeout, index, t0, log)
 
         if plan.warmup:
             await _warm_up(plan.warmup, cap, one)
-        return await _measured(plan, cap, logged if log else one, on_sample)
+        t0 = await start_at() if start_at is not None else None
+        return await _measured(plan, cap, logged if log else one, on_sample, t0)
     finally:
         if own:
             await session.aclose()
@@ -295,30 +270,55 @@ async def _warm_up(count: int, cap: int | None, one: Callable) -> None:
         raise WarmupFailed(min(failed, key=lambda s: s.index))
 
 
-async def _measured(plan: Plan, cap: int | None, one: Callable, on_sample: OnSample | None) -> Run:
+async def _measured(plan: Plan, cap: int | None, one: Callable, on_sample: OnSample | None,
+                    t0: float | None = None) -> Run:
     import datetime
+    import os
 
     samples: list[Sample] = []
+    late: dict[int, float] = {}
 
     async def counted(index: int, t0: float) -> Sample:
         sample = await one(index, t0)
+        sample.late_ms = late.get(index)
         samples.append(sample)
         if on_sample is not None:
             on_sample(sample)
         return sample
 
+    if t0 is not None and t0 > time.monotonic():
+        await asyncio.sleep(t0 - time.monotonic())
     started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    t0 = time.monotonic()
+    t0 = time.monotonic() if t0 is None else t0
+    cpu0 = time.process_time()
+    lags: list[tuple[float, float]] = []
+    ticker = asyncio.create_task(_watch_lag(t0, lags))
     deadline = t0 + plan.duration if plan.duration is not None else None
     interrupted = False
     try:
         if plan.rate:
-            await _open_loop(plan, cap, counted, t0)
+            await _open_loop(plan, cap, counted, t0, late)
         else:
             await _closed_loop(cap or 1, _counter(plan.requests, deadline), counted, t0)
     except asyncio.CancelledError:  # Ctrl-C: asyncio.run cancels this task; what finished is the result
         interrupted = True
-    return Run(sorted(samples, key=lambda s: s.index), time.monotonic() - t0, started_at, interrupted)
+    finally:
+        ticker.cancel()
+    wall = time.monotonic() - t0
+    cpu = time.process_time() - cpu0
+    client = {"pid": os.getpid(), "cpu_s": round(cpu, 3), "cpu_pct": round(100 * cpu / wall, 1) if wall > 0 else None,
+              "lag_ms": lags}
+    return Run(sorted(samples, key=lambda s: s.index), wall, started_at, interrupted, client)
+
+
+async def _watch_lag(t0: float, lags: list[tuple[float, float]]) -> None:
+    """Note every LAG_TICK_S how late the event loop woke this task: (seconds into the run, lag in ms)."""
+    due = time.monotonic() + LAG_TICK_S
+    while True:
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        now = time.monotonic()
+        lags.append((round(now - t0, 3), round(max(0.0, now - due) * 1000, 3)))
+        due = max(due + LAG_TICK_S, now)
 
 
 def _counter(limit: int | None, deadline: float | None) -> Callable[[], int | None]:
@@ -345,7 +345,7 @@ async def _closed_loop(workers: int, take: Callable[[], int | None], one: Callab
     await asyncio.gather(*(worker() for _ in range(workers)))
 
 
-async def _open_loop(plan: Plan, cap: int | None, one: Callable, t0: float) -> None:
+async def _open_loop(plan: Plan, cap: int | None, one: Callable, t0: float, late: dict[int, float]) -> None:
     limit = asyncio.Semaphore(cap) if cap else None
     tasks: list[asyncio.Task] = []
     offsets = poisson_offsets(plan.rate or 1.0, random.Random(plan.seed))
@@ -357,6 +357,7 @@ async def _open_loop(plan: Plan, cap: int | None, one: Callable, t0: float) -> N
             delay = t0 + offset - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
+            late[index] = max(0.0, time.monotonic() - t0 - offset) * 1000  # the client's own delay, before the cap
             if limit is not None:
                 await limit.acquire()
             task = asyncio.create_task(one(index, t0))

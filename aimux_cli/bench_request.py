@@ -1,7 +1,9 @@
 """One measured request of `aimux bench provider`: send it, read its stream as it arrives, time it, and turn
 whatever goes wrong into a failed Sample. The statistics and the load shapes are in bench.py.
 
-Contract: `measure(session, prepared, wire, timeout, index, t0) -> Sample` never raises for a reply: an AimuxError
+Contract: `measure(session, prepared, wire, timeout, index, t0) -> Sample` times the request from the moment it is
+called (before a connection is looked for or made: TTFT includes connect time, which `connect_ms` also gives apart,
+from the lean transport's `connect_s`), and never raises for a reply: an AimuxError
 gives its category; a reply the wire parser cannot read, "provider"; no file descriptor left anywhere on the way
 (out_of_descriptors), "network" with a message saying so. Messages are one line, at most 300 characters, scrubbed of
 secrets (request.redact). `preload(wire)` imports what handling a request may import later, before any socket
@@ -24,12 +26,13 @@ async def measure(session: Any, prepared: Any, wire: str, timeout: float, index:
     `log` (LOG_ROWS, LOG_BODIES) keeps what the exchange log needs on `sample.exchange`, once the timing is done."""
     from aimux_cli.wire import UnknownWire
 
-    sample = Sample(index, (time.monotonic() - t0) * 1000)
+    t_start = time.monotonic()  # TTFT and E2E count from here: before a connection is looked for or made
+    sample = Sample(index, (t_start - t0) * 1000)
     stream = doc = None
     try:
         reader = ChunkReader(wire, prepared.provider or None)
         stream = session.stream(prepared, timeout=timeout, retries=0)
-        sample = await _timed(sample, stream, reader, prepared, wire, t0)
+        sample = await _timed(sample, stream, reader, prepared, wire, t_start)
         if log and reader.folder.acc is not None:  # folded again only for the log: no work for a plain run
             doc = reader.folder.document()
     except AimuxError as exc:
@@ -47,14 +50,19 @@ async def measure(session: Any, prepared: Any, wire: str, timeout: float, index:
     return sample
 
 
-async def _timed(sample: Sample, stream: Any, reader: ChunkReader, prepared: Any, wire: str, t0: float) -> Sample:
+async def _timed(sample: Sample, stream: Any, reader: ChunkReader, prepared: Any, wire: str,
+                 t_start: float) -> Sample:
     from aimux_cli.errors import category as category_of, exit_code_for_error
     from aimux_cli.wire import UnknownWire
 
     secrets = prepared.secrets
     try:
+        try:
+            await stream.aopen()
+        finally:  # a connection made for a request that then failed (an HTTP error) still took its time
+            connect = getattr(stream, "connect_s", None)
+            sample.connect_ms = None if connect is None else connect * 1000
         async with stream:
-            sample.start_ms = ((stream.timing.t_sent or time.monotonic()) - t0) * 1000
             if hasattr(stream, "aconsume"):  # LeanStream: chunks are handled as they arrive, no task switch each
                 await stream.aconsume(reader.feed)
             else:
@@ -69,10 +77,8 @@ async def _timed(sample: Sample, stream: Any, reader: ChunkReader, prepared: Any
             return _failed(sample, category_of(exit_code_for_error(doc.error)), str(why), secrets)
         return _failed(sample, "incomplete", "the stream ended before its terminal event", secrets)
     tokens, estimated = output_tokens(doc, wire, reader.pieces)
-    timing = stream.timing
     sample.tokens_estimated = estimated
-    return timings(sample, timing.t_sent or timing.t_start, reader.marks, timing.t_last_byte or time.monotonic(),
-                   tokens)
+    return timings(sample, t_start, reader.marks, stream.timing.t_last_byte or time.monotonic(), tokens)
 
 
 LOG_ROWS, LOG_BODIES = 1, 2  # `measure(log=...)`: keep status, headers and document; also the raw response bytes

@@ -5,7 +5,8 @@ bookkeeping); at 64 streams of 200 chunks/s that alone saturates a core and dela
 LeanSession speaks HTTP/1.1 on asyncio protocols instead (the parser is lean_http.LeanConn) and stamps each chunk
 in data_received, before parsing. It has the same stream interface as client.AsyncSession (aopen/aclose,
 aiter_timed, timing, status, headers, received) and the same errors, but no proxies (see lean_supported), redirects
-or retries: bench falls back to AsyncSession where those are needed.
+or retries: bench falls back to AsyncSession where those are needed. `LeanStream.connect_s` is the time its new
+connection took to open (TCP, and TLS for https), None when an idle one was reused (bench reports it apart).
 
 Content-Encoding: requests say `Accept-Encoding: identity`, but a server (or a CDN in front of it) may compress
 anyway, so a gzip or deflate reply is decoded rather than refused (bounded; chunks keep the time their encoded bytes
@@ -141,6 +142,7 @@ class LeanStream(AsyncStream):
         self._key, self._payload = _lean_payload(prepared)
         self._conn: LeanConn | None = None
         self._slot = False
+        self.connect_s: float | None = None  # TCP (+ TLS) set-up of a new connection; None when one was reused
 
     async def aopen(self) -> LeanStream:
         if self._conn is not None or self.complete:
@@ -163,10 +165,13 @@ class LeanStream(AsyncStream):
     async def _send(self) -> LeanConn:
         """Write the request and wait for the response head; a reused connection that closed first is replaced."""
         for _ in range(2):
+            t_connect = time.monotonic()
             try:
                 conn, reused = await self._session._checkout(self._key, self.timeout)
             except httpx.TransportError as exc:
                 raise _network_error(self.prepared, exc, self.timeout) from exc
+            if not reused:
+                self.connect_s = time.monotonic() - t_connect
             self._conn = conn
             self.timing.t_sent = time.monotonic()
             conn.begin(self.timeout, self._payload)
