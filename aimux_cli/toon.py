@@ -72,7 +72,7 @@ def _quote(text: str) -> str:
         text = text.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
         if not text.isprintable() and _RARE.search(text):
             text = _RARE.sub(_rare_escape, text)
-    return '"' + text + '"'
+    return f'"{text}"'  # one copy of a long text; '"' + text + '"' made two at once
 
 
 def _long_needs_quotes(text: str, delimiter: str) -> bool:
@@ -258,19 +258,49 @@ def encode_pieces(value: Any, *, indent: int = 2, delimiter: str = ",", lines: i
             yield writer
         return
     writer.limit = max(1, lines)
-    out, sep = writer.lines, ""
+    out, lead = writer.lines, ""
     try:
         writer.root(value)
         while True:
             if out:
-                yield sep + "\n".join(out)
-                out.clear()
-                sep = "\n"
+                if max(map(len, out)) < _LONG_LINE:
+                    if lead:
+                        out.insert(0, "")  # the newline before this piece, in the one join
+                    piece = "\n".join(out)
+                    out.clear()
+                    yield piece
+                else:
+                    yield from _long_pieces(out, lead)
+                lead = "\n"
             if not writer.stack:
                 return
             writer.run()
     except AttributeError:
         raise TypeError("object keys must be str") from None
+
+
+_LONG_LINE = 1 << 16  # a line this long is yielded alone, not joined with its neighbours
+
+
+def _long_pieces(out: list[str], lead: str) -> Iterator[str]:
+    """The lines of `out` as encode_pieces yields them, with each long line (a megabyte string) yielded as itself:
+    joining it with its neighbours, then adding the newline before them, made two more copies of it (issue 9)."""
+    run: list[str] = []
+    for line in out:
+        if len(line) < _LONG_LINE:
+            run.append(line)
+            continue
+        if run:
+            yield lead + "\n".join(run)
+            run.clear()
+            lead = "\n"
+        if lead:
+            yield lead
+        yield line
+        lead = "\n"
+    if run:
+        yield lead + "\n".join(run)
+    out.clear()
 
 
 def _writer(value: Any, indent: int, delimiter: str) -> _Writer | str:
@@ -397,12 +427,11 @@ class _Writer:
         if _CONTAINERS.isdisjoint(map(type, value)):  # §9.1
             self.lines.append(head + ": " + self.delimiter.join(map(self.scalar, value)))
             return False
-        table = _table(value, self.scalar, self.delimiter)
+        table = _table(value, self.scalar, self.delimiter, self.pads[depth])
         if table is not None:  # §9.3
             fields, rows = table
-            pad = self.pads[depth]
             self.lines.append(head + fields + ":")
-            self.lines.extend([pad + row for row in rows])
+            self.lines.extend(rows)
             return False
         self.lines.append(head + ":")  # §9.2, §9.4
         self.stack.append((iter(value), depth, True))
@@ -420,17 +449,18 @@ class _Writer:
         return True
 
 
-def _table(rows: list, scalar: Any, delimiter: str) -> tuple[str, list[str]] | None:
-    """Field list and row cells if `rows` qualify for a tabular form (§9.3), else None.
+def _table(rows: list, scalar: Any, delimiter: str, pad: str = "") -> tuple[str, list[str]] | None:
+    """Field list and row lines (each starting with `pad`) if `rows` qualify for a tabular form (§9.3), else None.
 
     Flat rows (the first row holds no dict or list) are checked and encoded in one pass: a container met
-    later means a column mixing primitives and containers, which no tabular form allows.
+    later means a column mixing primitives and containers, which no tabular form allows. A row is built with its
+    indentation in one join: a row holding a megabyte string is then one copy of it, not two (issue 9).
     """
     first = rows[0]
     if type(first) is not dict or not first:
         return None
     if not _CONTAINERS.isdisjoint(map(type, first.values())):
-        return _nested_table(rows, scalar, delimiter)
+        return _nested_table(rows, scalar, delimiter, pad)
     names = first.keys()
     join = delimiter.join
     cells: list[str] = []
@@ -441,19 +471,21 @@ def _table(rows: list, scalar: Any, delimiter: str) -> tuple[str, list[str]] | N
             for row in rows:
                 if type(row) is not dict or row.keys() != names:
                     return None
-                add(scalar(row[name]))
+                add(pad + scalar(row[name]))
         else:
             pick = itemgetter(*names)
             for row in rows:
                 if type(row) is not dict or row.keys() != names:
                     return None
-                add(join(map(scalar, pick(row))))
+                leaves = [*map(scalar, pick(row))]
+                leaves[0] = pad + leaves[0]
+                add(join(leaves))
     except _Container:
         return None
     return "{" + join(map(_key, names)) + "}", cells
 
 
-def _nested_table(rows: list, scalar: Any, delimiter: str) -> tuple[str, list[str]] | None:
+def _nested_table(rows: list, scalar: Any, delimiter: str, pad: str = "") -> tuple[str, list[str]] | None:
     """General §9.3 form with nested field groups, at any depth and without recursion.
 
     The first row fixes the shape (a list or an empty object anywhere in it rules a table out); every row
@@ -487,6 +519,7 @@ def _nested_table(rows: list, scalar: Any, delimiter: str) -> tuple[str, list[st
                 for name in path:
                     node = node[name]
                 leaves.append(scalar(node))
+            leaves[0] = pad + leaves[0]
             cells.append(join(leaves))
     except _Container:
         return None

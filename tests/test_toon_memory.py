@@ -76,3 +76,45 @@ def test_encode_pieces_join_to_encode(lines: int) -> None:
             pieces = list(toon.encode_pieces(value, indent=2, delimiter=delimiter, lines=lines))
             assert "".join(pieces) == toon.encode(value, indent=2, delimiter=delimiter)
             assert "" not in pieces
+
+
+def chat_stream_with_one_long_delta(size: int) -> bytes:
+    """An OpenAI chat stream whose one delta is a megabyte string that TOON must quote and escape (a newline) and
+    that holds an emoji, so Python keeps it at four bytes a character: each copy of it is 4 MB."""
+    def event(delta: dict, finish: str | None = None) -> bytes:
+        chunk = {"id": "c1", "object": "chat.completion.chunk", "model": "m",
+                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        return b"data: " + json.dumps(chunk, separators=(",", ":")).encode() + b"\n\n"
+
+    text = "Why did the" + "y" * size + "?\\n\\nBecause it kept tracing their every move! \\ud83d\\ude04"
+    return (event({"role": "assistant", "content": ""}) + event({"content": "@"}).replace(b"@", text.encode())
+            + event({}, "stop") + b"data: [DONE]\n\n")
+
+
+def test_toon_of_a_megabyte_string_holds_few_copies_of_it() -> None:
+    """Fuzz run seed 777, case 27398: 11.2 MiB for a 1 MB stream (11.8x this input). The escaped text was quoted by
+    two concatenations (the second a realloc of a 4 MB block), its table row got its indentation in another copy,
+    and the piece holding the row was joined with its neighbours and then with its leading newline."""
+    data = chat_stream_with_one_long_delta(1_000_000)
+    harness.prettify(chat_stream_with_one_long_delta(10), "toon")  # imports, outside the measure
+    run = harness.prettify(data, "toon")
+    assert run.exc is None and run.code == 0, (run.exc, run.stderr)
+    if run.peak is not None:  # 11.8x before, 7.8x now; the fuzz bar is 10x
+        assert run.peak < 9.5 * len(data), f"peak {run.peak / 2**20:.1f} MiB for {len(data)} bytes"
+
+
+@pytest.mark.parametrize("lines", [1, 3, 4096])
+def test_encode_pieces_with_long_lines_join_to_encode(lines: int) -> None:
+    long = "z" * (1 << 16)
+    values = [
+        {"a": long, "b": [1, 2], "c": {"d": long + ",x"}},
+        [{"t": "text", "v": long}, {"t": "x", "v": "y"}],
+        {"rows": [{"k": long, "n": 1}, {"k": "s", "n": 2}], "tail": "end"},
+        {"keyed": {"r1": {"x": long, "y": 1}, "r2": {"x": "a", "y": 2}}},
+        [long, {"n": long}],
+    ]
+    for value in values:
+        pieces = list(toon.encode_pieces(value, indent=2, delimiter=",", lines=lines))
+        assert "".join(pieces) == toon.encode(value)
+        assert "" not in pieces
+        assert any(piece is not None and len(piece) >= len(long) for piece in pieces)
