@@ -13,8 +13,10 @@ A run fails on:
   the exception type and the innermost aimux_cli frame (file:line);
 - `exit-1`: exit code 1 without an exception (an output failure on an in-memory stdout is a bug too);
 - `traceback`: "Traceback" on stderr;
-- `slow`: a run over `TIME_LIMIT` seconds (CPU time of this process by default: other processes on a busy machine
-  do not make a case fail; `benchmarks/fuzz.py` uses the wall clock). Runs measured by tracemalloc are not timed:
+- `slow`: a run over `TIME_LIMIT` seconds, or for an input over 250 MB, over the time it takes at `MIN_THROUGHPUT`
+  (`--follow` reads a stream of any length, at ~100 MB/s: a 583 MB stream is not slow at 6 s, while anything
+  quadratic still fails on inputs of a few MB). CPU time of this process by default: other processes on a busy
+  machine do not make a case fail; `benchmarks/fuzz.py` uses the wall clock. Runs measured by tracemalloc are not timed:
   it makes allocation-heavy code (Rich) several times slower;
 - `memory`: peak memory of the run (tests/fuzz/memory.py: the resident set's high-water mark, else tracemalloc)
   over 10x the input, or over `MEMORY_FLOOR` for small inputs. What the harness itself keeps of stdout is left
@@ -45,6 +47,7 @@ FORMATS = ("toon", "json", "text", "rich")
 FOLLOW = ("text --follow", "rich --follow", "json --follow")  # for streams: the live view of each kind
 WIDTH = 100
 TIME_LIMIT = 5.0
+MIN_THROUGHPUT = 50 * 1000 * 1000  # bytes per second: the time bar of a very large input (see `slow` above)
 MEMORY_FACTOR = 10
 MEMORY_FLOOR = 6 * 1024 * 1024  # clean fixtures and corpus files peak at 2.6 MiB at most (RSS), in any format
 PACKAGE = str(Path(__file__).resolve().parents[2] / "aimux_cli")
@@ -228,7 +231,7 @@ def check(run: Run, size: int, expect: tuple[tuple[int, str], ...] = (),
         failures.append(Failure("exit-1", "exit 1 without an exception", run.stderr.strip()[:160], run.fmt))
     if "Traceback" in run.stderr:
         failures.append(Failure("traceback", "Traceback on stderr", run.stderr[:160], run.fmt))
-    if run.seconds > time_limit and run.timed:
+    if run.seconds > max(time_limit, size / MIN_THROUGHPUT) and run.timed:
         failures.append(Failure("slow", f"slow in -f {run.fmt}", f"{run.seconds:.1f} s for {size} bytes", run.fmt))
     limit = max(MEMORY_FACTOR * size, MEMORY_FLOOR)
     if run.peak is not None and run.peak > limit:

@@ -129,6 +129,17 @@ def test_memory_and_time_over_the_limits_are_failures():
     assert [f.kind for f in harness.check(run, 10 * 2**20)] == ["memory"]
 
 
+def test_the_time_bar_of_a_very_large_input_follows_its_size():
+    """Seed 4242, cases 57311/61337: `--follow` read 583 MB streams at ~100 MB/s (5.5-6.7 s), linear, but over the
+    flat 5 s bar. A bar of 50 MB/s lets linear work through and still fails the same seconds on a small input."""
+    run = harness.Run("text --follow")
+    run.seconds = 6.7
+    assert harness.check(run, 583_000_000) == []
+    assert [f.kind for f in harness.check(run, 50_000_000)] == ["slow"]
+    run.seconds = 12.0
+    assert [f.kind for f in harness.check(run, 583_000_000)] == ["slow"]
+
+
 def test_the_memory_probe_sees_what_a_run_allocates():
     with memory.Probe() as probe:
         block = bytearray(64 * 2**20)
