@@ -101,42 +101,11 @@ from aimux_cli.cli_ask import ASK_HELP, ask  # noqa: E402 - registered here, in 
 
 app.command(help=ASK_HELP)(ask)
 
-# --- test-providers (issue 5): options here, body in aimux_cli/commands/test_providers.py ---
+# --- test-providers (issues 5, 13): options in cli_health.py, body in aimux_cli/commands/test_providers.py ---
 
+from aimux_cli.cli_health import TEST_PROVIDERS_HELP, test_providers  # noqa: E402 - registered in the help's order
 
-class ReportFormat(str, Enum):
-    rich = "rich"
-    toon = "toon"
-    json = "json"
-
-
-@app.command(
-    "test-providers",
-    help="Check that providers work now: list models, one completion, one stream, each provider concurrently "
-    "within its own deadline. Checks the NAMEd providers, else every configured provider with a key. "
-    "Exit 0 when all checked providers pass, 10 when any fails, 3 when there is nothing to check.",
-)
-def test_providers(
-    names: Optional[List[str]] = typer.Argument(None, metavar="[NAME]...", help="Providers to check."),
-    timeout: float = typer.Option(30.0, "--timeout", "-t", min=0.001, metavar="SECONDS",
-                                  help="Deadline per provider, for all of its steps."),
-    strict: bool = typer.Option(False, "--strict", help="Count a provider without a key as failed, not skipped."),
-    fmt: Optional[ReportFormat] = typer.Option(None, "--format", "-f",
-                                               help="Output format. Default: rich on a terminal, toon when piped."),
-    output_file: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE",
-                                              help="Also save the report as JSON to FILE."),
-    color: Optional[bool] = typer.Option(None, "--color/--no-color",
-                                         help="Force colours on or off (NO_COLOR and FORCE_COLOR are honoured)."),
-    log: bool = typer.Option(False, "--log", help="Write each check's exchange to the log (aimux logs)."),
-    debug: bool = debug_option(),
-) -> None:
-    set_debug(debug)
-    from aimux_cli.commands.test_providers import TestProvidersOptions, run
-
-    code = run(TestProvidersOptions(names=names or [], timeout=timeout, strict=strict,
-                                    fmt=fmt.value if fmt else None, output=output_file, color=color, log=log))
-    if code:
-        raise typer.Exit(code)
+app.command("test-providers", help=TEST_PROVIDERS_HELP)(test_providers)
 
 
 # --- bench (issue 6) and logs (issue 12): sub-apps declared in cli_bench.py and cli_logs.py ---

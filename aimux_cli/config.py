@@ -14,6 +14,7 @@ A missing file at the default place is an empty config; a missing `$AIMUX_CONFIG
 
 Keys per table: wire, base_url, api_key_env ("" = no key), api_key_cmd (string split like a shell, or a list),
 model, headers (table of strings), timeout (seconds), auth (bearer | x-api-key | x-goog-api-key | none).
+test-providers reads checks (a list of check names) and max_ttft_ms, max_latency_ms, min_tps (budgets).
 The key comes from the api_key_env variable first, then api_key_cmd (read until the command exits, within
 KEY_CMD_TIMEOUT; a background child left holding its stdout is not waited for). A key is registered with
 aimux_cli.redact before it is checked, and must be printable ASCII: a line break (a multi-line `pass show`), another
@@ -43,7 +44,8 @@ MAX_TIMEOUT = 86400.0  # seconds: a day; larger values overflow some event loops
 MAX_CONFIG_BYTES = 64 * 2**20  # a config file this large is a mistake (50,000 providers take 2.2 MB)
 NAMES_SHOWN = 12  # provider names listed in an "unknown provider" message before "and N more"
 _TOP_KEYS = ("default_provider", "providers", "log")
-_TABLE_KEYS = ("wire", "base_url", "api_key_env", "api_key_cmd", "model", "headers", "timeout", "auth")
+_TABLE_KEYS = ("wire", "base_url", "api_key_env", "api_key_cmd", "model", "headers", "timeout", "auth",
+               "checks", "max_ttft_ms", "max_latency_ms", "min_tps")  # the last four: test-providers (health.py)
 _OVERRIDES = ("model", "base_url", "timeout")
 
 
@@ -59,6 +61,10 @@ class ProviderSettings:
     headers: dict[str, str] = field(default_factory=dict)
     timeout: float | None = None
     auth: str | None = None
+    checks: tuple[str, ...] | None = None  # test-providers: the checks to run (names checked by health.plan)
+    max_ttft_ms: float | None = None  # test-providers: latency budgets (aimux_cli/health_budget.py)
+    max_latency_ms: float | None = None
+    min_tps: float | None = None
 
 
 @dataclass(frozen=True)
@@ -170,6 +176,14 @@ def _check(key: str, value: Any, where: str) -> Any:
         return _check_headers(value, where)
     if key == "api_key_cmd":
         return _check_cmd(value, where)
+    if key == "checks":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: expected a list of check names, got {_kind(value)}")
+        return tuple(value)
+    if key in ("max_ttft_ms", "max_latency_ms", "min_tps"):
+        from aimux_cli.health_budget import check_limit
+
+        return check_limit(value, where, ConfigError)
     if not isinstance(value, str):
         raise ConfigError(f"{where}: expected a string, got {_kind(value)}")
     if key == "wire" and value not in WIRES:

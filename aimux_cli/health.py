@@ -2,18 +2,19 @@
 
     targets = plan(names, strict=False)            # who is checked, skipped or failed up front; may raise ConfigError
     results = asyncio.run(check_all(targets, 30))  # concurrent checks, each provider within its own deadline
-    report(results)                                # {"providers": [...], "passed", "failed", "skipped"}
+    report(results, started)                       # {"aimux_version", "started_at", "providers": [...], "passed", ...}
 
-Each checked provider runs three steps in order, and a failed step skips the ones after it:
-`models` (the model list answers, and lists the configured model when the provider lists models), `complete` (a
-minimal non-streaming completion normalizes to a document with status ok and some text) and `stream` (a minimal
-streamed completion delivers a first token and ends with its terminal event). The steps of one provider share one
-deadline, so a hanging provider is cut off at `timeout` seconds while the others go on. Requests are not retried:
-a health check reports what the provider does right now.
+Each checked provider runs its checks in order (health_checks.py says what each one does; `DEFAULT_CHECKS` unless
+`--checks` or the provider's `checks = [...]` picks others, always in the order of `CHECKS`). A functional failure of
+a gate check (`models`, `complete`) skips the ones after it; the others are independent. The checks of one provider
+share one deadline, so a hanging provider is cut off at `timeout` seconds while the others go on. Requests are not
+retried: a health check reports what the provider does right now. A check that worked but broke a latency budget
+(health_budget.py) fails with category `budget` and the measured figure in its error.
 
-Each check records its HTTP status, an error category (errors.CATEGORIES by exit code; `timeout` for the deadline;
-an error inside a 200 response by the provider's error type, errors.exit_code_for_error) and its wall-clock start
-and end. `check_all(..., on_result)` reports each provider as it finishes, for a terminal's live table.
+Each check records its HTTP status, an error category (errors.CATEGORIES by exit code; `timeout` for the deadline,
+`budget` for a latency budget; an error inside a 200 response by the provider's error type,
+errors.exit_code_for_error), its wall-clock start and end, and what it measured (TTFT, output tokens and rate).
+`check_all(..., on_result)` reports each provider as it finishes, for a terminal's live table.
 
 Secrets: errors are one line (HTTP status and the provider's error type/message, or the timeout/network problem),
 scrubbed of the key; `base_url` is shown without userinfo or query. The network is reached only through client.py.
@@ -22,47 +23,48 @@ scrubbed of the key; `base_url` is shown without userinfo or query. The network 
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
 
-from aimux_cli.errors import AimuxError, CheckFailed, ConfigError, ExitCode
+from aimux_cli.errors import AimuxError, ConfigError
+from aimux_cli.health_budget import Budget, tps
+from aimux_cli.health_checks import MAX_TOKENS, PROMPT  # noqa: F401 - part of this module's interface (health_log)
 
 if TYPE_CHECKING:
     from aimux_cli.client import AsyncSession
     from aimux_cli.config import Config, ResolvedProvider
 
-STEPS = ("models", "complete", "stream")
-PROMPT = "Reply with the single word: OK"
-# Room for reasoning models (gpt-oss, Gemini 2.5) to think before the word; a tighter limit ends some of them with
-# no text at all, which would fail a healthy provider.
-MAX_TOKENS = 512
-MAX_PAGES = 10  # model-list pages followed looking for the configured model
-PAGE_SIZE = 1000  # the largest page Anthropic and Gemini serve
-_DATED = re.compile(r"\d{8}|\d{4}-\d{2}-\d{2}")  # snapshot suffixes: claude-…-20250929, gpt-…-2025-04-14
+CHECKS = ("models", "complete", "stream", "stream-usage", "tools", "schema", "reasoning")  # in the order they run
+DEFAULT_CHECKS = ("models", "complete", "stream")
+GATES = ("models", "complete")  # a functional failure of one of these skips the checks after it
+STEPS = DEFAULT_CHECKS  # the name before checks could be chosen
 
 
 @dataclass
 class Check:
-    """One step of one provider."""
+    """One check of one provider."""
 
-    name: str  # models | complete | stream
+    name: str  # one of CHECKS
     status: str = "skip"  # pass | fail | skip
-    latency_ms: int | None = None  # wall time of the step; None when it did not run
+    latency_ms: int | None = None  # wall time of the check; None when it did not run
     error: str | None = None  # one line, no secrets
-    http_status: int | None = None  # the HTTP status of the step's (last) response; None when none arrived
-    category: str | None = None  # why it failed or was skipped (errors.CATEGORIES, or "timeout"); None on a pass
-    started: float | None = None  # wall-clock start and end of the step (time.time()); None when it did not run
+    http_status: int | None = None  # the HTTP status of the check's (last) response; None when none arrived
+    category: str | None = None  # why it failed or was skipped (errors.CATEGORIES, timeout, budget); None on a pass
+    started: float | None = None  # wall-clock start and end of the check (time.time()); None when it did not run
     ended: float | None = None
+    ttft_ms: int | None = None  # streaming checks: request sent -> first visible token
+    output_tokens: int | None = None  # as the usage reports them, else the visible deltas of a stream
+    generation_s: float | None = None  # first -> last visible token of a stream (for the rate)
+    budget: dict[str, float] = field(default_factory=dict)  # the limits that apply (Budget.limits)
     exchange: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # for --log (health_log)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "status": self.status, "latency_ms": self.latency_ms, "error": self.error,
                 "http_status": self.http_status, "category": self.category, "started_at": iso_utc(self.started),
-                "ended_at": iso_utc(self.ended)}
+                "ended_at": iso_utc(self.ended), "ttft_ms": self.ttft_ms, "output_tokens": self.output_tokens,
+                "tps": tps(self), "budget": dict(self.budget) or None}
 
 
 def iso_utc(seconds: float | None) -> str | None:
@@ -99,16 +101,20 @@ class Target:
     resolved: ResolvedProvider | None = None
     problem: str | None = None  # why it is not checked: no key, or a configuration error
     status: str = "skip"  # the provider's status when it is not checked: skip, or fail (--strict, config error)
+    checks: tuple[str, ...] = DEFAULT_CHECKS  # the checks to run, in the order of CHECKS
+    budget: Budget = Budget()  # the command line's limits over the config's
 
 
 # --- selection -----------------------------------------------------------------------------------------------------
 
 
 def plan(names: Sequence[str] = (), *, strict: bool = False, env: Mapping[str, str] | None = None,
-         config: Config | None = None) -> list[Target]:
+         config: Config | None = None, checks: Sequence[str] | None = None,
+         budget: Budget = Budget()) -> list[Target]:
     """The providers to report on: `names`, else those with a key (catalog rows whose key variable is set, and
     every `[providers.NAME]` table of the config file). A provider without a key is skipped, or failed when
-    `strict`. Raises ConfigError (exit 3) for an unknown name, a bad config file, or nothing to check."""
+    `strict`. `checks` (--checks) and `budget` (--max-ttft...) win over each provider's config keys. Raises
+    ConfigError (exit 3) for an unknown name, a bad config file, or nothing to check."""
     import os
 
     from aimux_cli import config as cfg
@@ -122,7 +128,8 @@ def plan(names: Sequence[str] = (), *, strict: bool = False, env: Mapping[str, s
     chosen = list(dict.fromkeys(names)) or sorted(
         n for n, row in rows.items() if n in config.providers or (row.key_env and env.get(row.key_env, "").strip())
     )
-    targets = [_target(name, rows[name], strict, env, config) for name in chosen]
+    targets = [_with_choices(_target(name, rows[name], strict, env, config), config, checks, budget)
+               for name in chosen]
     if not any(t.resolved is not None or t.status == "fail" for t in targets):
         raise ConfigError(_nothing_message(targets, rows, config))
     return targets
@@ -144,6 +151,60 @@ def _target(name: str, row: Any, strict: bool, env: Mapping[str, str], config: C
     return Target(name, resolved.model, safe_url(resolved.base_url), resolved=resolved)
 
 
+def adhoc(base_url: str, wire: str, *, model: str | None = None, key_env: str | None = None,
+          name: str | None = None, env: Mapping[str, str] | None = None, checks: Sequence[str] | None = None,
+          budget: Budget = Budget()) -> Target:
+    """A target given on the command line alone (`--base-url URL --wire W`, a staging gateway); no config is read.
+    Without `model` the models check picks the first model listed. The key is read from `key_env` when given (its
+    absence is a ConfigError), sent the wire's usual way; the name defaults to the URL's host[:port]."""
+    import os
+    from urllib.parse import urlsplit
+
+    from aimux_cli.config import DEFAULT_TIMEOUT, ResolvedProvider, checked_key
+    from aimux_cli.errors import UsageError
+    from aimux_cli.providers import DEFAULT_AUTH, WIRES
+    from aimux_cli.request import safe_url
+    from aimux_cli.urlcheck import check_url
+
+    env = os.environ if env is None else env
+    if wire not in WIRES:
+        raise UsageError(f"--wire: unknown wire format {wire!r} (expected one of: {', '.join(WIRES)})")
+    url = check_url(base_url, "--base-url", UsageError)
+    checks = tuple(checks or DEFAULT_CHECKS)
+    if not model and "models" not in checks:
+        raise UsageError("--model is needed when the models check is not run (it picks the first model listed)")
+    key = None
+    if key_env:
+        if not env.get(key_env, "").strip():
+            raise ConfigError(f"no API key: the variable {key_env} (--key-env) is not set")
+        key = checked_key(env[key_env], f"the API key in {key_env}")
+    name = name or urlsplit(url).netloc
+    resolved = ResolvedProvider(name, wire, url, model or "", key, {}, DEFAULT_TIMEOUT, DEFAULT_AUTH[wire], key_env,
+                                "(no config: an ad-hoc target)")
+    return Target(name, model or "", safe_url(url), resolved=resolved, checks=checks, budget=budget)
+
+
+def _with_choices(target: Target, config: Config, checks: Sequence[str] | None, budget: Budget) -> Target:
+    """The target with its checks and limits: the command line's, else its config table's, else the defaults."""
+    settings = config.providers.get(target.name)
+    configured = getattr(settings, "checks", None)
+    if checks is None and configured is not None:
+        checks = parse_checks(configured, f"{config.path}: providers.{target.name}.checks", ConfigError)
+    return replace(target, checks=tuple(checks or DEFAULT_CHECKS), budget=budget.over(settings))
+
+
+def parse_checks(names: str | Sequence[str], where: str, error: type[Exception]) -> tuple[str, ...]:
+    """Check names (a comma-separated string or a list) -> those names in the order of CHECKS; `error` names
+    `where` for an unknown or empty choice."""
+    items = [n.strip() for n in (names.split(",") if isinstance(names, str) else names)]
+    items = [n for n in items if n]
+    unknown = [n for n in items if n not in CHECKS]
+    if unknown or not items:
+        what = f"unknown check {unknown[0]!r}" if unknown else "no check named"
+        raise error(f"{where}: {what} (expected some of: {', '.join(CHECKS)})")
+    return tuple(n for n in CHECKS if n in items)
+
+
 def _nothing_message(targets: list[Target], rows: Mapping[str, Any], config: Config) -> str:
     if targets:
         missing = ", ".join(f"{t.name} ({t.problem})" for t in targets)
@@ -162,17 +223,9 @@ async def check_all(targets: Sequence[Target], timeout: float,
     """Check every target concurrently, each within its own `timeout` seconds; results keep the targets' order.
     `on_result(index, result)` is called as each provider finishes (a terminal shows its row at once). `log`
     writes every step's exchange to the log once all are done (health_log; a broken log is one warning)."""
-    from aimux_cli import client, streams, wire  # noqa: F401 - imported before the clocks start, like:
-    from aimux_cli.client import AsyncSession
-
-    client.warm_async()
-    for t in targets:
-        if t.resolved is not None:
-            wire.module(t.resolved.wire)
-    tls = any(not t.resolved.base_url.startswith("http://") for t in targets if t.resolved is not None)
-    async with AsyncSession(max_connections=max(4, 2 * len(targets)), tls=tls) as session:
+    async with session_for(targets) as session:
         async def one(index: int, target: Target) -> ProviderResult:
-            result = await _one(session, target, timeout)
+            result = await check_target(session, target, timeout)
             if on_result is not None:
                 on_result(index, result)
             return result
@@ -185,28 +238,47 @@ async def check_all(targets: Sequence[Target], timeout: float,
     return results
 
 
-async def _one(session: AsyncSession, target: Target, timeout: float) -> ProviderResult:
+def session_for(targets: Sequence[Target]) -> AsyncSession:
+    """One client session for the targets, with the client and the wire parsers imported before any clock starts."""
+    from aimux_cli import client, streams, wire  # noqa: F401 - imported before the clocks start
+    from aimux_cli.client import AsyncSession
+
+    client.warm_async()
+    for t in targets:
+        if t.resolved is not None:
+            wire.module(t.resolved.wire)
+    tls = any(not t.resolved.base_url.startswith("http://") for t in targets if t.resolved is not None)
+    return AsyncSession(max_connections=max(4, 2 * len(targets)), tls=tls)
+
+
+async def check_target(session: AsyncSession, target: Target, timeout: float) -> ProviderResult:
+    """One run of a target's checks (a target that is not checked reports why)."""
     if target.resolved is None:
-        checks = [Check(name) for name in STEPS]
+        checks = [Check(name) for name in target.checks]
         checks[0].status, checks[0].error, checks[0].category = target.status, target.problem, "config"
         return ProviderResult(target.name, target.model, target.base_url, target.status, checks)
-    checks = await check_provider(session, target.resolved, timeout)
+    checks, model = await check_provider(session, target.resolved, timeout, target.checks, target.budget)
     status = "fail" if any(c.status == "fail" for c in checks) else "pass"
-    return ProviderResult(target.name, target.model, target.base_url, status, checks)
+    return ProviderResult(target.name, model, target.base_url, status, checks)
 
 
-async def check_provider(session: AsyncSession, resolved: ResolvedProvider, timeout: float) -> list[Check]:
-    """Run the steps in order until one fails; all of them together get `timeout` seconds."""
+async def check_provider(session: AsyncSession, resolved: ResolvedProvider, timeout: float,
+                         names: Sequence[str] = DEFAULT_CHECKS, budget: Budget | None = None
+                         ) -> tuple[list[Check], str]:
+    """Run the checks `names` in order; all of them together get `timeout` seconds. A functional failure of a
+    gate check (models, complete) skips the ones after it; a failed budget does not. (checks, model checked)."""
+    from aimux_cli.health_budget import verdict
+
     deadline = time.monotonic() + timeout
-    checks = [Check(name) for name in STEPS]
-    for check, step in zip(checks, (_models, _complete, _stream)):
+    checks = [Check(name, budget=(budget or Budget()).limits(name)) for name in names]
+    for check in checks:
         remaining = deadline - time.monotonic()
         start, check.started = time.monotonic(), time.time()
         try:
             if remaining <= 0:
                 raise TimeoutError
             async with asyncio.timeout(remaining):  # the deadline; the client's own timeout is only a backstop
-                check.http_status = await step(session, resolved, remaining + 1.0, check.exchange)
+                check.http_status = await runner(check.name)(session, resolved, remaining + 1.0, check)
             check.status = "pass"
         except TimeoutError:
             check.status, check.error = "fail", f"timed out: no result within the {timeout:g} s deadline"
@@ -218,9 +290,21 @@ async def check_provider(session: AsyncSession, resolved: ResolvedProvider, time
             check.exchange["error"] = exc
         check.latency_ms = round((time.monotonic() - start) * 1000)
         check.ended = check.started + (time.monotonic() - start)
-        if check.status == "fail":
+        if check.status == "pass" and (why := verdict(check)):
+            check.status, check.error, check.category = "fail", why, "budget"
+        if "model" in check.exchange:  # the models check chose the model of an ad-hoc target
+            resolved = replace(resolved, model=check.exchange["model"])
+        if check.status == "fail" and check.category != "budget" and check.name in GATES:
             break
-    return checks
+    return checks, resolved.model
+
+
+def runner(name: str) -> Callable[..., Any]:
+    """The coroutine of the check `name` (health_checks)."""
+    from aimux_cli import health_checks
+
+    return {"models": health_checks.models, "complete": health_checks.complete,
+            "stream": health_checks.stream}[name]
 
 
 def error_category(exc: BaseException) -> str:
@@ -230,151 +314,7 @@ def error_category(exc: BaseException) -> str:
     return category(exc.exit_code) if isinstance(exc, AimuxError) else "internal"
 
 
-async def _models(session: AsyncSession, resolved: ResolvedProvider, timeout: float, seen: dict | None = None) -> int:
-    """The model list lists the model; returns the HTTP status of the last page. `seen` gets the last request and
-    response (for the log), as in the other steps."""
-    seen = {} if seen is None else seen
-    from aimux_cli.request import models_request
-
-    base = models_request(resolved)
-    prepared = _with_query(base, _first_page(resolved.wire))
-    ids: list[str] = []
-    status = 0
-    for _ in range(MAX_PAGES):
-        seen["prepared"] = prepared
-        seen.pop("response", None)
-        response = await session.send(prepared, timeout=timeout, retries=0)
-        status = response.status
-        seen["response"] = response
-        page, next_query = model_page(_json(response.body, "model list", status))
-        if page is None:
-            return status  # the provider answered but does not list models in a known shape: nothing more to verify
-        ids += page
-        if model_listed(resolved.model, ids) or not next_query:
-            break
-        prepared = _with_query(base, {**_first_page(resolved.wire), **next_query})
-    if not model_listed(resolved.model, ids):
-        raise _failed(f"model {resolved.model} is not in the provider's model list ({len(ids)} models listed)",
-                      status)
-    return status
-
-
-async def _complete(session: AsyncSession, resolved: ResolvedProvider, timeout: float,
-                    seen: dict | None = None) -> int:
-    """A minimal completion is an ok document with text; returns its HTTP status."""
-    from aimux_cli import request, wire
-
-    seen = {} if seen is None else seen
-    prepared = seen["prepared"] = request.build(resolved, prompt=PROMPT, max_tokens=MAX_TOKENS, stream=False)
-    response = seen["response"] = await session.send(prepared, timeout=timeout, retries=0)
-    status = response.status
-    doc = seen["doc"] = wire.parse_body(_json(response.body, "completion", status), api=resolved.wire,
-                                        provider=resolved.name, http_status=status)
-    if doc is None:
-        raise _failed("the completion is not a response of the provider's wire format", status)
-    _judge(doc, status)
-    if not doc.text().strip():
-        raise _failed(f"the completion has no text (finish: {doc.finish_raw or doc.finish or 'none'})", status)
-    return status
-
-
-async def _stream(session: AsyncSession, resolved: ResolvedProvider, timeout: float, seen: dict | None = None) -> int:
-    """A minimal stream delivers a token and its terminal event; returns its HTTP status."""
-    from aimux_cli import request, streams, wire
-
-    seen = {} if seen is None else seen
-    prepared = seen["prepared"] = request.build(resolved, prompt=PROMPT, max_tokens=MAX_TOKENS, stream=True)
-    folder = wire.StreamFolder(api=resolved.wire, provider=resolved.name)
-    sse = resolved.wire != "ollama.chat"
-    parser = streams.SSEParser() if sse else streams.NDJSONParser()
-    tokens = 0
-    async with session.stream(prepared, timeout=timeout, retries=0) as body:
-        status = body.status or 0
-        seen["response"] = body
-        async for chunk in body:
-            tokens += _fold(folder, parser.feed(chunk), sse)
-    tokens += _fold(folder, parser.close(), sse)
-    if folder.acc is None:
-        raise _failed("the stream carried no events", status)
-    doc = seen["doc"] = folder.document()
-    if doc.status == "error":
-        _judge(doc, status)
-    if not folder.acc.terminal:
-        raise _failed(f"the stream ended without its terminal event ({folder.events} events received)", status,
-                      ExitCode.INCOMPLETE)
-    if not tokens:
-        raise _failed("the stream ended without delivering a token", status)
-    _judge(doc, status)
-    return status
-
-
-def _fold(folder: Any, items: list, sse: bool) -> int:
-    """Feed parsed events into the folder; returns how many visible deltas (tokens) they carried."""
-    count = 0
-    for item in items:
-        deltas = folder.feed_sse(item.data, item.event) if sse else folder.feed_json(item)
-        count += sum(1 for _, text in deltas if text)
-    return count
-
-
-def _judge(doc: Any, http_status: int) -> None:
-    """Fail on an error document (categorized by the provider's error type, as `--fail` and `ask` do) or one that
-    is not ok."""
-    from aimux_cli.errors import exit_code_for_error
-
-    if doc.status == "error":
-        err = doc.error
-        parts = [f"HTTP {err['status']}" if err.get("status") else "error in the response"]
-        detail = ": ".join(str(err[k]) for k in ("type", "message") if err.get(k))
-        raise _failed(f"{parts[0]}: {detail}" if detail else parts[0], err.get("status") or http_status,
-                      exit_code_for_error(err))
-    if doc.status != "ok":
-        raise _failed(f"the response is {doc.status} (finish: {doc.finish_raw or doc.finish or 'none'})",
-                      http_status)
-
-
-def _failed(message: str, http_status: int, code: ExitCode = ExitCode.CHECK_FAILED) -> CheckFailed:
-    """A failed check carrying the HTTP status of the response it judged and its category's exit code."""
-    exc = CheckFailed(message, exit_code=code)
-    exc.status = http_status or None
-    return exc
-
-
-# --- pure helpers ----------------------------------------------------------------------------------------------------
-
-
-def model_page(body: Any) -> tuple[list[str] | None, dict[str, str] | None]:
-    """The model ids of one model-list page and the query for the next page; (None, None) for an unknown shape.
-
-    Shapes: `{"data": [{"id"}]}` (OpenAI and compatibles; Anthropic adds `has_more`/`last_id`),
-    `{"models": [{"name"}]}` (Gemini, with `nextPageToken`; Ollama's /api/tags)."""
-    if not isinstance(body, dict):
-        return None, None
-    if isinstance(body.get("data"), list):
-        ids = [m.get("id") for m in body["data"] if isinstance(m, dict)]
-        more = body.get("has_more") is True and isinstance(body.get("last_id"), str)
-        return [i for i in ids if isinstance(i, str)], ({"after_id": body["last_id"]} if more else None)
-    if isinstance(body.get("models"), list):
-        ids = [m.get("name") or m.get("model") or m.get("id") for m in body["models"] if isinstance(m, dict)]
-        token = body.get("nextPageToken")
-        return [i for i in ids if isinstance(i, str)], ({"pageToken": token} if isinstance(token, str) and token
-                                                          else None)
-    return None, None
-
-
-def model_listed(model: str, ids: Sequence[str]) -> bool:
-    """Whether `model` is among the listed ids, allowing the aliases providers use: Gemini's `models/` prefix,
-    Ollama's implicit `:latest` tag, and a dated snapshot for an undated alias (`claude-sonnet-4-5` ->
-    `claude-sonnet-4-5-20250929`, `…-latest` likewise)."""
-    want = model.removeprefix("models/")
-    stem = want.removesuffix("-latest")
-    for listed in ids:
-        got = listed.removeprefix("models/")
-        if got in (want, f"{want}:latest"):
-            return True
-        if got.startswith(stem + "-") and _DATED.fullmatch(got[len(stem) + 1:]):
-            return True
-    return False
+# --- helpers -----------------------------------------------------------------------------------------------------------
 
 
 def error_line(exc: BaseException, resolved: ResolvedProvider) -> str:
@@ -392,30 +332,16 @@ def error_line(exc: BaseException, resolved: ResolvedProvider) -> str:
     return text if len(text) <= 300 else text[:299] + "…"
 
 
-def report(results: Sequence[ProviderResult]) -> dict[str, Any]:
-    """The report document (see the module docstring of commands/test_providers.py for the schema)."""
+def report(results: Sequence[ProviderResult], started: float | None = None) -> dict[str, Any]:
+    """The report document (see the module docstring of commands/test_providers.py for the schema); `started` is
+    the run's wall-clock start (time.time())."""
+    from aimux_cli import __version__
+
     counts = {s: sum(1 for r in results if r.status == s) for s in ("pass", "fail", "skip")}
-    return {"providers": [r.to_dict() for r in results], "passed": counts["pass"], "failed": counts["fail"],
+    return {"aimux_version": __version__, "started_at": iso_utc(started),
+            "providers": [r.to_dict() for r in results], "passed": counts["pass"], "failed": counts["fail"],
             "skipped": counts["skip"]}
 
 
 def _strip_name(text: str, name: str) -> str:
     return text.removeprefix(f"{name}: ").removeprefix(f"provider {name}: ")
-
-
-def _first_page(wire: str) -> dict[str, str]:
-    return {"anthropic.messages": {"limit": str(PAGE_SIZE)},
-            "gemini.generate": {"pageSize": str(PAGE_SIZE)}}.get(wire, {})
-
-
-def _with_query(prepared: Any, query: Mapping[str, str]) -> Any:
-    return replace(prepared, url=f"{prepared.url}?{urlencode(query)}") if query else prepared
-
-
-def _json(body: bytes, what: str, http_status: int = 0) -> Any:
-    import orjson
-
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise _failed(f"the {what} is not JSON ({len(body)} bytes)", http_status) from None

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import toon_format
 
-from aimux_cli import health
+from aimux_cli import health, health_checks
 from aimux_cli.errors import ExitCode
 from provider_server import Reply
 from pty_support import read_terminal
@@ -142,7 +142,7 @@ def test_all_wires_pass_and_the_report_follows_the_schema(tmp_path, provider_ser
         assert [c["name"] for c in p["checks"]] == ["models", "complete", "stream"]
         for check in p["checks"]:
             assert list(check) == ["name", "status", "latency_ms", "error", "http_status", "category", "started_at",
-                                   "ended_at"]
+                                   "ended_at", "ttft_ms", "output_tokens", "tps", "budget"]
             assert check["status"] == "pass" and check["error"] is None and check["category"] is None
             assert isinstance(check["latency_ms"], int) and check["latency_ms"] >= 0
             assert check["http_status"] == 200
@@ -431,7 +431,7 @@ def test_slow_providers_are_checked_concurrently(tmp_path, provider_server):
     ([1, 2], None, None),
 ])
 def test_model_page_shapes(body, ids, nxt):
-    assert health.model_page(body) == (ids, nxt)
+    assert health_checks.model_page(body) == (ids, nxt)
 
 
 @pytest.mark.parametrize(("model", "listed", "ok"), [
@@ -445,7 +445,7 @@ def test_model_page_shapes(body, ids, nxt):
     ("llama3.2", ["llama3.2:1b"], False),
 ])
 def test_model_listed_aliases(model, listed, ok):
-    assert health.model_listed(model, listed) is ok
+    assert health_checks.model_listed(model, listed) is ok
 
 
 # --- report details, -o, and the live view on a terminal (issue 10) --------------------------------------------------

@@ -1,6 +1,7 @@
 """`aimux test-providers` on a terminal: each provider's row as soon as it finishes, under a transient spinner.
 
-Contract: `check_live(targets, timeout, env) -> report` (the same report as `health.report`). The table header is
+Contract: `check_live(targets, timeout, env) -> report` (the same report as `health.report`);
+`repeat_live(targets, ...) -> runs per target` for --repeat/--watch, the summary table redrawn in place (Rich Live). The table header is
 drawn at once with fixed column widths, then each provider's row as it finishes (so in the order they finish), then
 the summary line. While checks run, one spinner line on stderr (frame, providers done, elapsed seconds) is redrawn
 about ten times a second, erased before each row is drawn and at the end: the final screen holds the table alone.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
@@ -20,15 +22,17 @@ TICK = 0.1  # seconds between spinner frames
 GAP = 3  # a column separator: " │ "
 
 
-def check_live(targets: list, timeout: float, env: Any, *, rows: bool = True, log: bool = False) -> dict[str, Any]:
+def check_live(targets: list, timeout: float, env: Any, *, rows: bool = True, log: bool = False,
+               started: float | None = None) -> dict[str, Any]:
     """Check `targets`, drawing the table row by row (`rows`, with its summary) and the spinner; the report."""
     from aimux_cli import health
     from aimux_cli.render.check_table import grid_for, row, summary
 
     console = env.stdout_console
+    checks = _checks_of(targets)
     widths = column_widths(targets, timeout, console.width)
     if rows:
-        console.print(grid_for(widths))  # the header, before any result
+        console.print(grid_for(widths, checks=checks))  # the header, before any result
     spinner = Spinner(len(targets)) if env.interactive("stderr") else None
 
     def on_result(index: int, result: Any) -> None:
@@ -36,8 +40,8 @@ def check_live(targets: list, timeout: float, env: Any, *, rows: bool = True, lo
             spinner.clear()
             spinner.done += 1
         if rows:
-            grid = grid_for(widths, header=False)
-            grid.add_row(*row(result.to_dict()))
+            grid = grid_for(widths, header=False, checks=checks)
+            grid.add_row(*row(result.to_dict(), checks))
             console.print(grid)
         if spinner is not None:
             spinner.draw()
@@ -57,7 +61,7 @@ def check_live(targets: list, timeout: float, env: Any, *, rows: bool = True, lo
         from aimux_cli import health_log
 
         health_log.record(targets, results)
-    report = health.report(results)
+    report = health.report(results, started)
     if rows:
         console.print(summary(report))
     return report
@@ -74,10 +78,71 @@ def column_widths(targets: list, timeout: float, total: int) -> dict[str, int]:
     widths = {
         "provider": max([len("provider")] + [cell_len(for_terminal(t.name)) for t in targets]),
         "model": min(40, max([len("model")] + [cell_len(for_terminal(t.model)) for t in targets])),
-        "status": cell_len("✗ fail"), "models": step, "complete": step, "stream": step,
+        "status": cell_len("✗ fail"), **{name: max(step, len(name)) for name in _checks_of(targets)},
     }
     widths["error"] = max(20, total - sum(widths.values()) - GAP * len(widths))
     return widths
+
+
+def _checks_of(targets: list) -> tuple[str, ...]:
+    from aimux_cli.health import CHECKS
+
+    present = {name for t in targets for name in t.checks}
+    return tuple(n for n in CHECKS if n in present)
+
+
+def repeat_live(targets: list, timeout: float, env: Any, *, runs: int | None, interval: float,
+                summarize: Callable[[list], dict], after_run: Callable[[list], None], rows: bool,
+                watch: bool) -> list[list]:
+    """Run the checks of `targets` `runs` times (None: until Ctrl-C), with the table of the summary so far redrawn
+    in place after each run when `rows` (a terminal); the runs of each target. With `watch`, the first Ctrl-C stops
+    the runs (the run in flight is dropped) and the summary follows; a second one interrupts (exit 130)."""
+    import signal
+
+    from aimux_cli import health_repeat
+    from aimux_cli.render.check_table import summary, table
+
+    live = None
+    if rows:
+        from rich.live import Live
+
+        live = Live(console=env.stdout_console, auto_refresh=False, transient=False)
+
+    async def main() -> list[list]:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        history: list[list] = [[] for _ in targets]
+
+        def on_run(index: int, results: list) -> None:
+            history[index] = results
+            after_run(history)
+            if live is not None:
+                report = summarize(history)
+                live.update(_live_view(report, table, summary), refresh=True)
+
+        def interrupted() -> None:
+            stop.set()
+            loop.remove_signal_handler(signal.SIGINT)  # a second Ctrl-C interrupts for good
+
+        if watch:
+            loop.add_signal_handler(signal.SIGINT, interrupted)
+        try:
+            return await health_repeat.probe(targets, timeout, runs=runs, interval=interval, on_run=on_run,
+                                             stop=stop)
+        finally:
+            if watch:
+                loop.remove_signal_handler(signal.SIGINT)
+
+    if live is None:
+        return asyncio.run(main())
+    with live:
+        return asyncio.run(main())
+
+
+def _live_view(report: dict, table: Callable, summary: Callable) -> Any:
+    from rich.console import Group
+
+    return Group(table(report), summary(report))
 
 
 class Spinner:
