@@ -22,12 +22,12 @@ from aimux_cli import safety as _safety
 FINISH_CLASSES: dict[str, str] = {
     # natural end or stop sequence
     "stop": "stop", "end_turn": "stop", "stop_sequence": "stop", "STOP": "stop", "eos": "stop",
-    "completed": "stop", "end": "stop",
+    "completed": "stop", "end": "stop", "COMPLETE": "stop", "STOP_SEQUENCE": "stop",
     # token limit
     "length": "length", "max_tokens": "length", "MAX_TOKENS": "length", "max_output_tokens": "length",
     "model_length": "length", "model_context_window_exceeded": "length",
     # tool use
-    "tool_calls": "tool_call", "function_call": "tool_call", "tool_use": "tool_call",
+    "tool_calls": "tool_call", "function_call": "tool_call", "tool_use": "tool_call", "TOOL_CALL": "tool_call",
     # filters
     "content_filter": "content_filter", "SAFETY": "content_filter", "RECITATION": "content_filter",
     "PROHIBITED_CONTENT": "content_filter", "BLOCKLIST": "content_filter", "SPII": "content_filter",
@@ -35,8 +35,10 @@ FINISH_CLASSES: dict[str, str] = {
     "IMAGE_RECITATION": "content_filter", "LANGUAGE": "content_filter",
     # the rest
     "refusal": "refusal", "pause_turn": "pause",
+    "guardrail_intervened": "content_filter", "content_filtered": "content_filter",  # Bedrock Converse
+    "malformed_model_output": "error", "malformed_tool_use": "error",
     "error": "error", "failed": "error", "MALFORMED_FUNCTION_CALL": "error", "UNEXPECTED_TOOL_CALL": "error",
-    "TOO_MANY_TOOL_CALLS": "error",
+    "TOO_MANY_TOOL_CALLS": "error", "ERROR": "error", "TIMEOUT": "error",
 }
 
 USAGE_KEYS = ("input_tokens", "output_tokens", "total_tokens", "reasoning_tokens", "cache_read_tokens",

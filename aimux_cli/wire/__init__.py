@@ -36,16 +36,23 @@ Delta = tuple[str, str]
 _MODULES = {
     "openai.responses": "aimux_cli.wire.openai_responses",
     "anthropic.messages": "aimux_cli.wire.anthropic",
+    "anthropic.complete": "aimux_cli.wire.anthropic_complete",
+    "cohere.chat": "aimux_cli.wire.cohere",
     "gemini.generate": "aimux_cli.wire.gemini",
+    "bedrock.converse": "aimux_cli.wire.bedrock",
     "ollama.generate": "aimux_cli.wire.ollama_generate",
     "ollama.chat": "aimux_cli.wire.ollama",
+    "openai.completions": "aimux_cli.wire.openai_completions",
     "openai.chat": "aimux_cli.wire.openai_chat",
 }
 WIRES = tuple(sorted(_MODULES))
 _CHAT_OBJECTS = frozenset(("chat.completion", "chat.completion.chunk"))
 # `--wire` also accepts these short names
 ALIASES = {"openai": "openai.chat", "chat": "openai.chat", "responses": "openai.responses",
-           "anthropic": "anthropic.messages", "gemini": "gemini.generate", "ollama": "ollama.chat"}
+           "anthropic": "anthropic.messages", "gemini": "gemini.generate", "ollama": "ollama.chat",
+           "bedrock": "bedrock.converse",
+           "cohere": "cohere.chat", "mistral": "openai.chat", "completions": "openai.completions",
+           "text_completion": "openai.completions", "complete": "anthropic.complete"}
 
 
 _LOADED: dict[str, Any] = {}
@@ -88,6 +95,8 @@ def detect(obj: Any) -> str | None:
         # the most common input by far, and unmistakable: no other wire uses these values, so skip the ordered
         # scan (and importing the other wire modules at all)
         return "openai.chat"
+    if kind == "text_completion":  # the legacy Completions object is just as unmistakable
+        return "openai.completions"
     for api in _MODULES:
         if _detects(_LOADED.get(api) or module(api), obj):  # a call less per wire once loaded
             return api

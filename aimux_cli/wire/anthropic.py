@@ -14,8 +14,8 @@ Contract: a `{"type": "message", ...}` body, each event of its SSE stream, or an
   `cache_creation` breakdown) -> cache_write_tokens, `output_tokens_details.thinking_tokens` -> reasoning_tokens.
   No total: Anthropic does not report one. In a stream, `message_delta` usage replaces `message_start`'s.
 - `message_stop` is the terminal event; `error` events keep the blocks that came before them; `ping` is ignored.
-- A legacy text completion (`{"type": "completion"}`) is not a Messages response: `detect` is False, so it
-  takes the generic json path.
+- A legacy text completion (`{"type": "completion"}`) is not a Messages response: `detect` is False, and the
+  `anthropic.complete` wire (anthropic_complete.py) reads it.
 """
 
 from __future__ import annotations

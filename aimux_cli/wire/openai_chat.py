@@ -8,7 +8,9 @@ A body's `message` and a chunk's `delta` carry the same fields, so both go throu
 - `reasoning_content` (DeepSeek, vLLM) or `reasoning` (Cerebras gpt-oss, OpenRouter, Groq) -> thinking;
   OpenRouter `reasoning_details` entries of type `reasoning.encrypted` -> a redacted thinking block (the blob is
   never copied);
-- `content` as a string, or as a list of parts (Mistral magistral: `thinking` parts and `text` parts);
+- `content` as a string, or as a list of parts (Mistral magistral: `{"type": "text", "text"}` parts -> text,
+  `{"type": "thinking", "thinking": [{"type": "text", "text"}]}` parts -> thinking, in a body and in a stream's
+  deltas alike; such a `thinking` list marks the vendor `mistral`);
 - `refusal`; `annotations` (`url_citation`) -> citations of the text block;
 - `tool_calls`, keyed by their `index` (a stream names id and function only in the first delta), and the legacy
   `function_call`.
@@ -214,6 +216,8 @@ def _fold_parts(acc: Accumulator, parts: list, index: int, deltas: list[Delta]) 
                 acc.text(text, index)
                 deltas.append(("text", text))
         elif kind in ("thinking", "reasoning", "reasoning_text"):
+            if kind == "thinking" and isinstance(part.get("thinking"), list):
+                acc.state["mistral"] = True  # a list of chunks under `thinking`: Mistral's shape alone
             for text in _thinking_texts(part):
                 acc.thinking(text, index)
                 deltas.append(("thinking", text))
@@ -366,6 +370,8 @@ def _infer_vendor(acc: Accumulator, obj: dict) -> None:
         acc.infer_provider("openrouter")
     elif "search_results" in obj or isinstance(obj.get("citations"), list):
         acc.infer_provider("perplexity")
+    elif "mistral" in state:
+        acc.infer_provider("mistral")
     elif "reasoning_content" in state and isinstance(obj.get("usage"), dict) \
             and "prompt_cache_hit_tokens" in obj["usage"]:
         acc.infer_provider("deepseek")
@@ -382,3 +388,8 @@ def _error(acc: Accumulator, err: Any) -> None:
     status = err.get("status_code", err.get("status"))
     acc.set_error(status=status if isinstance(status, (int, str)) else None, type=err.get("type"),
                   code=err.get("code"), message=err.get("message"))
+
+
+# The legacy Completions wire (openai_completions.py) reads usage and errors exactly as chat does.
+fold_usage = _usage
+fold_error = _error
