@@ -21,7 +21,7 @@ app = typer.Typer(
     name="aimux",
     help="A command line for LLM provider APIs: prettify responses into TOON, ask models, check and benchmark "
     "providers.\n\nExit codes: 0 ok, 1 output failed or internal error, 2 usage, 3 config, 4 input, 5 auth, 6 rate limit, 7 provider error, "
-    "8 network, 9 incomplete response, 10 check failed, 130 interrupted.",
+    "8 network, 9 incomplete response, 10 check failed, 11 answer fails --schema, 130 interrupted.",
     add_completion=False,
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},

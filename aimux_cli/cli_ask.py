@@ -28,6 +28,13 @@ class ThinkingMode(str, Enum):
     stdout = "stdout"
 
 
+class Reasoning(str, Enum):
+    none = "none"
+    low = "low"
+    medium = "medium"
+    high = "high"
+
+
 ASK_HELP = ("Ask a model and stream its answer. Piped stdin is context: its text comes first, then the PROMPT, "
             "separated by a blank line (stdin alone is the prompt). Example: git diff | aimux ask -p groq 'review this'")
 
@@ -72,6 +79,34 @@ def ask(
                               "earlier prompts and answers are sent first, in this provider's format."),
     cid: Optional[str] = typer.Option(None, "--cid", metavar="ID",
                                       help="Continue conversation ID (see aimux logs -f json, conversation_id)."),
+    option: Optional[List[str]] = typer.Option(
+        None, "--option", "-o", metavar="KEY=VALUE|KEY:=JSON",
+        help="Set a field of the request body, last (repeatable): KEY=VALUE a string, KEY:=JSON a typed value, "
+        "dotted keys nest. Example: -o top_p:=0.9 -o thinking.budget_tokens:=2048"),
+    body: Optional[str] = typer.Option(None, "--body", metavar="FILE|-",
+                                       help="Send this JSON request body as it is (model and stream are filled "
+                                       "only when absent; -o still applies). Example: --body req.json"),
+    tool: Optional[List[str]] = typer.Option(None, "--tool", metavar="FILE",
+                                             help="Function definitions the model may call (repeatable): "
+                                             '{"name", "description", "parameters"} or a list, OpenAI\'s form too.'),
+    tool_choice: Optional[str] = typer.Option(None, "--tool-choice", metavar="MODE",
+                                              help="auto, none, required (must call one), or the NAME of the tool to call."),
+    schema: Optional[str] = typer.Option(None, "--schema", metavar="FILE|JSON",
+                                         help="Ask for structured output matching this JSON Schema, then validate "
+                                         "the answer (exit 11 when it does not). Example: --schema '{\"type\": "
+                                         '"object", "required": ["name"]}\''),
+    reasoning: Optional[Reasoning] = typer.Option(None, "--reasoning",
+                                                  help="Reasoning effort, mapped per provider (OpenAI effort, "
+                                                  "Anthropic and Gemini thinking budget, Ollama think)."),
+    attach: Optional[List[str]] = typer.Option(None, "--attach", "-a", metavar="FILE",
+                                               help="Attach an image (png, jpeg, gif, webp) or a PDF to the prompt "
+                                               "(repeatable; 20 MiB each). Example: -a chart.png"),
+    verbose: bool = typer.Option(False, "--verbose", "-v",
+                                 help="Show the request (headers, credentials redacted; body) and the response's "
+                                 "status and headers on stderr, before the answer."),
+    curl: bool = typer.Option(False, "--curl", help="Print the request as a runnable curl command (the key as "
+                              "\"$VAR\") and send nothing."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the request body as JSON and send nothing."),
     debug: bool = debug_option(),
 ) -> None:
     set_debug(debug)
@@ -82,7 +117,10 @@ def ask(
                       fallback=names(fallback), model=model, system=system, temperature=temperature,
                       max_tokens=max_tokens, base_url=base_url, timeout=timeout, retries=retries,
                       stream=not no_stream, fmt=fmt.value if fmt else None, color=color,
-                      debug=State.debug, thinking=thinking.value, log=not no_log, cont=cont, cid=cid)
+                      debug=State.debug, thinking=thinking.value, log=not no_log, cont=cont, cid=cid,
+                      options=option or [], body=body, tools=tool or [], tool_choice=tool_choice, schema=schema,
+                      reasoning=reasoning.value if reasoning else None, attach=attach or [], verbose=verbose,
+                      curl=curl, dry_run=dry_run)
     code = run(opts)
     if code:
         raise typer.Exit(int(code))

@@ -28,6 +28,7 @@ class ExitCode(IntEnum):
     NETWORK = 8  # network error or timeout
     INCOMPLETE = 9  # a stream cut short: what arrived is still printed
     CHECK_FAILED = 10  # test-providers: a check failed
+    SCHEMA_INVALID = 11  # the answer does not validate against --schema (ask): the answer is still printed first
     INTERRUPTED = 130  # Ctrl-C
 
 
@@ -88,6 +89,10 @@ class CheckFailed(AimuxError):
     exit_code = ExitCode.CHECK_FAILED
 
 
+class SchemaInvalid(AimuxError):
+    exit_code = ExitCode.SCHEMA_INVALID
+
+
 def exit_code_for_http_status(status: int | None) -> ExitCode:
     """Map an HTTP status of an error response to the exit-code table (401/403 -> 5, 402/429 -> 6, else 7)."""
     if status in (401, 403):
@@ -130,6 +135,7 @@ CATEGORIES: dict[ExitCode, str] = {
     ExitCode.FAILURE: "internal", ExitCode.USAGE: "usage", ExitCode.CONFIG: "config", ExitCode.INPUT: "input",
     ExitCode.AUTH: "auth", ExitCode.RATE_LIMIT: "rate_limit", ExitCode.PROVIDER: "provider",
     ExitCode.NETWORK: "network", ExitCode.INCOMPLETE: "incomplete", ExitCode.CHECK_FAILED: "check",
+    ExitCode.SCHEMA_INVALID: "schema",
     ExitCode.INTERRUPTED: "interrupted",
 }
 

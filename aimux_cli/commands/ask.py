@@ -41,40 +41,13 @@ ends as soon as its output is flushed (aimux_cli/fastexit.py).
 
 from __future__ import annotations
 
-import sys
-import time
-from dataclasses import dataclass, field
-
 from aimux_cli.commands import ask_log
-from aimux_cli.commands.ask_exchange import Exchange, _type_message  # noqa: F401 - _type_message: tests
-from aimux_cli.commands.ask_finish import finish
+from aimux_cli.commands.ask_exchange import Exchange, _type_message, unsent  # noqa: F401 - _type_message: tests
+from aimux_cli.commands.ask_finish import finish, interrupted
+from aimux_cli.commands.ask_input import AskOptions, build_prompt, gather, prepare, read_stdin  # noqa: F401
 from aimux_cli.commands.ask_pump import Pump  # noqa: F401 - the fuzz tests and bench_ask pump as ask pumps
-from aimux_cli.errors import ExitCode, InputError, UsageError
-from aimux_cli.live import INTERRUPTS, View, interrupted_line
-from aimux_cli.present import scrubbed
-
-
-@dataclass
-class AskOptions:
-    prompt: list[str] = field(default_factory=list)
-    provider: str | None = None  # the first of `providers`
-    providers: list[str] = field(default_factory=list)  # -p a,b,c or -p repeated: fanned out (commands/ask_many.py)
-    fallback: list[str] = field(default_factory=list)  # --fallback NAME, repeatable: tried in order (ask_many.py)
-    model: str | None = None
-    system: str | None = None
-    temperature: float | None = None
-    max_tokens: int | None = None
-    base_url: str | None = None
-    timeout: float | None = None
-    retries: int = 2
-    stream: bool = True
-    fmt: str | None = None
-    color: bool | None = None
-    debug: bool = False
-    thinking: str = "show"  # show (stderr), hide, stdout
-    log: bool = True  # write the exchange to the log (aimux_cli/logdb.py) unless the config says `log = false`
-    cont: bool = False  # -c/--continue: the newest logged conversation's turns come first (commands/ask_log.py)
-    cid: str | None = None  # --cid: this conversation's turns come first
+from aimux_cli.errors import UsageError
+from aimux_cli.live import INTERRUPTS, View
 
 
 def run(opts: AskOptions) -> int:
@@ -108,14 +81,24 @@ def _run(opts: AskOptions, state: dict) -> int:
     fmt = opts.fmt or ("rich" if env.stdout_isatty else "text")
     if opts.timeout is not None and opts.timeout <= 0:
         raise UsageError("--timeout must be a positive number of seconds")
-    messages, system = gather(opts, env.stdin_isatty, state)
-    resolved, prepared = prepare(opts, opts.provider, messages, system)
     if opts.thinking not in ("show", "hide", "stdout"):
         raise UsageError("--thinking must be show, hide or stdout")
+    if opts.curl and opts.dry_run:
+        raise UsageError("--curl and --dry-run: give one (both print the request and send nothing)")
+    messages, system = gather(opts, env.stdin_isatty, state)
+    resolved, prepared = prepare(opts, opts.provider, messages, system)
+    if opts.curl or opts.dry_run:  # nothing is sent, so nothing is logged
+        return unsent(prepared, resolved, env, curl=opts.curl)
+    if opts.verbose:
+        from aimux_cli.exchange_view import request_lines, show
+
+        show(request_lines(prepared), env)
     waiting = None if opts.debug or not env.interactive("stderr") else f"waiting for {prepared.provider}"
     exchange = state["exchange"] = Exchange(prepared, resolved.wire, resolved.timeout, opts.retries, fmt == "raw")
     exchange.model = resolved.model
     exchange.log = opts.log
+    exchange.verbose_env = env if opts.verbose else None
+    exchange.extras = opts.extras
     with INTERRUPTS:  # from here on, Ctrl-C ends in interrupted(): the view closed, a note, exit 130
         view = exchange.view = state["view"] = View(fmt, env, opts.thinking, waiting)
         try:
@@ -130,76 +113,3 @@ def _run(opts: AskOptions, state: dict) -> int:
         except KeyboardInterrupt:
             return interrupted(view, exchange)
     return finish(doc, cut, fmt, env, view, exchange)
-
-
-def gather(opts: AskOptions, stdin_isatty: bool, state: dict) -> tuple[list[dict], str | None]:
-    """The turns to send, once for every provider: the earlier turns of a continued conversation, then the prompt
-    (stdin context + PROMPT); and the system prompt. Fills state's prompt, conversation and system for the log."""
-    prompt = state["prompt"] = build_prompt(opts.prompt, None if stdin_isatty else read_stdin())
-    messages, system = [{"role": "user", "content": prompt}], opts.system
-    if opts.cont or opts.cid:
-        state["conversation"], earlier, kept = ask_log.history(opts.cid)
-        messages, system = earlier + messages, system or kept
-    else:
-        state["conversation"] = ask_log.new_conversation()
-    state["system"] = system
-    return messages, system
-
-
-def prepare(opts: AskOptions, provider: str | None, messages: list[dict], system: str | None):
-    """-> (ResolvedProvider, PreparedRequest) of `provider` (None: the config's default) for these turns, with
-    opts' request options (--model, --base-url, --timeout, the request extras). ConfigError (3) for an unknown
-    provider or a missing key."""
-    from aimux_cli import config, request
-
-    overrides = {k: v for k, v in (("model", opts.model), ("base_url", opts.base_url), ("timeout", opts.timeout))
-                 if v is not None}
-    resolved = config.resolve(provider, overrides)
-    prepared = request.build(resolved, messages=messages, system=system, temperature=opts.temperature,
-                             max_tokens=opts.max_tokens, stream=opts.stream)
-    return resolved, prepared
-
-
-def build_prompt(words: list[str], stdin_text: str | None) -> str:
-    """The prompt: stdin context, a blank line, then the PROMPT words; either alone; neither is a usage error."""
-    prompt = " ".join(words).strip()
-    context = (stdin_text or "").rstrip("\n")
-    if not context.strip():
-        context = ""
-    if not prompt and not context:
-        raise UsageError("no prompt: give the prompt as arguments (aimux ask \"...\") or pipe it on stdin")
-    if context and prompt:
-        return f"{context}\n\n{prompt}"
-    return prompt or context
-
-
-def read_stdin() -> str:
-    """All of piped stdin as text (InputError, exit 4, for invalid UTF-8)."""
-    from aimux_cli.inputs import read_source
-
-    if sys.stdin is None:  # fd 0 closed: no context, like a terminal
-        return ""
-    data = read_source("-").data
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"<stdin>: invalid UTF-8 at byte {exc.start}") from None
-
-
-def interrupted(view: View, exchange: Exchange) -> int:
-    """Ctrl-C: the view is closed (what was drawn stays, once), then one line on stderr with what had arrived."""
-    INTERRUPTS.restore()  # a second Ctrl-C now ends aimux at once
-    exchange.t_end = exchange.t_end or time.monotonic()
-    try:
-        view.close(None, interrupted=True)
-    except KeyboardInterrupt:
-        pass
-    doc = exchange.pump.document() if exchange.pump is not None else None
-    line = interrupted_line(exchange.t_end - exchange.t_start, doc, view.deltas, "chunks", view.chars)
-    from aimux_cli.render.sanitize import for_terminal
-
-    sys.stderr.write(f"aimux: {for_terminal(scrubbed(line))}\n")
-    sys.stderr.flush()
-    return int(ExitCode.INTERRUPTED)
-
-

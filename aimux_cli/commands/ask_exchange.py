@@ -36,6 +36,8 @@ class Exchange:
         self.error_body: bytes | None = None
         self.log = False  # import the log's module (sqlite3, 2 ms) in a thread while the request is under way
         self.prefetch = None
+        self.verbose_env = None  # ask -v: the TerminalEnv whose stderr shows the response's status and headers
+        self.extras = None  # the request extras (request_extras.Extras): finish() validates against their schema
 
     def run(self, view: View):
         """-> (document or None, IncompleteError or None when the body was cut short)."""
@@ -57,6 +59,7 @@ class Exchange:
             self.status, self.headers, self.error_body = exc.status, exc.headers, exc.body
             if getattr(exc, "status", None) is None:
                 raise
+            self._show_head()
             raise self._http_failure(exc) from None
         finally:
             self.t_end = time.monotonic()
@@ -70,6 +73,7 @@ class Exchange:
         with client.stream(self.prepared, timeout=self.timeout, retries=self.retries, on_retry=self._on_retry) as s:
             self.t_start = s.timing.t_start
             self.status, self.headers = s.status, s.headers
+            self._show_head()
             for chunk in s:
                 self.received.append(chunk)
                 if self.raw:
@@ -81,6 +85,7 @@ class Exchange:
         response = client.send(self.prepared, timeout=self.timeout, retries=self.retries, on_retry=self._on_retry)
         self.t_start = response.timing.t_start
         self.status, self.headers = response.status, response.headers
+        self._show_head()
         self.received.append(response.body)
         if self.raw:
             self._arrived()
@@ -95,6 +100,18 @@ class Exchange:
         else:
             with self.view.note():
                 warn(line)
+
+    def _show_head(self) -> None:
+        """ask -v: the status line and the response headers, on stderr, before the answer."""
+        if self.verbose_env is None:
+            return
+        from aimux_cli.exchange_view import response_lines, show
+
+        if self.view is None:
+            show(response_lines(self.status, self.headers), self.verbose_env)
+        else:
+            with self.view.note():
+                show(response_lines(self.status, self.headers), self.verbose_env)
 
     def _arrived(self) -> None:
         if self.view is not None:
@@ -137,3 +154,21 @@ def _scrub(line: str, prepared) -> str:
     return redact(line, prepared.secrets)
 
 
+def unsent(prepared, resolved, env, *, curl: bool) -> int:
+    """--curl: the request as a runnable curl command; --dry-run: its body as indented JSON. Nothing is sent."""
+    if curl:
+        from aimux_cli.curl import command
+
+        text, notes = command(prepared, resolved)
+        for note in notes:
+            warn(f"{prepared.provider}: {note}")
+    else:
+        from aimux_cli.present import dumps_json
+
+        text = dumps_json(prepared.json_body)
+    if env.stdout_isatty:
+        from aimux_cli.render.sanitize import for_terminal
+
+        text = for_terminal(text)
+    output.write(text + "\n")
+    return 0

@@ -4,13 +4,14 @@
 
 from __future__ import annotations
 
+import sys
 import time
 
 from aimux_cli import output
 from aimux_cli.commands.ask_exchange import Exchange, _scrub, _type_message
-from aimux_cli.errors import AimuxError, ExitCode, IncompleteError, exit_code_for_error
-from aimux_cli.live import View
-from aimux_cli.present import dumps_json, warn
+from aimux_cli.errors import AimuxError, ExitCode, IncompleteError, SchemaInvalid, exit_code_for_error
+from aimux_cli.live import INTERRUPTS, View, interrupted_line
+from aimux_cli.present import dumps_json, scrubbed, warn
 
 
 def finish(doc, cut: IncompleteError | None, fmt: str, env, view: View, exchange: Exchange) -> int:
@@ -23,8 +24,11 @@ def finish(doc, cut: IncompleteError | None, fmt: str, env, view: View, exchange
     skipped = exchange.pump.folder.skipped if exchange.pump is not None else 0
     if skipped:  # as prettify (and prettify --follow) says it of the same bytes
         warn(f"{provider}: skipped {skipped} event(s) whose data was not JSON")
+    verdict = schema_verdict(doc, cut, exchange.extras)
     data = doc.to_dict()
     if fmt in ("json", "toon"):
+        if verdict is not None:
+            data["schema"] = verdict.to_dict()
         data["client"] = client_timing(view.first_delta, exchange)
     if fmt == "json":
         output.write(dumps_json(data) + "\n")
@@ -48,7 +52,23 @@ def finish(doc, cut: IncompleteError | None, fmt: str, env, view: View, exchange
         raise AimuxError(_scrub(line, exchange.prepared), exit_code=exit_code_for_error(err))
     if doc.status == "incomplete":
         raise IncompleteError(f"{provider}: the stream ended before its terminal event: the answer is incomplete")
+    if verdict is not None and not verdict.valid:
+        raise SchemaInvalid(_scrub(f"{provider}: the answer does not validate against --schema: "
+                                   f"{verdict.first_line()}", exchange.prepared))
     return int(ExitCode.OK)
+
+
+def schema_verdict(doc, cut, extras):
+    """The answer checked against --schema (schema_check.SchemaCheck), or None: no schema, or no whole answer to
+    check (an error, a stream cut short or incomplete)."""
+    if extras is None or getattr(extras, "schema", None) is None or cut is not None:
+        return None
+    if doc.status in ("error", "incomplete"):
+        return None
+    from aimux_cli.request_extras import structured_answer
+    from aimux_cli.schema_check import check
+
+    return check(structured_answer(doc, extras) or "", extras.schema)
 
 
 def client_timing(first_delta: float | None, exchange: Exchange) -> dict:
@@ -89,3 +109,22 @@ def footer_text(doc, first_delta: float | None, exchange: Exchange) -> str:
     if doc.finish not in (None, "stop"):
         parts.append(f"finish {doc.finish}")
     return " · ".join(parts)
+
+
+def interrupted(view: View, exchange: Exchange) -> int:
+    """Ctrl-C: the view is closed (what was drawn stays, once), then one line on stderr with what had arrived."""
+    INTERRUPTS.restore()  # a second Ctrl-C now ends aimux at once
+    exchange.t_end = exchange.t_end or time.monotonic()
+    try:
+        view.close(None, interrupted=True)
+    except KeyboardInterrupt:
+        pass
+    doc = exchange.pump.document() if exchange.pump is not None else None
+    line = interrupted_line(exchange.t_end - exchange.t_start, doc, view.deltas, "chunks", view.chars)
+    from aimux_cli.render.sanitize import for_terminal
+
+    sys.stderr.write(f"aimux: {for_terminal(scrubbed(line))}\n")
+    sys.stderr.flush()
+    return int(ExitCode.INTERRUPTED)
+
+

@@ -1,0 +1,158 @@
+"""`aimux ask`'s input: the options (AskOptions), the turns to send (prompt, stdin context, a continued conversation),
+the request extras (-o, --body, --tool, --tool-choice, --schema, --reasoning, -a; aimux_cli/request_extras.py)
+and, per provider, the prepared request. Shared by commands/ask.py (one provider) and commands/ask_many.py (several,
+or --fallback), which both import this module and not each other.
+
+    messages, system = gather(opts, stdin_isatty, state)        # once: reads stdin, the files, the log
+    resolved, prepared = prepare(opts, name, messages, system)  # per provider
+
+Stdin is read once, by one consumer: `--body -`, `--tool -` or `--schema -` when one of them names it (then it is
+not the prompt's context), else the prompt's context when it is not a terminal. A bad flag value is a UsageError
+naming the flag (exit 2); a file that cannot be read or does not hold what it should, an InputError (exit 4).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from aimux_cli.commands import ask_log
+from aimux_cli.errors import InputError, UsageError
+
+
+@dataclass
+class AskOptions:
+    prompt: list[str] = field(default_factory=list)
+    provider: str | None = None  # the first of `providers`
+    providers: list[str] = field(default_factory=list)  # -p a,b,c or -p repeated: fanned out (commands/ask_many.py)
+    fallback: list[str] = field(default_factory=list)  # --fallback NAME, repeatable: tried in order (ask_many.py)
+    model: str | None = None
+    system: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    base_url: str | None = None
+    timeout: float | None = None
+    retries: int = 2
+    stream: bool = True
+    fmt: str | None = None
+    color: bool | None = None
+    debug: bool = False
+    thinking: str = "show"  # show (stderr), hide, stdout
+    log: bool = True  # write the exchange to the log (aimux_cli/logdb.py) unless the config says `log = false`
+    cont: bool = False  # -c/--continue: the newest logged conversation's turns come first (commands/ask_log.py)
+    cid: str | None = None  # --cid: this conversation's turns come first
+    # the request extras (issue 11), as given on the command line; `extras` is what gather() made of them
+    options: list[str] = field(default_factory=list)  # -o KEY=VALUE / KEY:=JSON, merged last into the body
+    body: str | None = None  # --body FILE|-: the request body as given (model and stream filled when absent)
+    tools: list[str] = field(default_factory=list)  # --tool FILE, repeatable
+    tool_choice: str | None = None  # --tool-choice auto|none|required|NAME
+    schema: str | None = None  # --schema FILE|JSON: structured output, and the answer validated against it
+    reasoning: str | None = None  # --reasoning none|low|medium|high
+    attach: list[str] = field(default_factory=list)  # -a FILE, repeatable: images and PDF
+    verbose: bool = False  # -v: the request and the response's head on stderr (aimux_cli/exchange_view.py)
+    curl: bool = False  # --curl: print the request as a curl command, send nothing
+    dry_run: bool = False  # --dry-run: print the request body, send nothing
+    extras: Any = None  # request_extras.Extras, set by gather()
+
+
+def gather(opts: AskOptions, stdin_isatty: bool, state: dict) -> tuple[list[dict], str | None]:
+    """The turns to send, once for every provider: the earlier turns of a continued conversation, then the prompt
+    (stdin context + PROMPT); and the system prompt. Loads the extras into opts.extras first (a file named "-"
+    takes stdin). Fills state's prompt, conversation and system for the log."""
+    opts.extras = load_extras(opts)
+    stdin_taken = "-" in (opts.body, opts.schema, *opts.tools)
+    context = None if stdin_isatty or stdin_taken else read_stdin()
+    prompt = state["prompt"] = build_prompt(opts.prompt, context, allow_empty=opts.extras.body is not None)
+    messages, system = ([{"role": "user", "content": prompt}] if prompt else []), opts.system
+    if opts.cont or opts.cid:
+        state["conversation"], earlier, kept = ask_log.history(opts.cid)
+        messages, system = earlier + messages, system or kept
+    else:
+        state["conversation"] = ask_log.new_conversation()
+    state["system"] = system
+    return messages, system
+
+
+def prepare(opts: AskOptions, provider: str | None, messages: list[dict], system: str | None):
+    """-> (ResolvedProvider, PreparedRequest) of `provider` (None: the config's default) for these turns, with
+    opts' request options (--model, --base-url, --timeout, the request extras). ConfigError (3) for an unknown
+    provider or a missing key."""
+    from aimux_cli import config, request
+
+    overrides = {k: v for k, v in (("model", opts.model), ("base_url", opts.base_url), ("timeout", opts.timeout))
+                 if v is not None}
+    resolved = config.resolve(provider, overrides)
+    extras = opts.extras if opts.extras is not None else load_extras(opts)
+    kw = {"extras": extras} if extras != _no_extras() else {}
+    prepared = request.build(resolved, messages=messages, system=system, temperature=opts.temperature,
+                             max_tokens=opts.max_tokens, stream=opts.stream, **kw)
+    return resolved, prepared
+
+
+def load_extras(opts: AskOptions):
+    """The request extras of opts' flags (request_extras.Extras); each error names its flag or file."""
+    from aimux_cli import request_extras as rx
+
+    readers = [name for name, value in (("--body", opts.body), ("--schema", opts.schema)) if value == "-"]
+    readers += ["--tool"] * sum(1 for t in opts.tools if t == "-")
+    if len(readers) > 1:
+        raise UsageError(f"{' and '.join(readers)} both read stdin ('-'): give one of them a file")
+    options = tuple(rx.parse_option(item) for item in opts.options)
+    tools = tuple(tool for source in opts.tools for tool in rx.load_tools(source))
+    rx.check_tools(tools)
+    choice = opts.tool_choice
+    if choice is not None and choice not in rx.TOOL_CHOICES:
+        if not tools:
+            raise UsageError(f"--tool-choice {choice!r}: name a tool given with --tool, or auto, none or required")
+        if choice not in {t.name for t in tools}:
+            names = ", ".join(t.name for t in tools)
+            raise UsageError(f"--tool-choice {choice!r}: no such tool (the tools given: {names})")
+    if opts.reasoning is not None and opts.reasoning not in rx.REASONING_LEVELS:
+        raise UsageError(f"--reasoning {opts.reasoning!r}: give none, low, medium or high")
+    schema = rx.load_schema(opts.schema) if opts.schema is not None else None
+    if schema is not None:
+        from aimux_cli.schema_check import schema_problem
+
+        problem = schema_problem(schema)
+        if problem:
+            where = "--schema" if opts.schema.lstrip().startswith("{") else ("<stdin>" if opts.schema == "-"
+                                                                              else opts.schema)
+            raise InputError(f"{where}: not a valid JSON Schema: {problem}")
+    attachments = tuple(rx.load_attachment(path) for path in opts.attach)
+    body = rx.load_body(opts.body) if opts.body is not None else None
+    return rx.Extras(tools=tools, tool_choice=choice, schema=schema, reasoning=opts.reasoning,
+                     attachments=attachments, options=options, body=body)
+
+
+def _no_extras():
+    from aimux_cli.request_extras import Extras
+
+    return Extras()
+
+
+def build_prompt(words: list[str], stdin_text: str | None, *, allow_empty: bool = False) -> str:
+    """The prompt: stdin context, a blank line, then the PROMPT words; either alone; neither is a usage error
+    (unless `allow_empty`: --body carries its own turns)."""
+    prompt = " ".join(words).strip()
+    context = (stdin_text or "").rstrip("\n")
+    if not context.strip():
+        context = ""
+    if not prompt and not context and not allow_empty:
+        raise UsageError("no prompt: give the prompt as arguments (aimux ask \"...\") or pipe it on stdin")
+    if context and prompt:
+        return f"{context}\n\n{prompt}"
+    return prompt or context
+
+
+def read_stdin() -> str:
+    """All of piped stdin as text (InputError, exit 4, for invalid UTF-8)."""
+    from aimux_cli.inputs import read_source
+
+    if sys.stdin is None:  # fd 0 closed: no context, like a terminal
+        return ""
+    data = read_source("-").data
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"<stdin>: invalid UTF-8 at byte {exc.start}") from None
