@@ -62,14 +62,15 @@ def paths(name: str) -> tuple[str, str, str]:
 def serve(server, name: str, *, models: Reply | None = None, complete: Reply | None = None,
           stream: Reply | None = None, kind: str | None = None) -> None:
     """Route one provider's endpoints; the defaults replay its passing fixtures. Where completion and stream share
-    a path, the route answers the completion first, then the stream (the steps run in that order)."""
+    a path, the request body's `stream` flag picks the reply (so any checks, any number of runs, are answered)."""
     listing, body, events = PASSING[kind or name]
     headers = PROVIDERS.get(name, (None, None, {"authorization": f"Bearer {KEY}"}))[2]
     models_path, complete_path, stream_path = paths(name)
     complete, stream = complete or Reply.file(body), stream or Reply.file(events)
     server.route(models_path, models or models_reply(listing), method="GET", headers=headers)
     if complete_path == stream_path:
-        server.route(complete_path, complete, stream, method="POST", headers=headers)
+        server.route(complete_path, lambda seen: stream if seen.json().get("stream") else complete, method="POST",
+                     headers=headers)
     else:
         server.route(complete_path, complete, method="POST", headers=headers, json={})
         server.route(stream_path, stream, method="POST", headers=headers)
