@@ -101,6 +101,10 @@ def _normalize(source: Source, wire: str | None, provider: str | None) -> Outcom
         return _from_json(source, value, wire, provider, warnings)
     if kind == "sse":
         return _from_sse(source, wire, provider)
+    if kind == "eventstream":  # AWS binary frames, one JSON value each: folded as NDJSON values are
+        from aimux_cli.eventstream import EventStreamParser
+
+        return _from_ndjson(source, wire, provider, EventStreamParser())
     return _from_ndjson(source, wire, provider)
 
 
@@ -183,12 +187,12 @@ def _from_sse(source: Source, wire: str | None, provider: str | None) -> Outcome
     return out
 
 
-def _from_ndjson(source: Source, wire: str | None, provider: str | None) -> Outcome:
+def _from_ndjson(source: Source, wire: str | None, provider: str | None, parser=None) -> Outcome:
     """An NDJSON stream: a bad line is skipped with a warning; a stream cut inside its last line keeps every line
     before it (its document is then incomplete unless the terminal event had already arrived)."""
     from aimux_cli import streams
 
-    got = streams.collect(streams.NDJSONParser(), source.data)
+    got = streams.collect(parser or streams.NDJSONParser(), source.data)
     if not got.items:
         raise InputError(f"{source.label}: no JSON values ({got.warnings[0]})" if got.warnings
                          else f"{source.label}: no JSON values")

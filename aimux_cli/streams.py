@@ -14,7 +14,8 @@ Contract:
   chunks is fine); a leading BOM is dropped. Bytes that are not UTF-8 are replaced with U+FFFD (as
   `bytes.decode(errors="replace")` does) and the parser goes on: `parser.warnings` then names the first bad byte
   and counts the others (issue 9: one bad byte in a trailing `ping` event used to throw away a whole answer).
-- `sniff(head)` names the kind of a body from its first bytes ("sse", "ndjson", "json-array", "json");
+- `sniff(head)` names the kind of a body from its first bytes ("sse", "ndjson", "json-array", "json";
+  "eventstream" for AWS's binary event stream, parsed by aimux_cli/eventstream.py);
   `needs_more(head)` says when a head is too short to be sure (`Head` gathers one as it arrives, in linear work);
   `iter_events(body)` parses a whole body.
 
@@ -252,8 +253,11 @@ def sniff(head: bytes) -> str:
     "[" -> "json-array"; "{" -> "ndjson" when its first line is a complete JSON value followed by more non-blank
     text (the first line of a pretty-printed object never parses alone), else "json". Anything else -> "json", whose
     parser then reports the problem. With only a head, one complete line cannot tell one-line JSON from the first
-    NDJSON record: see `needs_more`.
+    NDJSON record: see `needs_more`. A first byte NUL -> "eventstream": AWS's binary framing
+    (aimux_cli/eventstream.py), which no text starts with.
     """
+    if head[:1] == b"\x00":
+        return "eventstream"
     start, end, more = _first_line(head)
     if head.startswith(_SSE_PREFIXES, start):
         return "sse"
@@ -322,6 +326,13 @@ def iter_events(data: bytes) -> tuple[str, list]:
     kind = sniff(data)
     if kind == "sse":
         return kind, _run(SSEParser(), data)
+    if kind == "eventstream":
+        from .eventstream import EventStreamParser
+
+        frames = _run(EventStreamParser(), data)
+        if not frames:
+            raise StreamSyntaxError("not JSON, nor an event stream with a valid frame", 1)
+        return kind, frames
     if _HEAD.match(data).end() == len(data):
         raise StreamSyntaxError("empty input", 1)
     try:

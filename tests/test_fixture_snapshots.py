@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
 BROKEN = {"hostile/garbage.bin", "hostile/truncated.json"}  # covered by the input-error tests
 FILES = sorted(str(p.relative_to(FIXTURES)) for p in FIXTURES.rglob("*")
-               if p.suffix in (".json", ".sse", ".ndjson") and str(p.relative_to(FIXTURES)) not in BROKEN)
+               if p.suffix in (".json", ".sse", ".ndjson", ".eventstream")
+               and str(p.relative_to(FIXTURES)) not in BROKEN)
 
 
 def _data(rel: str):

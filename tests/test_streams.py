@@ -386,7 +386,8 @@ def test_json_array_chunking_does_not_matter(values, cuts):
         (b'{"id": "x"}\n\n', "json"),
         (b'{"id": "x", "tex', "json"),
         (b"", "json"),
-        (b"\x00\xff garbage", "json"),
+        (b"\xff garbage", "json"),
+        (b"\x00\xff garbage", "eventstream"),  # a NUL first: only AWS's binary frames start so
     ],
 )
 def test_sniff(head, kind):
@@ -431,7 +432,7 @@ def test_iter_events_bad_ndjson_line_keeps_values_around_it():
         (b" \n\t", StreamSyntaxError, "empty input"),
         (b'{"a": "b', StreamSyntaxError, "invalid JSON"),
         (b'{"a": "\xc3\x28"}', InputDecodeError, "invalid UTF-8 at byte 7"),  # one JSON value: no stream to go on
-        (b"\x00\x01\x02", StreamSyntaxError, "invalid JSON"),
+        (b"\x00\x01\x02", StreamSyntaxError, "nor an event stream"),
     ],
 )
 def test_iter_events_errors_are_input_errors(body, error, text):
