@@ -5,7 +5,11 @@ Contract: `measure(source, min_time) -> dict` times `toon.encode(normalize(sourc
 made, the throughput over the input bytes, and the output sizes: JSON as `aimux prettify -f json` writes it
 (indented), compact JSON, and TOON. `default_files(root)` lists every file under a fixtures directory.
 
-Repeats are calibrated like `timeit`: calls are grouped so that one timed sample lasts at least a millisecond
+Spread: each file is timed in `repeats` separate windows (the command interleaves the files, so that a busy moment
+of the machine spoils one repeat of several files rather than every repeat of one); a row gives the median, p90, min
+and max over the repeats, each repeat's figure being the median µs per run within its window.
+
+Within a window, calls are calibrated like `timeit`: calls are grouped so that one timed sample lasts at least a millisecond
 (the clock's cost vanishes), and samples are taken until `min_time` has passed and at least five exist; the
 garbage collector is paused while timing, as timeit does.
 
@@ -89,15 +93,42 @@ def sizes(source: Source) -> dict[str, int]:
             "toon_bytes": len((toon + "\n" if toon else toon).encode())}
 
 
-def measure(source: Source, min_time: float = 0.1) -> dict[str, Any]:
-    """One result row; raises InputError when the input cannot be normalized."""
-    out = sizes(source)  # also proves the input normalizes before it is timed
-    seconds, runs = time_per_call(work(source), min_time)
-    size = len(source.data)
-    return {"file": source.label, "input_bytes": size, "runs": runs, "median_us": round(seconds * 1e6, 2),
-            "mb_per_s": round(size / seconds / 1e6, 2) if seconds > 0 else None, **out,
-            "toon_saving_pct": _saving(out["toon_bytes"], out["json_bytes"]),
-            "toon_saving_compact_pct": _saving(out["toon_bytes"], out["json_compact_bytes"])}
+def measure(source: Source, min_time: float = 0.1, repeats: int = 1) -> dict[str, Any]:
+    """One result row, `repeats` timings of `min_time / repeats` each in a row; raises InputError when the input
+    cannot be normalized. (`aimux bench prettify` interleaves the repeats of several files instead: FileTimer.)"""
+    timer = FileTimer(source)
+    for _ in range(repeats):
+        timer.repeat(min_time / repeats)
+    return timer.row()
+
+
+class FileTimer:
+    """One file's sizes (computed first: they prove the input normalizes, else InputError) and its repeated
+    timings; `row()` gives the median and p90 over the repeats of the median µs per run within each."""
+
+    def __init__(self, source: Source) -> None:
+        self.source, self.sizes = source, sizes(source)
+        self.fn = work(source)
+        self.repeats: list[float] = []  # seconds per call, one per repeat
+        self.runs = 0
+
+    def repeat(self, min_time: float) -> None:
+        seconds, runs = time_per_call(self.fn, min_time)
+        self.repeats.append(seconds)
+        self.runs += runs
+
+    def row(self) -> dict[str, Any]:
+        from aimux_cli.bench_stats import percentile
+
+        ordered = sorted(self.repeats)
+        seconds = statistics.median(ordered)
+        size, out = len(self.source.data), self.sizes
+        return {"file": self.source.label, "input_bytes": size, "runs": self.runs, "repeats": len(ordered),
+                "median_us": round(seconds * 1e6, 2), "p90_us": round(percentile(ordered, 90) * 1e6, 2),
+                "min_us": round(ordered[0] * 1e6, 2), "max_us": round(ordered[-1] * 1e6, 2),
+                "mb_per_s": round(size / seconds / 1e6, 2) if seconds > 0 else None, **out,
+                "toon_saving_pct": _saving(out["toon_bytes"], out["json_bytes"]),
+                "toon_saving_compact_pct": _saving(out["toon_bytes"], out["json_compact_bytes"])}
 
 
 def _saving(toon: int, json: int) -> float | None:
