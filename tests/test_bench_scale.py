@@ -412,3 +412,16 @@ def test_bench_prettify_reports_median_and_p90_over_repeats():
     rich = aimux("bench", "prettify", "--min-time", "0.01", "--repeats", "2", "-f", "rich",
                  "fixtures/openai/chat-text.json")
     assert b"p90" in rich.stdout
+
+
+def test_html_report_of_one_and_of_several_providers(provider_server, config, tmp_path):
+    provider_server.route(ROUTE, scheduled())
+    provider_server.route("/other/v1/chat/completions", scheduled())
+    one, both = tmp_path / "one.html", tmp_path / "both.html"
+    report_of(aimux("bench", "provider", "-p", "local", "-n", "2", "--html", str(one), "-f", "json", env=config))
+    report_of(aimux("bench", "provider", "-p", "local", "-p", "other", "-n", "2", "--html", str(both), "-f", "json",
+                    env=config))
+    for page in (one, both):
+        text = page.read_text()
+        assert text.lstrip().lower().startswith("<!doctype html") and "<svg" in text and KEY not in text
+    assert "other-model" in both.read_text()
