@@ -38,7 +38,8 @@ from urllib.parse import parse_qsl, quote, urlsplit
 _HTTPX_DEFAULTS = (("accept", "*/*"), ("accept-encoding", "gzip, deflate"), ("connection", "keep-alive"))
 _ACCEPT_ENCODING = "gzip, deflate"  # content_coding.SUPPORTED, as client.py asks for it
 _HIGHLIGHT = re.compile(r"request-id|ratelimit|rate-limit|retry-after", re.I)
-_BASE64 = re.compile(r"[A-Za-z0-9+/_-]{120,}={0,2}\Z")
+_BASE64 = re.compile(r"[A-Za-z0-9+/_-]+={0,2}\Z")
+_PAYLOAD_KEYS = ("data", "file_data", "images", "image_url", "url")  # where the wires put an attachment's bytes
 _DATA_URL = re.compile(r"(data:[\w.+-]+/[\w.+-]+(?:;[\w.+-]+=[^;,]*)*;base64,)(.*)\Z", re.S)
 _SHOWN = 24  # base64 characters kept before the ellipsis
 
@@ -94,7 +95,10 @@ def request_lines(prepared) -> list[Line]:
 
     lines: list[Line] = [("bold", f"{prepared.method} {request_target(prepared)} HTTP/1.1")]
     for name, value in sent_headers(prepared):
-        lines.append(("header", f"{name}: {REDACTED if is_secret_header(name) else value}"))
+        if is_secret_header(name):  # the scheme stays: "Bearer [REDACTED]" says how the key is sent
+            scheme = value.split(" ", 1)[0] if value.startswith(("Bearer ", "Basic ", "bearer ")) else ""
+            value = f"{scheme} {REDACTED}" if scheme else REDACTED
+        lines.append(("header", f"{name}: {value}"))
     if prepared.json_body is not None:
         lines.append(("", ""))
         lines += [("body", line) for line in pretty_body(prepared.json_body).splitlines()]
@@ -127,17 +131,18 @@ def pretty_body(body: Any) -> str:
     return dumps(abbreviate(body), 2)
 
 
-def abbreviate(value: Any) -> Any:
-    """A copy of `value` with every base64 payload (a `data:` URL, or 120+ base64 characters alone in a string)
-    shortened to its first characters, `…` and `[base64, N bytes]` (N decoded)."""
+def abbreviate(value: Any, key: str | None = None) -> Any:
+    """A copy of `value` with every base64 payload shortened to its first characters, `…` and `[base64, N bytes]`
+    (N decoded): a `data:` URL, the value of an attachment's field (`data`, `file_data`, Ollama's `images`), or
+    120+ base64 characters alone in any other string."""
     if isinstance(value, dict):
-        return {k: abbreviate(v) for k, v in value.items()}
+        return {k: abbreviate(v, k) for k, v in value.items()}
     if isinstance(value, list):
-        return [abbreviate(v) for v in value]
-    if isinstance(value, str) and len(value) >= 120:
+        return [abbreviate(v, key) for v in value]
+    if isinstance(value, str) and len(value) > _SHOWN:
         match = _DATA_URL.match(value)
         head, data = (match.group(1), match.group(2)) if match else ("", value)
-        if (match and len(data) > _SHOWN) or _BASE64.match(data):
+        if (match or key in _PAYLOAD_KEYS or len(value) >= 120) and len(data) > _SHOWN and _BASE64.match(data):
             size = len(data.rstrip("=")) * 3 // 4
             return f"{head}{data[:_SHOWN]}… [base64, {size:,} bytes]"
     return value

@@ -115,9 +115,10 @@ def load_extras(opts: AskOptions):
         from aimux_cli.schema_check import schema_problem
 
         problem = schema_problem(schema)
+        if problem and opts.schema.lstrip().startswith("{"):
+            raise UsageError(f"--schema: not a valid JSON Schema: {problem}")
         if problem:
-            where = "--schema" if opts.schema.lstrip().startswith("{") else ("<stdin>" if opts.schema == "-"
-                                                                              else opts.schema)
+            where = "<stdin>" if opts.schema == "-" else opts.schema
             raise InputError(f"{where}: not a valid JSON Schema: {problem}")
     attachments = tuple(rx.load_attachment(path) for path in opts.attach)
     body = rx.load_body(opts.body) if opts.body is not None else None
