@@ -18,9 +18,7 @@ def finish(doc, cut: IncompleteError | None, fmt: str, env, view: View, exchange
     """After the body: the document (toon/json), the footer (rich), then the exit code of what happened."""
     provider = exchange.prepared.provider
     if doc is None:
-        if cut is not None:
-            raise cut
-        raise IncompleteError(f"{provider}: the response ended before any answer arrived")
+        return outcome(doc, cut, exchange)  # raises
     skipped = exchange.pump.folder.skipped if exchange.pump is not None else 0
     if skipped:  # as prettify (and prettify --follow) says it of the same bytes
         warn(f"{provider}: skipped {skipped} event(s) whose data was not JSON")
@@ -29,7 +27,7 @@ def finish(doc, cut: IncompleteError | None, fmt: str, env, view: View, exchange
     if fmt in ("json", "toon"):
         if verdict is not None:
             data["schema"] = verdict.to_dict()
-        data["client"] = client_timing(view.first_delta, exchange)
+        data["client"] = {**client_timing(view.first_delta, exchange), **getattr(exchange, "client_extra", {})}
     if fmt == "json":
         output.write(dumps_json(data) + "\n")
     elif fmt == "toon":
@@ -42,6 +40,20 @@ def finish(doc, cut: IncompleteError | None, fmt: str, env, view: View, exchange
         from aimux_cli.present import text_notes
 
         text_notes(doc)  # what else the answer was (a refusal, warnings, content filtering), on stderr
+    return outcome(doc, cut, exchange, verdict)
+
+
+def outcome(doc, cut: IncompleteError | None, exchange: Exchange, verdict=False) -> int:
+    """The exit code of what arrived, printing nothing: 0, or the AimuxError of no answer, a cut, an error document,
+    an incomplete stream or an answer that fails --schema is raised (commands/ask_many.py judges each provider
+    with it). `verdict`: schema_verdict's, when the caller has it."""
+    provider = exchange.prepared.provider
+    if doc is None:
+        if cut is not None:
+            raise cut
+        raise IncompleteError(f"{provider}: the response ended before any answer arrived")
+    if verdict is False:
+        verdict = schema_verdict(doc, cut, exchange.extras)
     if cut is not None:
         raise IncompleteError(f"{cut}; what arrived is printed above")
     if doc.status == "error":
@@ -97,6 +109,8 @@ def footer_text(doc, first_delta: float | None, exchange: Exchange) -> str:
     usage = doc.usage or {}
     t0, t_end = exchange.t_start, exchange.t_end or time.monotonic()
     parts = [doc.model or exchange.prepared.provider]
+    if getattr(exchange, "label", None):  # ask --fallback: the provider that answered
+        parts.insert(0, exchange.label)
     if "input_tokens" in usage or "output_tokens" in usage:
         parts.append(f"{usage.get('input_tokens', '?')} in / {usage.get('output_tokens', '?')} out tokens")
     if first_delta is not None and exchange.prepared.stream:
