@@ -316,14 +316,16 @@ def client_report(clients: Sequence[dict[str, Any]], loop: str) -> dict[str, Any
         if (c.get("cpu_pct") or 0) > BUSY_PCT:
             reasons.append(f"{who} used {c['cpu_pct']:.0f}% of a CPU")
         p90 = percentile(sorted(values), 90) if values else 0.0
+        idle = (c.get("cpu_pct") or 0) < BUSY_PCT / 2  # late while mostly idle: other work held the CPU
+        because = " while using little CPU (other processes held the machine)" if idle else ""
         if p90 > LAG_P90_MS:
-            reasons.append(f"{who}'s event loop ran {p90:.1f} ms late (p90)")
+            reasons.append(f"{who}'s event loop ran {p90:.1f} ms late (p90){because}")
         elif growth is not None and growth > LAG_GROWTH_MS:
-            reasons.append(f"{who}'s event loop fell behind over the run (+{growth:.1f} ms)")
+            reasons.append(f"{who}'s event loop fell behind over the run (+{growth:.1f} ms){because}")
     reason = None
     if reasons:
-        reason = ("; ".join(reasons) + ": the client is the bottleneck, its timings are inflated (try --processes "
-                  "or `pip install 'aimux[fast]'` for uvloop)")
+        reason = ("; ".join(reasons) + ": the client is the bottleneck, its timings are inflated (give it more "
+                  "CPU: --processes, `pip install 'aimux[fast]'` for uvloop, a quieter machine)")
     return {"processes": len(clients), "loop": loop, "workers": workers, "bottleneck": bool(reasons),
             "bottleneck_reason": reason}
 
