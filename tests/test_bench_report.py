@@ -2,7 +2,9 @@
 svg.py, runs.py).
 
 Fixtures (tests/data/bench_report/): run-a.json and run-b.json are real `bench provider -f json` reports measured
-against tests/provider_server.py (40 requests, some rate limited); hostile.json carries markup in its model name,
+against tests/provider_server.py (40 requests, some rate limited); two-providers.json is one run of
+`bench provider -p local -p other --processes 2 --goodput ...` (the fields a multi-process bench adds: connect
+time, first wave, goodput, client workers, series over time, definitions); hostile.json carries markup in its model name,
 provider, meta and error messages; no-samples.json is a report without its `requests`. The browser tests load the
 page in headless Chromium over the DevTools protocol (tests/chromium_cdp.py) and skip when it is not installed.
 """
@@ -23,8 +25,8 @@ from chromium_cdp import find_chromium, open_page
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "bench_report"
-RUN_A, RUN_B, HOSTILE, NO_SAMPLES = (str(DATA / n) for n in ("run-a.json", "run-b.json", "hostile.json",
-                                                             "no-samples.json"))
+RUN_A, RUN_B, HOSTILE, NO_SAMPLES, TWO = (str(DATA / n) for n in (
+    "run-a.json", "run-b.json", "hostile.json", "no-samples.json", "two-providers.json"))
 CHART_IDS = ["hist-ttft_ms", "hist-itl_ms", "hist-e2e_ms", "time-ttft_ms", "time-e2e_ms", "time-tokens",
              "time-requests"]
 
@@ -120,16 +122,75 @@ def test_a_report_without_samples_still_has_its_tables():
     assert f"{report['summary']['e2e_ms']['p99']:.0f}" in page
 
 
+def test_a_file_of_several_providers_and_the_fields_a_newer_bench_adds():
+    page = page_of(TWO)
+    report = json.loads(Path(TWO).read_text())
+    assert [r["meta"]["provider"] for r in report["runs"]] == ["local", "other"]
+    assert "local · bench-model" in page and "other · other-model" in page and 'id="side-by-side"' in page
+    for label in ("connect", "TTFT, first wave", "TTFT, after the first wave", "connect, first wave"):
+        assert f'<tr class="group"><th colspan="9">{label}</th></tr>' in page
+    assert "hist-connect_ms" in chart_ids(page)  # requests that opened a connection have a connect time
+    goodput = report["runs"][0]["summary"]["goodput"]
+    assert "<th>goodput (requests/s)</th>" in page and f"({goodput['good_pct']:.1f} % good)" in page
+    assert page.count("<h3>Client processes: ") == 2 and "<th>cpu_pct</th>" in page and "<th>lag_ms</th>" in page
+    assert "median " in page and "client.workers" not in page  # lag stats in one cell; workers not as JSON
+    definitions = report["runs"][0]["meta"]["definitions"]
+    assert f"<dt>connect</dt><dd>{definitions['connect']}</dd>" in page  # the report's own definitions
+    assert "the client was the bottleneck" not in page
+
+
+def test_a_client_bottleneck_is_said_first(tmp_path):
+    report = json.loads(Path(TWO).read_text())
+    report["runs"][1]["meta"]["client"].update(bottleneck=True, bottleneck_reason="worker 0 at 97 % CPU <b>")
+    (tmp_path / "r.json").write_text(json.dumps(report))
+    page = page_of(str(tmp_path / "r.json"))
+    assert page.count('class="warn"') == 1
+    assert "other · other-model: the client was the bottleneck</strong> (worker 0 at 97 % CPU &lt;b&gt;)" in page
+    assert page.index('class="warn"') < page.index("<table>")
+
+
+def test_without_samples_the_reports_own_series_over_time_are_drawn(tmp_path):
+    report = json.loads(Path(TWO).read_text())
+    run = report["runs"][0]
+    del run["requests"]
+    (tmp_path / "r.json").write_text(json.dumps(run))
+    page = page_of(str(tmp_path / "r.json"))
+    over_time = page[page.index('<section id="over-time">'):page.index('<section id="errors">')]
+    assert "no samples to draw" not in over_time and "No per-request samples" not in over_time
+    assert over_time.count("<polyline") == 4  # TTFT, E2E, tokens/s, completed/s from summary.over_time
+    (loaded,) = runs.load(str(tmp_path / "r.json"))
+    buckets = run["summary"]["over_time"]["buckets"]
+    width = run["summary"]["over_time"]["bucket_s"]
+    assert runs.reported_over_time(loaded, "output_tokens_per_s") == [
+        (b["t_s"] + width / 2, b["output_tokens_per_s"]) for b in buckets]
+
+
 # --- series (pure) ---
 
 def test_throughput_over_time_keeps_every_token_and_request():
     (run,) = runs.load(RUN_A)
-    width = runs.interval_for(runs.span_s([run]))
-    tokens = runs.tokens_over_time(run, width)
-    assert sum(rate * width for _, rate in tokens) == pytest.approx(run.summary["output_tokens"])
+    width = 0.5  # the run lasts 2.49 s: its last interval, [2, 2.5), is covered for 0.49 s
+    end = runs.span_s([run])
+    assert 2.4 < end < 2.5
+
+    def amount(series):  # rate x the time each interval covered
+        return sum(rate * min(width, end - (t - width / 2)) for t, rate in series)
+
+    assert amount(runs.tokens_over_time(run, width)) == pytest.approx(run.summary["output_tokens"])
     counts = runs.requests_over_time(run, width)
-    assert round(sum(rate * width for _, rate in counts["completed"])) == run.summary["completed"]
-    assert round(sum(rate * width for _, rate in counts["failed"])) == run.summary["failed"]
+    assert round(amount(counts["completed"])) == run.summary["completed"]
+    assert round(amount(counts["failed"])) == run.summary["failed"]
+
+
+def test_a_last_interval_barely_covered_is_not_drawn_as_a_rate():
+    run = runs.RunData("x", {}, {}, [
+        {"status": "ok", "start_ms": 0, "ttft_ms": 100, "e2e_ms": 900, "output_tokens": 80},
+        {"status": "ok", "start_ms": 900, "ttft_ms": 50, "e2e_ms": 1150, "output_tokens": 110}])
+    tokens = runs.tokens_over_time(run, 1.0)  # the run ends at 2.05 s: [2, 3) is covered for 0.05 s only
+    assert [t for t, _ in tokens] == [0.5, 1.5]
+    completed = runs.requests_over_time(run, 1.0)["completed"]
+    assert completed == [(0.5, 1.0), (1.5, 0.0)]  # the second request ended at 2.05 s, in the interval left out
+    assert runs.tokens_over_time(run, 4.0) == [(2.0, pytest.approx(190 / 2.05))]  # one interval: kept, cut to the run
 
 
 def test_latency_over_time_is_the_median_of_the_requests_started_in_each_interval():

@@ -14,8 +14,10 @@ percentage points: `change_unit` "pp"), which way is better, the 95 % bootstrap 
 
 Bootstrap: each run's completed requests are resampled with replacement (1,000 times), and the percentile is
 computed over the resampled requests' values; ITL resamples whole requests and pools their gaps, as bench pools
-them, so the correlation of one request's gaps is kept. A run with more than MAX_VALUES values is resampled from a
-random subset of its requests holding about that many (a wider, conservative interval, said in the result).
+them, so the correlation of one request's gaps is kept. The work is bounded: 1,000 resamples while A and B hold
+750 values each or fewer, then fewer (WORK values resampled per metric, at least 200 resamples, the number in the
+row's `resamples`); a run with more than MAX_VALUES values is resampled from a random subset of its requests holding
+about that many (a wider, conservative interval, said in the result's `subsampled`).
 """
 
 from __future__ import annotations
@@ -27,9 +29,11 @@ from typing import Any
 
 from aimux_cli.bench_report.runs import CORE_METRICS, RunData, metric_label, number
 
-RESAMPLES = 1000
+RESAMPLES = 1000  # at most; fewer (down to MIN_RESAMPLES) when A and B hold many values, to bound the work
+MIN_RESAMPLES = 200
+WORK = 1_500_000  # values resampled per metric at most (about a second)
 CONFIDENCE = 0.95
-MAX_VALUES = 4000
+MAX_VALUES = 3000
 SEED = 0
 _QUANTILES = (("median", 50.0, "p50"), ("p90", 90.0, "p90"), ("p99", 99.0, "p99"))
 _RATES = (("requests_per_s", "throughput", "requests/s"), ("output_tokens_per_s", "throughput", "output tokens/s"))
@@ -59,18 +63,23 @@ def _row(metric: str, label: str, stat: str, a: Any, b: Any, better: str, interv
     a, b = number(a), number(b)
     change = None if a is None or b is None or a == 0 else round(100 * (b - a) / a, 2)
     return {"metric": metric, "stat": stat, "label": label, "unit": unit, "a": a, "b": b, "change": change,
-            "change_unit": "%", "better": better, "interval": interval, "verdict": verdict}
+            "change_unit": "%", "better": better, "interval": interval, "resamples": None, "verdict": verdict}
 
 
 def _latency_rows(a: RunData, b: RunData, metric: str, resamples: int, rng: random.Random,
                   subsets: list[str]) -> list[dict[str, Any]]:
     name = "E2E" if metric == "e2e_ms" else metric_label(metric)
-    groups_a, groups_b = _sample_groups(a, metric, rng, subsets), _sample_groups(b, metric, rng, subsets)
+    nested = "." in metric  # a group's statistics (first_wave.ttft_ms): no per-request field to resample
+    groups_a, groups_b = (None, None) if nested else (_sample_groups(a, metric, rng, subsets),
+                                                      _sample_groups(b, metric, rng, subsets))
     both = groups_a is not None and groups_b is not None
+    if both:
+        values = sum(len(g) for g in groups_a) + sum(len(g) for g in groups_b)
+        resamples = max(min(resamples, MIN_RESAMPLES), min(resamples, WORK // max(values, 1)))
     draws = _bootstrap(groups_a, groups_b, resamples, rng) if both else {}
     rows = []
     for stat, q, short in _QUANTILES:
-        interval, verdict = None, "no samples"
+        interval, verdict = None, "not tested" if nested else "no samples"
         if both:
             verdict = "too few samples"
             if _enough(groups_a, q) and _enough(groups_b, q):
@@ -78,6 +87,7 @@ def _latency_rows(a: RunData, b: RunData, metric: str, resamples: int, rng: rand
                 verdict = _verdict(interval, "lower")
         rows.append(_row(metric, f"{name} {short}", stat, a.stat(metric, stat), b.stat(metric, stat), "lower",
                          interval, verdict))
+        rows[-1]["resamples"] = resamples if interval else None
     return rows
 
 
@@ -106,19 +116,24 @@ def _bootstrap(groups_a: list[list[float]], groups_b: list[list[float]], resampl
     out: dict[float, list[float]] = {q: [] for _, q, _ in _QUANTILES}
     if not groups_a or not groups_b:
         return out
+    draw_a, draw_b = _sampler(groups_a), _sampler(groups_b)
     for _ in range(resamples):
-        qa, qb = _resampled(groups_a, rng), _resampled(groups_b, rng)
+        qa, qb = _quantiles(draw_a(rng)), _quantiles(draw_b(rng))
         for q in out:
             if qa[q]:
                 out[q].append(100 * (qb[q] - qa[q]) / qa[q])
     return out
 
 
-def _resampled(groups: list[list[float]], rng: random.Random) -> dict[float, float]:
-    if all(len(g) == 1 for g in groups):
-        values = [g[0] for g in rng.choices(groups, k=len(groups))]
-    else:
-        values = [v for g in rng.choices(groups, k=len(groups)) for v in g]
+def _sampler(groups: list[list[float]]):
+    """A function of the generator drawing one bootstrap resample of the requests: their values, pooled."""
+    if all(len(g) == 1 for g in groups):  # one value per request: resample the values themselves
+        flat = [g[0] for g in groups]
+        return lambda rng: rng.choices(flat, k=len(flat))
+    return lambda rng: [v for g in rng.choices(groups, k=len(groups)) for v in g]
+
+
+def _quantiles(values: list[float]) -> dict[float, float]:
     values.sort()
     return {q: _percentile(values, q) for _, q, _ in _QUANTILES}
 
@@ -165,6 +180,7 @@ def _error_row(a: RunData, b: RunData, resamples: int, rng: random.Random) -> di
             pb = sum(rng.choices(fails_b, k=len(fails_b))) / len(fails_b)
             draws.append(100 * (pb - pa))
         row["interval"] = _interval(draws)
+        row["resamples"] = resamples
         row["verdict"] = _verdict(row["interval"], "lower")
     return row
 
@@ -213,8 +229,8 @@ def view(result: dict[str, Any]) -> list[Any]:
         table.add_row(row["label"], _figure(row["a"], row), _figure(row["b"], row), _change(row),
                       _interval_text(row), Text(text, style=style))
     note = Text(f"change: (B − A) / A, error rate in percentage points; lower is better for latencies and "
-                f"errors, higher for throughput. Interval: bootstrap over requests ({result['resamples']:,} "
-                "resamples); beyond noise when it excludes 0.", style="dim")
+                f"errors, higher for throughput. Interval: bootstrap over requests (up to "
+                f"{result['resamples']:,} resamples); beyond noise when it excludes 0.", style="dim")
     views: list[Any] = [head, table, note]
     for line in result["subsampled"]:
         views.append(Text(for_terminal(line) + " (a wider, conservative interval)", style="dim"))

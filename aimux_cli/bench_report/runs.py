@@ -23,7 +23,8 @@ from aimux_cli.errors import InputError
 # The four metrics bench measures, in the order they are shown; other stat-shaped summary entries follow them.
 CORE_METRICS = ("ttft_ms", "itl_ms", "tpot_ms", "e2e_ms")
 METRIC_LABELS = {"ttft_ms": "TTFT", "itl_ms": "ITL", "tpot_ms": "TPOT", "e2e_ms": "E2E latency",
-                 "connect_ms": "connect"}
+                 "connect_ms": "connect", "first_wave.ttft_ms": "TTFT, first wave",
+                 "first_wave.rest_ttft_ms": "TTFT, after the first wave", "first_wave.connect_ms": "connect, first wave"}
 STAT_KEYS = ("mean", "median", "p90", "p95", "p99", "min", "max")
 _NICE_STEPS = (0.1, 0.2, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
 
@@ -70,12 +71,17 @@ class RunData:
         return [v for group in self.groups(metric) for v in group]
 
     def metrics(self) -> list[str]:
-        """The summary's stat-shaped entries: the core four first (when present), then any others in file order."""
-        found = [k for k, v in self.summary.items() if isinstance(v, dict) and "median" in v]
-        return [m for m in CORE_METRICS if m in found] + [m for m in found if m not in CORE_METRICS]
+        """The summary's stat-shaped entries: the core four first (when present), then any others in file order;
+        one level down too, as "group.metric" (bench's first_wave.ttft_ms), after the top-level ones."""
+        found = [k for k, v in self.summary.items() if is_stats(v)]
+        nested = [f"{k}.{sub}" for k, v in self.summary.items() if isinstance(v, dict) and not is_stats(v)
+                  for sub, w in v.items() if is_stats(w)]
+        return [m for m in CORE_METRICS if m in found] + [m for m in found if m not in CORE_METRICS] + nested
 
     def stat(self, metric: str, key: str) -> float | None:
-        entry = self.summary.get(metric)
+        entry: Any = self.summary
+        for part in metric.split("."):
+            entry = entry.get(part) if isinstance(entry, dict) else None
         return number(entry.get(key)) if isinstance(entry, dict) else None
 
     def total(self) -> int:
@@ -85,8 +91,17 @@ class RunData:
         return int((done or 0) + (failed or 0))
 
 
+def is_stats(value: Any) -> bool:
+    """Whether a summary entry is a latency statistics block ({"median": ..., "p90": ...})."""
+    return isinstance(value, dict) and "median" in value
+
+
 def metric_label(metric: str) -> str:
-    return METRIC_LABELS.get(metric, metric.removesuffix("_ms").replace("_", " "))
+    if metric in METRIC_LABELS:
+        return METRIC_LABELS[metric]
+    group, _, name = metric.rpartition(".")
+    name = METRIC_LABELS.get(name, name.removesuffix("_ms").replace("_", " "))
+    return f"{name}, {group.replace('_', ' ')}" if group else name
 
 
 def load(path: str) -> list[RunData]:
@@ -178,8 +193,8 @@ def tokens_over_time(run: RunData, width: float) -> list[tuple[float, float]]:
         _spread(totals, begin, end, tokens, width)
     if not totals:
         return []
-    last = max(totals)
-    return [((i + 0.5) * width, totals.get(i, 0.0) / width) for i in range(last + 1)]
+    last, end = max(totals), span_s([run])
+    return [((i + 0.5) * width, totals.get(i, 0.0) / _covered(i, last, width, end)) for i in _shown(last, width, end)]
 
 
 def requests_over_time(run: RunData, width: float) -> dict[str, list[tuple[float, float]]]:
@@ -196,7 +211,24 @@ def requests_over_time(run: RunData, width: float) -> dict[str, list[tuple[float
         index = int(at // width)
         counts[kind][index] = counts[kind].get(index, 0) + 1
     last = max((i for c in counts.values() for i in c), default=-1)
-    return {kind: [((i + 0.5) * width, c.get(i, 0) / width) for i in range(last + 1)] for kind, c in counts.items()}
+    end = span_s([run])
+    return {kind: [((i + 0.5) * width, c.get(i, 0) / _covered(i, last, width, end)) for i in _shown(last, width, end)]
+            for kind, c in counts.items()}
+
+
+def _covered(index: int, last: int, width: float, end: float) -> float:
+    """The seconds of interval `index` the run covered: `width`, except the last one, which the run's end may cut
+    (a rate over a whole interval would show a drop at the end that is only the run stopping)."""
+    part = end - index * width
+    return part if index == last and 0 < part < width else width
+
+
+def _shown(last: int, width: float, end: float) -> range:
+    """The intervals a rate is drawn for: all but a last one the run covered less than half of (its few events
+    over a sliver of time would be a spike or a drop that only says the run stopped), unless it is the only one."""
+    if last > 0 and end - last * width < width / 2:
+        return range(last)
+    return range(last + 1)
 
 
 def _spread(totals: dict[int, float], begin: float, end: float, amount: float, width: float) -> None:
@@ -219,3 +251,24 @@ def _median(values: list[float]) -> float:
     ordered = sorted(values)
     mid = len(ordered) // 2
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def reported_over_time(run: RunData, key: str) -> list[tuple[float, float]]:
+    """The same series from the report's own `summary.over_time` buckets, for a report without samples: `key` is
+    "ttft_ms" / "e2e_ms" (their median), "output_tokens_per_s" or "completed" (per second)."""
+    block = run.summary.get("over_time")
+    buckets = block.get("buckets") if isinstance(block, dict) else None
+    if not isinstance(buckets, list):
+        return []
+    width = number(block.get("bucket_s")) or 0.0
+    out = []
+    for bucket in buckets:
+        if not isinstance(bucket, dict) or number(bucket.get("t_s")) is None:
+            continue
+        value = bucket.get(key)
+        value = number(value.get("median")) if isinstance(value, dict) else number(value)
+        if key == "completed" and value is not None:
+            value = value / width if width else None
+        if value is not None:
+            out.append((number(bucket["t_s"]) + width / 2, value))
+    return out
