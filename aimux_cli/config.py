@@ -34,7 +34,7 @@ from typing import Any
 
 from aimux_cli import redact
 from aimux_cli.errors import ConfigError, UsageError
-from aimux_cli.providers import AUTH_STYLES, CATALOG, DEFAULT_AUTH, WIRES, ProviderRow, known_names
+from aimux_cli.providers import AUTH_STYLES, CATALOG, DEFAULT_AUTH, WIRES, ProviderRow, expand_base_url, known_names
 from aimux_cli.urlcheck import check_url
 
 DEFAULT_TIMEOUT = 120.0  # seconds; also the longest silence allowed between two chunks of a stream
@@ -292,6 +292,7 @@ def _apply(name: str, s: ProviderSettings) -> ProviderRow:
         changes["base_url"] = s.base_url
     if s.api_key_env is not None:
         changes["key_env"] = s.api_key_env or None
+        changes["key_env_also"] = ()  # the table names its one variable
     if s.model is not None:
         changes["default_model"] = s.model
     if s.auth is not None:
@@ -348,6 +349,11 @@ def _resolve(name: str | None, overrides: dict[str, Any], env: Mapping[str, str]
     base_url = found.base_url
     if overrides.get("base_url") is not None:
         base_url = check_url(str(overrides["base_url"]), "--base-url")
+    if "{" in base_url:  # Vertex AI: {project} and {location} from the environment
+        try:
+            base_url = expand_base_url(base_url, env)
+        except ValueError as exc:
+            raise ConfigError(f"provider {name}: its base URL needs a project: {exc}") from None
     model = overrides.get("model") or found.default_model
     if not model:
         raise ConfigError(f"provider {name} has no default model: use --model or set model in {config.path}")
@@ -360,12 +366,14 @@ def _resolve(name: str | None, overrides: dict[str, Any], env: Mapping[str, str]
 
 
 def _api_key(name: str, row: ProviderRow, s: ProviderSettings, env: Mapping[str, str], path: Path) -> str | None:
-    if row.key_env and env.get(row.key_env, "").strip():
-        return checked_key(env[row.key_env], f"provider {name}: the API key in {row.key_env}")
-    if s.api_key_cmd:
-        return run_key_cmd(name, s.api_key_cmd)
+    for variable in (row.key_env, *row.key_env_also) if row.key_env else ():
+        if env.get(variable, "").strip():
+            return checked_key(env[variable], f"provider {name}: the API key in {variable}")
+    if s.api_key_cmd or row.key_cmd:  # the config's command, else the row's own (Vertex: gcloud)
+        return run_key_cmd(name, s.api_key_cmd or row.key_cmd)
     if row.key_env:
-        raise ConfigError(f"provider {name} needs an API key: set {row.key_env} (or api_key_cmd in {path})")
+        variables = " or ".join((row.key_env, *row.key_env_also))
+        raise ConfigError(f"provider {name} needs an API key: set {variables} (or api_key_cmd in {path})")
     return None  # keyless: a local server, or a table with api_key_env = "" and no api_key_cmd
 
 

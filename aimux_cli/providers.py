@@ -5,18 +5,24 @@ A row says where a provider lives (`base_url`), which wire format it speaks (`wi
 OpenAI-compatible services are rows pointing at the `openai.chat` wire; they get no code of their own.
 
 `base_url` is everything before the wire's endpoint path (request.py appends `/chat/completions`, `/messages`,
-`/models/{model}:generateContent` or `/api/chat`). Sources for every value are cited in docs/providers.md.
+`/models/{model}:generateContent`, `/api/chat` or `/v2/chat`). A base URL may hold `{project}` and `{location}`:
+they are filled in when the provider is resolved, from GOOGLE_CLOUD_PROJECT and GOOGLE_CLOUD_LOCATION (Vertex AI,
+see `expand_base_url`). Sources for every value are cited in docs/providers.md.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-Wire = Literal["openai.chat", "openai.responses", "anthropic.messages", "gemini.generate", "ollama.chat"]
+Wire = Literal["openai.chat", "openai.responses", "anthropic.messages", "gemini.generate", "ollama.chat",
+               "cohere.chat"]
 Auth = Literal["bearer", "x-api-key", "x-goog-api-key", "none"]
 
-WIRES: tuple[str, ...] = ("openai.chat", "openai.responses", "anthropic.messages", "gemini.generate", "ollama.chat")
+WIRES: tuple[str, ...] = ("openai.chat", "openai.responses", "anthropic.messages", "gemini.generate", "ollama.chat",
+                          "cohere.chat")
 AUTH_STYLES: tuple[str, ...] = ("bearer", "x-api-key", "x-goog-api-key", "none")
 
 # How each wire format sends its key when a row (or a config table) does not say otherwise.
@@ -26,6 +32,7 @@ DEFAULT_AUTH: dict[str, str] = {
     "anthropic.messages": "x-api-key",
     "gemini.generate": "x-goog-api-key",
     "ollama.chat": "none",
+    "cohere.chat": "bearer",
 }
 
 
@@ -40,12 +47,41 @@ class ProviderRow:
     default_model: str  # model used when neither --model nor the config names one ("" = must be given)
     headers: dict[str, str] = field(default_factory=dict)  # extra request headers (lower-case names)
     auth: str = "bearer"  # one of AUTH_STYLES: how the key is sent
+    key_env_also: tuple[str, ...] = ()  # other variables read, in order, when key_env is unset (Cohere's two names)
+    key_cmd: tuple[str, ...] = ()  # the key command when no variable holds a key and the config names none
 
 
 def _row(name: str, wire: str, base_url: str, key_env: str | None, model: str, **extra: object) -> ProviderRow:
     auth = str(extra.pop("auth", DEFAULT_AUTH[wire]))
     headers = dict(extra.pop("headers", {}))  # type: ignore[call-overload]
-    return ProviderRow(name, wire, base_url, key_env, model, headers, auth)
+    also = tuple(extra.pop("key_env_also", ()))  # type: ignore[call-overload]
+    cmd = tuple(extra.pop("key_cmd", ()))  # type: ignore[call-overload]
+    return ProviderRow(name, wire, base_url, key_env, model, headers, auth, also, cmd)
+
+
+VERTEX_BASE_URL = ("https://{location}-aiplatform.googleapis.com/v1/projects/{project}/locations/{location}"
+                   "/publishers/google")
+VERTEX_DEFAULT_LOCATION = "global"
+_PLACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]*")  # a project id (also "example.com:proj") or a location
+
+
+def expand_base_url(url: str, env: Mapping[str, str]) -> str:
+    """`url` with `{project}` and `{location}` filled from GOOGLE_CLOUD_PROJECT and GOOGLE_CLOUD_LOCATION (default
+    `global`, whose host has no location prefix: `aiplatform.googleapis.com`). ValueError (a message for people)
+    when the project is not set or a value is not a plain name."""
+    if "{project}" not in url and "{location}" not in url:
+        return url
+    values = {"project": env.get("GOOGLE_CLOUD_PROJECT", "").strip(),
+              "location": env.get("GOOGLE_CLOUD_LOCATION", "").strip() or VERTEX_DEFAULT_LOCATION}
+    for key, value in values.items():
+        variable = f"GOOGLE_CLOUD_{key.upper()}"
+        if not value:
+            raise ValueError(f"set {variable} (or base_url in the config file)")
+        if not _PLACE.fullmatch(value):
+            raise ValueError(f"{variable} is not a plain {key} name")
+    if values["location"] == "global":
+        url = url.replace("{location}-aiplatform.", "aiplatform.")
+    return url.replace("{project}", values["project"]).replace("{location}", values["location"])
 
 
 CATALOG: dict[str, ProviderRow] = {
@@ -80,6 +116,13 @@ CATALOG: dict[str, ProviderRow] = {
             "gemini-2.5-flash",
         ),
         _row("ollama", "ollama.chat", "http://localhost:11434", None, "llama3.2"),
+        # Cohere's own v2 API (not its OpenAI compatibility layer): citations, tool plans and billed units stay
+        _row("cohere", "cohere.chat", "https://api.cohere.com", "CO_API_KEY", "command-a-03-2025",
+             key_env_also=("COHERE_API_KEY",)),
+        _row("mistral", "openai.chat", "https://api.mistral.ai/v1", "MISTRAL_API_KEY", "mistral-small-latest"),
+        # Gemini on Vertex AI: an OAuth access token from gcloud, the project and location from the environment
+        _row("vertex", "gemini.generate", VERTEX_BASE_URL, None, "gemini-2.5-flash", auth="bearer",
+             key_cmd=("gcloud", "auth", "print-access-token")),
     )
 }
 

@@ -19,6 +19,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from aimux_cli import __version__
 from aimux_cli import redact as registry
+from aimux_cli import request_more
 
 if TYPE_CHECKING:
     from aimux_cli.config import ResolvedProvider
@@ -33,6 +34,8 @@ _SECRET_HEADERS = {"authorization", "proxy-authorization", "x-api-key", "x-goog-
 _SECRET_WORDS = ("key", "token", "secret", "auth", "password")
 # Providers whose newer models reject `max_tokens` and want `max_completion_tokens` instead.
 _MAX_COMPLETION_TOKENS = {"openai"}
+# Providers that refuse `stream_options` (Mistral: 422 extra_forbidden) and send the usage chunk without it.
+_NO_STREAM_OPTIONS = {"mistral"}
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,8 @@ def build(
 
 def models_request(resolved: ResolvedProvider) -> PreparedRequest:
     """The GET request listing the models a provider serves (test-providers uses it)."""
-    path = "/api/tags" if resolved.wire == "ollama.chat" else "/models"
+    path = request_more.MODEL_LIST_PATHS.get(resolved.wire) or ("/api/tags" if resolved.wire == "ollama.chat"
+                                                                else "/models")
     extra = {"anthropic-version": ANTHROPIC_VERSION} if resolved.wire == "anthropic.messages" else {}
     headers = _headers(resolved, extra)
     return PreparedRequest("GET", join_url(resolved.base_url, path), headers, None, False, resolved.name,
@@ -206,7 +210,7 @@ def _chat_messages(args: _Args) -> list[dict[str, str]]:
 
 def _openai_chat(args: _Args, resolved: ResolvedProvider) -> tuple[str, dict, dict]:
     body: dict[str, Any] = {"model": args.model, "messages": _chat_messages(args), "stream": args.stream}
-    if args.stream:
+    if args.stream and resolved.name not in _NO_STREAM_OPTIONS:
         body["stream_options"] = {"include_usage": True}  # the final chunk then carries token usage
     if args.temperature is not None:
         body["temperature"] = args.temperature
@@ -280,4 +284,5 @@ _BUILDERS = {
     "anthropic.messages": _anthropic,
     "gemini.generate": _gemini,
     "ollama.chat": _ollama,
+    "cohere.chat": request_more.cohere_chat,  # request_more.py: the builders of the wires added later
 }

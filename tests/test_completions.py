@@ -37,7 +37,7 @@ def _bash_complete(words: list[str], env: dict | None = None) -> list[str]:
     (["aimux", "pre"], ["prettify"]),
     (["aimux", "prettify", "--format", ""], ["toon", "json", "text", "rich"]),
     (["aimux", "prettify", "-d", "p"], ["pipe"]),
-    (["aimux", "prettify", "--wire", "anth"], ["anthropic.messages"]),
+    (["aimux", "prettify", "--wire", "anth"], ["anthropic.complete", "anthropic.messages"]),
     (["aimux", "prettify", "--fo"], ["--follow", "--format"]),
 ])
 def test_bash_completes(words, expected):

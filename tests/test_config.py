@@ -18,7 +18,7 @@ from aimux_cli.providers import AUTH_STYLES, CATALOG, WIRES
 
 KEY = "sk-aimux-test-CONFIG-5b1e0c"
 ALL_BUILTINS = {"cerebras", "openai", "anthropic", "synthetic", "nanogpt", "groq", "openrouter", "deepseek", "gemini",
-                "ollama"}
+                "ollama", "cohere", "mistral", "vertex"}
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -48,6 +48,8 @@ def test_catalog_has_every_builtin_provider_with_valid_fields():
         assert not row.base_url.endswith("/")
         if name == "ollama":
             assert (row.key_env, row.auth, row.base_url) == (None, "none", "http://localhost:11434")
+        elif name == "vertex":  # an OAuth token from gcloud, the project from the environment
+            assert (row.key_env, row.auth, row.key_cmd) == (None, "bearer", ("gcloud", "auth", "print-access-token"))
         else:
             assert row.base_url.startswith("https://") and row.key_env and row.key_env.endswith("_API_KEY")
 
