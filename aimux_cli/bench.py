@@ -306,8 +306,9 @@ async def _measured(plan: Plan, cap: int | None, one: Callable, on_sample: OnSam
         ticker.cancel()
     wall = time.monotonic() - t0
     cpu = time.process_time() - cpu0
+    late_starts = sorted((round(s.start_ms / 1000, 3), s.late_ms) for s in samples if s.late_ms is not None)
     client = {"pid": os.getpid(), "cpu_s": round(cpu, 3), "cpu_pct": round(100 * cpu / wall, 1) if wall > 0 else None,
-              "lag_ms": lags}
+              "lag_ms": lags, "start_late_ms": late_starts}
     return Run(sorted(samples, key=lambda s: s.index), wall, started_at, interrupted, client)
 
 

@@ -9,8 +9,10 @@ one process measuring them would (bench_stats.summarize); nothing is averaged ac
 
 Workers start measuring together: each warms up, says so, and waits for a common start time (time.monotonic() is
 one clock for every process on the machine), which is also the zero of every sample's start_ms. A warm-up failure in
-any worker stops them all (bench.WarmupFailed). Ctrl-C reaches every process of the terminal's group: workers end
-their measured phase and send what finished; the merged run is marked `interrupted`.
+any worker stops them all (bench.WarmupFailed). Workers ignore SIGINT themselves: the parent's first Ctrl-C (from
+the terminal or a `kill -INT` of the parent alone) raises a shared stop flag, on which each worker cancels its run as
+asyncio.run would on Ctrl-C, ending its measured phase and sending what finished; the merged run is marked
+`interrupted`. A second Ctrl-C stops waiting for them.
 
 The loop: uvloop when installed (`pip install 'aimux[fast]'`; it roughly halves the client's CPU per chunk) unless
 `--loop asyncio`; without it, asyncio's, silently. `client` (client_report) names the loop, gives each process's CPU
@@ -20,6 +22,7 @@ that grows over the run or is large, which delays the very chunks being timed.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 import queue as queue_mod
@@ -139,14 +142,15 @@ def _spread(job: Job, n: int, on_sample: Callable[[Sample], None] | None) -> tup
     ctx = multiprocessing.get_context("spawn")
     messages = ctx.Queue()
     start = ctx.Value("d", 0.0)  # > 0: the common start (monotonic); < 0: abort (a warm-up failed)
+    stop = ctx.Value("b", 0)  # 1: Ctrl-C, every worker ends its run
     plans = split_plan(job.plan, n)
-    procs = [ctx.Process(target=_worker, args=(i, n, job, plans[i], messages, start), daemon=True,
+    procs = [ctx.Process(target=_worker, args=(i, n, job, plans[i], messages, start, stop), daemon=True,
                          name=f"aimux-bench-{i}") for i in range(n)]
     for proc in procs:
         proc.start()
     state = _Collect(n, on_sample)
     try:
-        state.collect(messages, procs, start)
+        state.collect(messages, procs, start, stop)
     finally:
         for proc in procs:
             proc.join(timeout=5)
@@ -176,7 +180,7 @@ class _Collect:
         self.interrupted = False
         self.loop = "asyncio"
 
-    def collect(self, messages: Any, procs: Sequence[Any], start: Any) -> None:
+    def collect(self, messages: Any, procs: Sequence[Any], start: Any, stop: Any) -> None:
         """Until every worker has ended. A first Ctrl-C (which the workers get too: they end their measured phase
         and report) is noted; a second one stops waiting (KeyboardInterrupt)."""
         import signal
@@ -185,6 +189,7 @@ class _Collect:
             if self.interrupted:
                 raise KeyboardInterrupt
             self.interrupted = True
+            stop.value = 1
 
         previous = signal.signal(signal.SIGINT, on_sigint)
         try:
@@ -242,9 +247,13 @@ class _Collect:
                    self.interrupted or any(r.interrupted for r in self.runs))
 
 
-def _worker(wid: int, n: int, job: Job, plan: Plan, messages: Any, start: Any) -> None:
+def _worker(wid: int, n: int, job: Job, plan: Plan, messages: Any, start: Any, stop: Any) -> None:
     """A worker process: warm up, wait for the common start, measure its share, send samples as they finish."""
+    import signal
+
     from aimux_cli import bench
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides: `stop`
 
     pending: list[Sample] = []
     last = [time.monotonic()]
@@ -263,8 +272,6 @@ def _worker(wid: int, n: int, job: Job, plan: Plan, messages: Any, start: Any) -
         last[0] = time.monotonic()
 
     async def start_at() -> float | None:
-        import asyncio
-
         messages.put(("ready", wid, loop_name))
         while start.value == 0.0:
             await asyncio.sleep(0.005)
@@ -272,18 +279,27 @@ def _worker(wid: int, n: int, job: Job, plan: Plan, messages: Any, start: Any) -
             raise _Abort
         return start.value
 
-    def main() -> Any:
-        return bench.run(list(job.prepared), job.wire, plan, timeout=job.timeout, on_sample=on_sample,
-                         start_at=start_at, pick=lambda i: i * n + wid)
+    async def main() -> Any:
+        task = asyncio.current_task()
+
+        async def watch() -> None:  # Ctrl-C, as asyncio.run has it: cancel the main task
+            while not stop.value:
+                await asyncio.sleep(0.05)
+            task.cancel()  # type: ignore[union-attr]
+
+        watcher = asyncio.create_task(watch())
+        try:
+            return await bench.run(list(job.prepared), job.wire, plan, timeout=job.timeout, on_sample=on_sample,
+                                   start_at=start_at, pick=lambda i: i * n + wid)
+        finally:
+            watcher.cancel()
 
     try:
         result, _ = run_async(main, job.loop)
     except WarmupFailed as exc:
         exc.sample.exchange = None
         messages.put(("warmup_failed", wid, exc.sample))
-    except _Abort:
-        messages.put(("interrupted", wid, None))
-    except KeyboardInterrupt:
+    except (_Abort, KeyboardInterrupt, asyncio.CancelledError):  # stopped before measuring
         messages.put(("interrupted", wid, None))
     except Exception as exc:  # noqa: BLE001  # the parent reports it in one line
         messages.put(("crashed", wid, f"{type(exc).__name__}: {exc}"[:300]))
@@ -303,8 +319,8 @@ class _Abort(Exception):
 # --- the client's own load ---
 
 def client_report(clients: Sequence[dict[str, Any]], loop: str) -> dict[str, Any]:
-    """{processes, loop, workers: [{pid, cpu_s, cpu_pct, lag_ms: stats, lag_growth_ms}], bottleneck,
-    bottleneck_reason}: whether the client itself limited what it measured (see the module docstring)."""
+    """{processes, loop, workers: [{pid, cpu_s, cpu_pct, lag_ms: stats, lag_growth_ms, start_late_ms: stats (open
+    loop)}], bottleneck, bottleneck_reason}: whether the client itself limited what it measured (module docstring)."""
     workers, reasons = [], []
     for i, c in enumerate(clients):
         lags = c.get("lag_ms") or []
@@ -318,6 +334,12 @@ def client_report(clients: Sequence[dict[str, Any]], loop: str) -> dict[str, Any
         p90 = percentile(sorted(values), 90) if values else 0.0
         idle = (c.get("cpu_pct") or 0) < BUSY_PCT / 2  # late while mostly idle: other work held the CPU
         because = " while using little CPU (other processes held the machine)" if idle else ""
+        late = [ms for _, ms in c.get("start_late_ms") or []]
+        late_growth = _growth(late)
+        workers[-1]["start_late_ms"] = stats(late) if late else None
+        if late_growth is not None and late_growth > LAG_GROWTH_MS:
+            reasons.append(f"{who}'s scheduled starts fell further behind over the run (+{late_growth:.1f} ms)"
+                           f"{because}")
         if p90 > LAG_P90_MS:
             reasons.append(f"{who}'s event loop ran {p90:.1f} ms late (p90){because}")
         elif growth is not None and growth > LAG_GROWTH_MS:

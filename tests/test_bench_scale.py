@@ -425,3 +425,37 @@ def test_html_report_of_one_and_of_several_providers(provider_server, config, tm
         text = page.read_text()
         assert text.lstrip().lower().startswith("<!doctype html") and "<svg" in text and KEY not in text
     assert "other-model" in both.read_text()
+
+
+def test_ctrl_c_stops_every_worker_and_prints_what_finished(provider_server, config):
+    """SIGINT to the parent alone (as `kill -INT` sends it): the workers, which ignore SIGINT, stop through the
+    parent; the report covers what had finished in both, then exit 130."""
+    import signal
+    import time
+
+    provider_server.route(ROUTE, scheduled(first=0.02, gap=0.005))
+    proc = subprocess.Popen([sys.executable, "-m", "aimux_cli", "bench", "provider", "-p", "local", "-n", "2000",
+                             "-c", "4", "--processes", "2", "-f", "json"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env={**os.environ, **config})
+    try:
+        while provider_server.count(ROUTE) < 12:  # warmed up, several measured, more in flight
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    report = json.loads(out)
+    assert report["meta"]["interrupted"] is True and report["meta"]["processes"] == 2
+    assert 1 <= report["summary"]["completed"] < 2000 and report["summary"]["failed"] == 0
+    assert err.decode().count("\n") == 1 and "interrupted" in err.decode()
+
+
+def test_scheduled_starts_falling_behind_make_the_client_the_bottleneck():
+    behind = [(i * 0.1, 0.05 * i) for i in range(60)]  # each start later than the last: up to 3 ms
+    report = bench_workers.client_report([{"pid": 1, "cpu_pct": 90.0, "lag_ms": [], "start_late_ms": behind}],
+                                         "asyncio")
+    assert "scheduled starts fell further behind" in report["bottleneck_reason"]
+    assert report["workers"][0]["start_late_ms"]["max"] == pytest.approx(2.95)

@@ -1,0 +1,174 @@
+"""How far can `aimux bench provider` push one machine (issue 14)? The largest concurrency at which the median ITL
+it measures stays within 1 ms of the server's 5 ms schedule, with 1 and N worker processes, with and without uvloop.
+
+A light loopback provider runs in its own process: asyncio (uvloop when installed, so that the server is not what
+gives out first), OpenAI chat chunks pre-encoded once, each stream's chunk i sent at arrival + i x 5 ms (absolute
+deadlines). For each configuration, concurrency doubles from --start until the median ITL misses the bar (or
+--max is reached); each step is one `aimux bench provider` process (a warm-up of one request per stream, then
+--rounds rounds of `concurrency` streams), exactly as a user runs it. The table gives, per configuration, the
+largest concurrency that held and, for every step, the median ITL and the client's CPU use per process.
+
+    .venv/bin/python benchmarks/bench_scale.py [--chunks 60] [--start 16] [--max 1024] [--rounds 2]
+        [--processes 2] [--json FILE]
+
+The machine's other load shows in the figures: run it on a quiet machine and read it with its CPU count in mind
+(client processes and the server share the cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+GAP_S = 0.005
+BAR_MS = 1.0
+
+
+def encoded(chunks: int) -> list[bytes]:
+    """`chunks` text events, then finish, usage and [DONE], each framed as one HTTP chunk; the last ends the body."""
+    base = {"id": "chatcmpl-scale", "object": "chat.completion.chunk", "created": 1760000000, "model": "m"}
+
+    def event(obj: dict) -> bytes:
+        data = b"data: " + json.dumps({**base, **obj}, separators=(",", ":")).encode() + b"\n\n"
+        return b"%x\r\n%s\r\n" % (len(data), data)
+
+    out = [event({"choices": [{"index": 0, "delta": {"content": f" w{i}"}, "finish_reason": None}]})
+           for i in range(chunks)]
+    usage = {"prompt_tokens": 5, "completion_tokens": chunks, "total_tokens": chunks + 5}
+    tail = event({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}) + event(
+        {"choices": [], "usage": usage}) + b"e\r\ndata: [DONE]\n\n\r\n0\r\n\r\n"
+    out[-1] += tail
+    return out
+
+
+HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+
+
+async def _stream(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, body: list[bytes]) -> None:
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            start = time.monotonic()
+            length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                           if line.lower().startswith(b"content-length:")), 0)
+            await reader.readexactly(length)
+            writer.write(HEAD)
+            for i, data in enumerate(body):
+                delay = start + i * GAP_S - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                writer.write(data)
+    except (asyncio.IncompleteReadError, ConnectionError):
+        writer.close()
+
+
+def serve(chunks: int) -> None:
+    """Child process: the loopback provider; prints its port, stops when stdin closes."""
+    body = encoded(chunks)
+
+    async def main() -> None:
+        server = await asyncio.start_server(lambda r, w: _stream(r, w, body), "127.0.0.1", 0, backlog=4096)
+        print(server.sockets[0].getsockname()[1], flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+
+    try:
+        import uvloop
+        uvloop.run(main())
+    except ImportError:
+        asyncio.run(main())
+
+
+def step(config: Path, concurrency: int, processes: int, loop: str, rounds: int) -> dict:
+    """One `aimux bench provider` run: median ITL, per-process CPU %, the client's own bottleneck verdict."""
+    cmd = [sys.executable, "-m", "aimux_cli", "bench", "provider", "-p", "scale", "-c", str(concurrency),
+           "-n", str(concurrency * rounds), "--warmup", str(concurrency), "--processes", str(processes),
+           "--loop", loop, "-f", "json"]
+    env = {**os.environ, "AIMUX_CONFIG": str(config), "SCALE_KEY": "k"}
+    done = subprocess.run(cmd, capture_output=True, cwd=ROOT, env=env, timeout=600)
+    if done.returncode != 0:
+        return {"concurrency": concurrency, "error": done.stderr.decode().strip()[:200]}
+    report = json.loads(done.stdout)
+    summary, client = report["summary"], report["meta"]["client"]
+    return {"concurrency": concurrency, "itl_median_ms": summary["itl_ms"]["median"],
+            "itl_p90_ms": summary["itl_ms"]["p90"], "failed": summary["failed"],
+            "cpu_pct": [w["cpu_pct"] for w in client["workers"]], "bottleneck": client["bottleneck"]}
+
+
+def held(result: dict) -> bool:
+    return ("error" not in result and not result["failed"] and result["itl_median_ms"] is not None
+            and abs(result["itl_median_ms"] - GAP_S * 1000) <= BAR_MS)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--chunks", type=int, default=60, help="text chunks per stream (5 ms apart)")
+    ap.add_argument("--start", type=int, default=16)
+    ap.add_argument("--max", type=int, default=1024)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--processes", type=int, default=len(os.sched_getaffinity(0)))
+    ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    args = ap.parse_args()
+    try:
+        import uvloop  # noqa: F401
+        loops = ["asyncio", "uvloop"]
+    except ImportError:
+        loops = ["asyncio"]
+        print("uvloop is not installed (pip install 'aimux[fast]'): asyncio only", file=sys.stderr)
+    server = subprocess.Popen([sys.executable, __file__, "--serve", str(args.chunks)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    port = int(server.stdout.readline())
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "config.toml"
+        config.write_text(f'[providers.scale]\nwire = "openai.chat"\nbase_url = "http://127.0.0.1:{port}/v1"\n'
+                          f'api_key_env = "SCALE_KEY"\nmodel = "m"\ntimeout = 60\n')
+        try:
+            for processes in sorted({1, args.processes}):
+                for loop in loops:
+                    results.append(_ladder(config, processes, loop, args))
+        finally:
+            server.stdin.close()
+            server.wait(timeout=10)
+    _print(results, args)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+
+
+def _ladder(config: Path, processes: int, loop: str, args: argparse.Namespace) -> dict:
+    steps, best, c = [], None, args.start
+    while c <= args.max:
+        result = step(config, c, processes, loop, args.rounds)
+        steps.append(result)
+        print(f"processes {processes} {loop:7} c={c:5}: {result}", file=sys.stderr, flush=True)
+        if not held(result):
+            break
+        best, c = c, c * 2
+    return {"processes": processes, "loop": loop, "largest_concurrency": best, "steps": steps}
+
+
+def _print(results: list[dict], args: argparse.Namespace) -> None:
+    print(f"\nmedian ITL within {BAR_MS:g} ms of a {GAP_S * 1000:g} ms schedule ({args.chunks} chunks a stream, "
+          f"{len(os.sched_getaffinity(0))} CPUs shared with the server)\n")
+    print("| processes | loop | largest concurrency | median ITL (ms) by concurrency | client CPU % at the largest |")
+    print("|---|---|---|---|---|")
+    for r in results:
+        itls = ", ".join(f"{s['concurrency']}: {s.get('itl_median_ms', 'error')}" for s in r["steps"])
+        best = next((s for s in r["steps"] if s["concurrency"] == r["largest_concurrency"]), None)
+        cpu = "/".join(f"{p:.0f}" for p in best["cpu_pct"]) if best else "–"
+        print(f"| {r['processes']} | {r['loop']} | {r['largest_concurrency'] or '< ' + str(args.start)} | {itls} | "
+              f"{cpu} |")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--serve":
+        serve(int(sys.argv[2]))
+    else:
+        main()
