@@ -136,7 +136,10 @@ def repeat_live(targets: list, timeout: float, env: Any, *, runs: int | None, in
     if live is None:
         return asyncio.run(main())
     with live:
-        return asyncio.run(main())
+        history = asyncio.run(main())
+        if not any(history):  # stopped before any run ended: the (empty) summary still says so
+            live.update(_live_view(summarize(history), table, summary), refresh=True)
+    return history
 
 
 def _live_view(report: dict, table: Callable, summary: Callable) -> Any:
