@@ -159,11 +159,11 @@ class ChunkReader:
     """Body chunks -> events -> the folded document, noting when a chunk carried answer or reasoning text."""
 
     def __init__(self, wire: str, provider: str | None) -> None:
-        from aimux_cli.streams import NDJSONParser, SSEParser
+        from aimux_cli.streams import SSEParser, wire_parser
         from aimux_cli.wire import StreamFolder
 
-        self.ndjson = wire == "ollama.chat"
-        self.parser = NDJSONParser() if self.ndjson else SSEParser()
+        self.parser = wire_parser(wire)
+        self.ndjson = not isinstance(self.parser, SSEParser)  # JSON values (Ollama, Bedrock), not SSE events
         self.folder = StreamFolder(api=wire, provider=provider)
         self.marks: list[float] = []  # monotonic arrival times of text-carrying chunks
         self.pieces = 0  # text-carrying events

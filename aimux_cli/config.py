@@ -349,6 +349,13 @@ def _resolve(name: str | None, overrides: dict[str, Any], env: Mapping[str, str]
     base_url = found.base_url
     if overrides.get("base_url") is not None:
         base_url = check_url(str(overrides["base_url"]), "--base-url")
+    if "{region}" in base_url:  # AWS Bedrock: the region from AWS_REGION
+        from aimux_cli.providers import expand_region
+
+        try:
+            base_url = expand_region(base_url, env)
+        except ValueError as exc:
+            raise ConfigError(f"provider {name}: {exc}") from None
     if "{" in base_url:  # Vertex AI: {project} and {location} from the environment
         try:
             base_url = expand_base_url(base_url, env)

@@ -123,8 +123,8 @@ async def send_stream(session: AsyncSession, resolved: ResolvedProvider, prepare
     seen = check.exchange
     seen["prepared"] = prepared
     folder = wire.StreamFolder(api=resolved.wire, provider=resolved.name)
-    sse = resolved.wire != "ollama.chat"
-    parser = streams.SSEParser() if sse else streams.NDJSONParser()
+    parser = streams.wire_parser(resolved.wire)
+    sse = isinstance(parser, streams.SSEParser)
     tokens, sent = 0, time.monotonic()
     first = last = None
     async with session.stream(prepared, timeout=timeout, retries=0) as body:

@@ -348,8 +348,12 @@ def _pump(folder, progress) -> bytes | None:
     kind = streams.sniff(head)
     if kind == "json":  # a whole body: nothing to follow; the caller normalizes it as prettify does
         return head + b"".join(chunks)
-    parser = {"sse": streams.SSEParser, "ndjson": streams.NDJSONParser,
-              "json-array": streams.JSONArrayParser}[kind]()
+    if kind == "eventstream":  # AWS's binary frames (Bedrock); their values are folded as NDJSON's are
+        from aimux_cli.eventstream import EventStreamParser as parser_class
+    else:
+        parser_class = {"sse": streams.SSEParser, "ndjson": streams.NDJSONParser,
+                        "json-array": streams.JSONArrayParser}[kind]
+    parser = parser_class()
     for chunk in _chain(head, chunks):
         feed_events(folder, progress, kind, parser.feed(chunk))
     try:

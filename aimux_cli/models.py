@@ -5,7 +5,8 @@
 Endpoints (request.models_request): `GET {base}/models` for openai.chat and openai.responses (and every
 OpenAI-compatible provider), Anthropic's `GET /v1/models?limit=1000` followed by `after_id=last_id` while
 `has_more`, Gemini's `GET /v1beta/models?pageSize=1000` followed by `pageToken=nextPageToken`, and Ollama's
-`GET /api/tags`. At most MAX_PAGES pages; a page that repeats its cursor ends the walk.
+`GET /api/tags`, and Bedrock's `GET https://bedrock.{region}.amazonaws.com/foundation-models` (`modelSummaries`:
+modelId, modelName, providerName). At most MAX_PAGES pages; a page that repeats its cursor ends the walk.
 
 An entry (`entry(wire, raw)`) keeps what the provider reports, under one set of names, absent when not reported:
 id (Gemini's `models/` prefix removed), name (a display name), created (ISO 8601 UTC), owned_by, context_length
@@ -71,6 +72,8 @@ def page(body: Any) -> tuple[list | None, dict[str, str] | None]:
     if isinstance(body.get("data"), list):
         more = body.get("has_more") is True and isinstance(body.get("last_id"), str) and body["last_id"]
         return body["data"], ({"after_id": body["last_id"]} if more else None)
+    if isinstance(body.get("modelSummaries"), list):  # AWS Bedrock's ListFoundationModels: one page
+        return body["modelSummaries"], None
     if isinstance(body.get("models"), list):
         token = body.get("nextPageToken")
         return body["models"], ({"pageToken": token} if isinstance(token, str) and token else None)
@@ -79,19 +82,19 @@ def page(body: Any) -> tuple[list | None, dict[str, str] | None]:
 
 def entry(wire: str, raw: Mapping[str, Any]) -> dict[str, Any]:
     """One model, in the common field names (see the module docstring)."""
-    ident = _str(raw.get("id")) or _str(raw.get("name")) or _str(raw.get("model"))
+    ident = _str(raw.get("id")) or _str(raw.get("modelId")) or _str(raw.get("name")) or _str(raw.get("model"))
     if wire == "gemini.generate" and ident:
         ident = ident.removeprefix("models/")
     details = raw.get("details") if isinstance(raw.get("details"), dict) else {}
     top = raw.get("top_provider") if isinstance(raw.get("top_provider"), dict) else {}
     out: dict[str, Any] = {"id": ident}
-    name = _str(raw.get("display_name")) or _str(raw.get("displayName"))
+    name = _str(raw.get("display_name")) or _str(raw.get("displayName")) or _str(raw.get("modelName"))
     if name is None and raw.get("id") and raw.get("name") and raw.get("name") != raw.get("id"):
         name = _str(raw.get("name"))  # OpenRouter: id is the slug, name the display name
     fields = {
         "name": name,
         "created": _time(raw.get("created")) or _str(raw.get("created_at")) or _str(raw.get("modified_at")),
-        "owned_by": _str(raw.get("owned_by")),
+        "owned_by": _str(raw.get("owned_by")) or _str(raw.get("providerName")),
         "context_length": _int(raw.get("context_length")) or _int(raw.get("context_window"))
         or _int(raw.get("inputTokenLimit")) or _int(details.get("context_length")),
         "max_output_tokens": _int(raw.get("outputTokenLimit")) or _int(top.get("max_completion_tokens")),

@@ -23,6 +23,7 @@ Auth = Literal["bearer", "x-api-key", "x-goog-api-key", "none"]
 
 WIRES: tuple[str, ...] = ("openai.chat", "openai.responses", "anthropic.messages", "gemini.generate", "ollama.chat",
                           "cohere.chat")
+WIRES += ("bedrock.converse",)  # AWS Bedrock Converse (request_bedrock.py)
 AUTH_STYLES: tuple[str, ...] = ("bearer", "x-api-key", "x-goog-api-key", "none")
 
 # How each wire format sends its key when a row (or a config table) does not say otherwise.
@@ -32,6 +33,7 @@ DEFAULT_AUTH: dict[str, str] = {
     "anthropic.messages": "x-api-key",
     "gemini.generate": "x-goog-api-key",
     "ollama.chat": "none",
+    "bedrock.converse": "bearer",  # a Bedrock API key (AWS_BEARER_TOKEN_BEDROCK)
     "cohere.chat": "bearer",
 }
 
@@ -84,6 +86,21 @@ def expand_base_url(url: str, env: Mapping[str, str]) -> str:
     return url.replace("{project}", values["project"]).replace("{location}", values["location"])
 
 
+BEDROCK_BASE_URL = "https://bedrock-runtime.{region}.amazonaws.com"
+_REGION = re.compile(r"[a-z]{2,}(?:-[a-z0-9]+)+")  # us-east-1, eu-central-2, us-gov-west-1
+
+
+def expand_region(url: str, env: Mapping[str, str]) -> str:
+    """`url` with `{region}` filled from AWS_REGION, else AWS_DEFAULT_REGION (AWS Bedrock). ValueError (a message
+    for people) when neither is set or the value is not a region name."""
+    region = env.get("AWS_REGION", "").strip() or env.get("AWS_DEFAULT_REGION", "").strip()
+    if not region:
+        raise ValueError("its base URL needs an AWS region: set AWS_REGION (or base_url in the config file)")
+    if not _REGION.fullmatch(region):
+        raise ValueError("AWS_REGION is not a region name (like us-east-1)")
+    return url.replace("{region}", region)
+
+
 CATALOG: dict[str, ProviderRow] = {
     row.name: row
     for row in (
@@ -116,6 +133,9 @@ CATALOG: dict[str, ProviderRow] = {
             "gemini-2.5-flash",
         ),
         _row("ollama", "ollama.chat", "http://localhost:11434", None, "llama3.2"),
+        # AWS Bedrock Converse with a Bedrock API key; the region from AWS_REGION (expand_region)
+        _row("bedrock", "bedrock.converse", BEDROCK_BASE_URL, "AWS_BEARER_TOKEN_BEDROCK",
+             "amazon.nova-lite-v1:0"),
         # Cohere's own v2 API (not its OpenAI compatibility layer): citations, tool plans and billed units stay
         _row("cohere", "cohere.chat", "https://api.cohere.com", "CO_API_KEY", "command-a-03-2025",
              key_env_also=("COHERE_API_KEY",)),

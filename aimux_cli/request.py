@@ -19,6 +19,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from aimux_cli import __version__
 from aimux_cli import redact as registry
+from aimux_cli import request_bedrock
 from aimux_cli import request_more
 
 if TYPE_CHECKING:
@@ -135,6 +136,9 @@ def build(
 
 def models_request(resolved: ResolvedProvider) -> PreparedRequest:
     """The GET request listing the models a provider serves (test-providers uses it)."""
+    if resolved.wire == "bedrock.converse":  # another host: Bedrock's control plane
+        return PreparedRequest("GET", request_bedrock.models_url(resolved.base_url), _headers(resolved, {}),
+                               None, False, resolved.name, _secrets(resolved))
     path = request_more.MODEL_LIST_PATHS.get(resolved.wire) or ("/api/tags" if resolved.wire == "ollama.chat"
                                                                 else "/models")
     extra = {"anthropic-version": ANTHROPIC_VERSION} if resolved.wire == "anthropic.messages" else {}
@@ -284,5 +288,6 @@ _BUILDERS = {
     "anthropic.messages": _anthropic,
     "gemini.generate": _gemini,
     "ollama.chat": _ollama,
+    "bedrock.converse": request_bedrock.converse,  # request_bedrock.py: AWS Bedrock Converse
     "cohere.chat": request_more.cohere_chat,  # request_more.py: the builders of the wires added later
 }

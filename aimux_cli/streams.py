@@ -349,5 +349,18 @@ def iter_events(data: bytes) -> tuple[str, list]:
     return ("json-array", value) if isinstance(value, list) else ("json", [value])
 
 
+def wire_parser(wire: str | None) -> Parser:
+    """A new parser for the streams `wire`'s API sends: NDJSON (Ollama), AWS event stream (Bedrock: its items are
+    JSON values, as NDJSON's are) or SSE (the others). Callers feed SSE events with `feed_sse`, the others'
+    values with `feed_json`."""
+    if wire == "ollama.chat":
+        return NDJSONParser()
+    if wire == "bedrock.converse":
+        from .eventstream import EventStreamParser
+
+        return EventStreamParser()
+    return SSEParser()
+
+
 def _run(parser: SSEParser | NDJSONParser | JSONArrayParser, data: bytes) -> list:
     return collect(parser, data).items

@@ -18,7 +18,7 @@ from aimux_cli.providers import AUTH_STYLES, CATALOG, WIRES
 
 KEY = "sk-aimux-test-CONFIG-5b1e0c"
 ALL_BUILTINS = {"cerebras", "openai", "anthropic", "synthetic", "nanogpt", "groq", "openrouter", "deepseek", "gemini",
-                "ollama", "cohere", "mistral", "vertex"}
+                "ollama", "bedrock", "cohere", "mistral", "vertex"}
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -48,6 +48,9 @@ def test_catalog_has_every_builtin_provider_with_valid_fields():
         assert not row.base_url.endswith("/")
         if name == "ollama":
             assert (row.key_env, row.auth, row.base_url) == (None, "none", "http://localhost:11434")
+        elif name == "bedrock":  # AWS's own key variable; the region from the environment
+            assert (row.key_env, row.auth) == ("AWS_BEARER_TOKEN_BEDROCK", "bearer")
+            assert row.base_url == "https://bedrock-runtime.{region}.amazonaws.com"
         elif name == "vertex":  # an OAuth token from gcloud, the project from the environment
             assert (row.key_env, row.auth, row.key_cmd) == (None, "bearer", ("gcloud", "auth", "print-access-token"))
         else:

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from aimux_cli import streams, wire as wires
 from aimux_cli.errors import InputError
+from aimux_cli.eventstream import EventStreamParser
 from aimux_cli.live import View, feed_events, parser_warnings
 
-_PARSERS = {"sse": streams.SSEParser, "ndjson": streams.NDJSONParser, "json-array": streams.JSONArrayParser}
+_PARSERS = {"sse": streams.SSEParser, "ndjson": streams.NDJSONParser, "json-array": streams.JSONArrayParser,
+            "eventstream": EventStreamParser}  # AWS's binary frames (Bedrock ConverseStream)
 
 
 class Pump:
