@@ -12,6 +12,7 @@ credential headers) with `aimux_cli.redact`, whose scrub every printed string pa
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -19,11 +20,12 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from aimux_cli import __version__
 from aimux_cli import redact as registry
-from aimux_cli import request_bedrock
-from aimux_cli import request_more
+from aimux_cli import request_wire
+from aimux_cli.errors import UsageError
 
 if TYPE_CHECKING:
     from aimux_cli.config import ResolvedProvider
+    from aimux_cli.request_extras import Extras
 
 DEFAULT_ANTHROPIC_MAX_TOKENS = 4096  # the Messages API requires max_tokens; this fits every current model
 ANTHROPIC_VERSION = "2023-06-01"
@@ -110,37 +112,94 @@ def auth_headers(auth: str, key: str | None) -> dict[str, str]:
 def build(
     resolved: ResolvedProvider,
     *,
-    messages: Sequence[Mapping[str, str]] | None = None,
+    messages: Sequence[Mapping[str, Any]] | None = None,
     prompt: str | None = None,
     system: str | None = None,
     model: str | None = None,
     temperature: float | None = None,
     max_tokens: int | None = None,
     stream: bool = True,
+    extras: Extras | None = None,
 ) -> PreparedRequest:
-    """The generation request for `resolved`'s wire format; give `messages` or `prompt` (a single user turn)."""
-    turns = _turns(messages, prompt)
+    """The generation request for `resolved`'s wire format; give `messages` or `prompt` (a single user turn).
+
+    `messages` are neutral turns (request_wire.py): system/user/assistant text, assistant `tool_calls` and `tool`
+    results. `extras` (request_extras.Extras) adds tools, a schema, reasoning and attachments in the wire's form
+    (request_tools.py), then its `-o` options, merged last; `extras.body` replaces all of that with a body given
+    whole, to which aimux adds only `model` and `stream` when absent (and the `-o` options)."""
+    builder = _builder(resolved.wire)
+    if extras is not None and extras.body is not None:
+        return _from_body(resolved, extras, model, stream, (messages, prompt, system, temperature, max_tokens))
+    turns = normalize_turns(messages, prompt)
     system_text = _system_text(system, turns)
     turns = [t for t in turns if t["role"] != "system"]
-    args = _Args(model or resolved.model, turns, system_text, temperature, max_tokens, stream)
-    try:
-        builder = _BUILDERS[resolved.wire]
-    except KeyError:
-        raise ValueError(f"unknown wire format {resolved.wire!r}") from None
+    attachments = extras.attachments if extras is not None else ()
+    args = _Args(model or resolved.model, turns, system_text, temperature, max_tokens, stream, attachments)
     path, body, wire_headers = builder(args, resolved)
+    if extras is not None:
+        from aimux_cli import request_tools
+        from aimux_cli.request_extras import merge_options
+
+        request_tools.apply(resolved.wire, body, extras, max_tokens)
+        merge_options(body, _checked_options(resolved.wire, extras.options))
+        stream = _stream_of(resolved.wire, body, stream)
+        if not stream and "stream_options" in body and not any(p[0] == "stream_options" for p, _ in extras.options):
+            del body["stream_options"]  # `-o stream:=false`: OpenAI refuses stream_options without a stream
+    return _prepared(resolved, path, body, wire_headers, stream)
+
+
+def _checked_options(wire: str, options: tuple) -> tuple:
+    if wire == "gemini.generate" and any(parts[0] in ("stream", "model") for parts, _ in options):
+        raise UsageError("-o stream/model: gemini.generate has neither in its body: the URL names the model "
+                         "(--model) and whether it streams (--no-stream)")
+    return options
+
+
+def _prepared(resolved: ResolvedProvider, path: str, body: dict, wire_headers: dict, stream: bool) -> PreparedRequest:
     accept = {"accept": "text/event-stream"} if stream and resolved.wire != "ollama.chat" else {}
     headers = _headers(resolved, {**accept, **wire_headers})
     return PreparedRequest("POST", join_url(resolved.base_url, path), headers, body, stream, resolved.name,
                            _secrets(resolved))
 
 
+def _stream_of(wire: str, body: dict, stream: bool) -> bool:
+    """Whether the response will be a stream, as the body (after -o) says; Gemini's is in the URL."""
+    if wire == "gemini.generate":
+        return stream
+    value = body.get("stream", wire == "ollama.chat")  # Ollama streams unless told not to
+    return value is True
+
+
+def _from_body(resolved: ResolvedProvider, extras: Extras, model: str | None, stream: bool, given: tuple) -> \
+        PreparedRequest:
+    """--body: the body as given, `model` and `stream` added when absent, then the -o options. Gemini's model and
+    streaming are in the URL: a `model` key in the body picks the URL's model, and is taken out of the body."""
+    from aimux_cli.request_extras import merge_options
+
+    if any(v is not None for v in given) or extras.tools or extras.schema is not None or extras.attachments \
+            or extras.reasoning is not None or extras.tool_choice is not None:
+        raise UsageError("--body sends the request body as given: it cannot be combined with a prompt, --system, "
+                         "--temperature, --max-tokens, --tool, --tool-choice, --schema, --reasoning or --attach "
+                         "(use -o to change the body)")
+    body = merge_options(copy.deepcopy(extras.body), _checked_options(resolved.wire, extras.options))
+    name = model or resolved.model
+    if resolved.wire == "gemini.generate":
+        name = body.pop("model", None) if isinstance(body.get("model"), str) else name
+        path, _, _ = _gemini(_Args(name or resolved.model, [], None, None, None, stream), resolved)
+        return _prepared(resolved, path, body, {}, stream)
+    body.setdefault("model", name)
+    body.setdefault("stream", stream)
+    path, _, wire_headers = _builder(resolved.wire)(_Args(name, [], None, None, None, stream), resolved)
+    return _prepared(resolved, path, body, wire_headers, _stream_of(resolved.wire, body, stream))
+
+
 def models_request(resolved: ResolvedProvider) -> PreparedRequest:
     """The GET request listing the models a provider serves (test-providers uses it)."""
     if resolved.wire == "bedrock.converse":  # another host: Bedrock's control plane
-        return PreparedRequest("GET", request_bedrock.models_url(resolved.base_url), _headers(resolved, {}),
-                               None, False, resolved.name, _secrets(resolved))
-    path = request_more.MODEL_LIST_PATHS.get(resolved.wire) or ("/api/tags" if resolved.wire == "ollama.chat"
-                                                                else "/models")
+        return PreparedRequest("GET", external(resolved.wire, "models_url")(resolved.base_url),
+                               _headers(resolved, {}), None, False, resolved.name, _secrets(resolved))
+    more = external(resolved.wire, "MODEL_LIST_PATHS") if resolved.wire in EXTERNAL_WIRES else {}
+    path = more.get(resolved.wire) or ("/api/tags" if resolved.wire == "ollama.chat" else "/models")
     extra = {"anthropic-version": ANTHROPIC_VERSION} if resolved.wire == "anthropic.messages" else {}
     headers = _headers(resolved, extra)
     return PreparedRequest("GET", join_url(resolved.base_url, path), headers, None, False, resolved.name,
@@ -159,25 +218,57 @@ def join_url(base_url: str, path: str) -> str:
 @dataclass(frozen=True)
 class _Args:
     model: str
-    turns: list[dict[str, str]]
+    turns: list[dict[str, Any]]
     system: str | None
     temperature: float | None
     max_tokens: int | None
     stream: bool
+    attachments: tuple = ()
 
 
-def _turns(messages: Sequence[Mapping[str, str]] | None, prompt: str | None) -> list[dict[str, str]]:
+def normalize_turns(messages: Sequence[Mapping[str, Any]] | None, prompt: str | None) -> list[dict[str, Any]]:
+    """Checked copies of neutral turns (request_wire.py has the forms). A tool call without an id gets `call_N`; a
+    tool result without `tool_call_id` answers the earliest unanswered call of its name (Gemini reports no ids)."""
     if (messages is None) == (prompt is None):
         raise ValueError("give exactly one of messages= or prompt=")
     if prompt is not None:
         return [{"role": "user", "content": prompt}]
-    turns = []
+    turns: list[dict[str, Any]] = []
+    pending: list[dict[str, str]] = []  # calls not answered yet, in order
     for msg in messages or ():
         role, content = msg.get("role"), msg.get("content")
-        if role not in ("system", "user", "assistant") or not isinstance(content, str):
-            raise ValueError(f"a message needs role system/user/assistant and string content, got {msg!r}")
-        turns.append({"role": role, "content": content})
+        if role not in ("system", "user", "assistant", "tool") or not isinstance(content, str):
+            raise ValueError(f"a message needs role system/user/assistant/tool and string content, got {msg!r}")
+        turn: dict[str, Any] = {"role": role, "content": content}
+        if role == "assistant" and msg.get("tool_calls"):
+            turn["tool_calls"] = [_call(c, len(pending) + i) for i, c in enumerate(msg["tool_calls"])]
+            pending += turn["tool_calls"]
+        elif role == "tool":
+            turn.update(_result(msg, pending))
+        turns.append(turn)
     return turns
+
+
+def _call(call: Mapping[str, Any], index: int) -> dict[str, str]:
+    name, arguments = call.get("name"), call.get("arguments", "{}")
+    if not isinstance(name, str) or not name or not isinstance(arguments, str):
+        raise ValueError(f"a tool call needs a name and its arguments as JSON text, got {call!r}")
+    call_id = call.get("id")
+    return {"id": call_id if isinstance(call_id, str) and call_id else f"call_{index + 1}", "name": name,
+            "arguments": arguments}
+
+
+def _result(msg: Mapping[str, Any], pending: list[dict[str, str]]) -> dict[str, str]:
+    call_id, name = msg.get("tool_call_id"), msg.get("name")
+    match = next((c for c in pending if c["id"] == call_id), None) if call_id else \
+        next((c for c in pending if c["name"] == name), pending[0] if pending else None)
+    if match is not None:
+        pending.remove(match)
+    call_id = call_id or (match["id"] if match else None)
+    name = name or (match["name"] if match else None)
+    if not isinstance(call_id, str) or not isinstance(name, str):
+        raise ValueError(f"a tool result needs tool_call_id and name (or a call before it to answer), got {msg!r}")
+    return {"tool_call_id": call_id, "name": name}
 
 
 def _system_text(system: str | None, turns: list[dict[str, str]]) -> str | None:
@@ -207,13 +298,9 @@ def _secrets(resolved: ResolvedProvider) -> tuple[str, ...]:
     return tuple(values)
 
 
-def _chat_messages(args: _Args) -> list[dict[str, str]]:
-    head = [{"role": "system", "content": args.system}] if args.system else []
-    return head + args.turns
-
-
 def _openai_chat(args: _Args, resolved: ResolvedProvider) -> tuple[str, dict, dict]:
-    body: dict[str, Any] = {"model": args.model, "messages": _chat_messages(args), "stream": args.stream}
+    messages = request_wire.openai_chat(args.turns, args.system, args.attachments)
+    body: dict[str, Any] = {"model": args.model, "messages": messages, "stream": args.stream}
     if args.stream and resolved.name not in _NO_STREAM_OPTIONS:
         body["stream_options"] = {"include_usage": True}  # the final chunk then carries token usage
     if args.temperature is not None:
@@ -225,7 +312,8 @@ def _openai_chat(args: _Args, resolved: ResolvedProvider) -> tuple[str, dict, di
 
 
 def _openai_responses(args: _Args, resolved: ResolvedProvider) -> tuple[str, dict, dict]:
-    body: dict[str, Any] = {"model": args.model, "input": args.turns, "stream": args.stream}
+    body: dict[str, Any] = {"model": args.model, "input": request_wire.openai_responses(args.turns, args.attachments),
+                            "stream": args.stream}
     if args.system:
         body["instructions"] = args.system
     if args.temperature is not None:
@@ -239,7 +327,7 @@ def _anthropic(args: _Args, resolved: ResolvedProvider) -> tuple[str, dict, dict
     body: dict[str, Any] = {
         "model": args.model,
         "max_tokens": args.max_tokens if args.max_tokens is not None else DEFAULT_ANTHROPIC_MAX_TOKENS,
-        "messages": args.turns,
+        "messages": request_wire.anthropic(args.turns, args.attachments),
     }
     if args.system:
         body["system"] = args.system
@@ -252,11 +340,7 @@ def _anthropic(args: _Args, resolved: ResolvedProvider) -> tuple[str, dict, dict
 
 def _gemini(args: _Args, resolved: ResolvedProvider) -> tuple[str, dict, dict]:
     model = args.model.removeprefix("models/")
-    contents = [
-        {"role": "model" if t["role"] == "assistant" else "user", "parts": [{"text": t["content"]}]}
-        for t in args.turns
-    ]
-    body: dict[str, Any] = {"contents": contents}
+    body: dict[str, Any] = {"contents": request_wire.gemini(args.turns, args.attachments)}
     if args.system:
         body["systemInstruction"] = {"parts": [{"text": args.system}]}
     config: dict[str, Any] = {}
@@ -271,7 +355,8 @@ def _gemini(args: _Args, resolved: ResolvedProvider) -> tuple[str, dict, dict]:
 
 
 def _ollama(args: _Args, resolved: ResolvedProvider) -> tuple[str, dict, dict]:
-    body: dict[str, Any] = {"model": args.model, "messages": _chat_messages(args), "stream": args.stream}
+    messages = request_wire.ollama(args.turns, args.system, args.attachments)
+    body: dict[str, Any] = {"model": args.model, "messages": messages, "stream": args.stream}
     options: dict[str, Any] = {}
     if args.temperature is not None:
         options["temperature"] = args.temperature
@@ -288,6 +373,30 @@ _BUILDERS = {
     "anthropic.messages": _anthropic,
     "gemini.generate": _gemini,
     "ollama.chat": _ollama,
-    "bedrock.converse": request_bedrock.converse,  # request_bedrock.py: AWS Bedrock Converse
-    "cohere.chat": request_more.cohere_chat,  # request_more.py: the builders of the wires added later
 }
+
+# The wires built by modules of their own, imported when one of them is used: wire -> (module, builder). Each module
+# also has `apply_extras(body, extras, max_tokens)` (request_tools.apply calls it) and may have MODEL_LIST_PATHS.
+EXTERNAL_WIRES = {
+    "bedrock.converse": ("aimux_cli.request_bedrock", "converse"),  # AWS Bedrock Converse
+    "cohere.chat": ("aimux_cli.request_more", "cohere_chat"),  # the builders of the wires added later
+}
+
+
+def external(wire: str, name: str | None = None) -> Any:
+    """`name` (default: the builder) from the module that builds `wire`, one of EXTERNAL_WIRES."""
+    import importlib
+
+    module_name, builder = EXTERNAL_WIRES[wire]
+    module = importlib.import_module(module_name)
+    return getattr(module, name, {}) if name == "MODEL_LIST_PATHS" else getattr(module, name or builder)
+
+
+def _builder(wire: str) -> Any:
+    builder = _BUILDERS.get(wire)
+    if builder is None:
+        if wire not in EXTERNAL_WIRES:
+            raise ValueError(f"unknown wire format {wire!r}")
+        builder = external(wire)
+    return builder
+

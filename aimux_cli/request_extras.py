@@ -277,7 +277,9 @@ def structured_answer(document: Any, extras: Extras | None) -> str | None:
     for block in getattr(document, "blocks", ()):
         if block.get("type") == "tool_call" and block.get("name") == name:
             args = block.get("arguments")
-            if isinstance(args, str):
+            if extras.schema.get("type") != "object" and isinstance(args, dict) and args.keys() == {"value"}:
+                args = args["value"]  # a schema that is not an object went as a tool under "value" (request_tools)
+            elif isinstance(args, str):
                 return args
             import orjson
 
