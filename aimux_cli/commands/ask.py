@@ -22,10 +22,17 @@ Output, by `--format` (default `rich` on a terminal, `text` when piped):
   records a fixture that `aimux prettify case.sse` reads back to the same document. For an HTTP error, the
   error body (with the key scrubbed) is written, so error fixtures can be recorded too.
 
+The request (commands/ask_input.py): prompt and system text, plus the extras of issue 11 (-o, --body, --tool,
+--tool-choice, --schema, --reasoning, -a) built per wire by request.py. `-v` shows the exchange on stderr
+(aimux_cli/exchange_view.py); `--curl` / `--dry-run` print the request and send nothing (aimux_cli/curl.py).
+With --schema the complete answer is validated (aimux_cli/schema_check.py; commands/ask_finish.py).
+Several providers (`-p a,b`) or `--fallback` are commands/ask_many.py's.
+
 Exit codes (errors.py): 0; 2 usage; 3 config (unknown provider, missing key); 5 auth (401/403); 6 rate limit after
 retries; 7 any other provider error, an error event inside a stream included; 8 network failure or timeout before
 any answer; 9 an answer cut short (connection dropped, silence longer than --timeout, or a stream that ended
-without its terminal event): what arrived is printed first. Retries (client.py) never happen once a byte was shown.
+without its terminal event): what arrived is printed first; 11 the answer does not validate against --schema
+(printed first). Retries (client.py) never happen once a byte was shown.
 Every error is one line: provider, HTTP status, the provider's error type and message, with the key scrubbed.
 130 for Ctrl-C: the view is closed (what was drawn stays, once), then `aimux: interrupted after 1.23 s: MODEL · N
 chunks, C characters so far` on stderr.

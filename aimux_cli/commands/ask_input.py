@@ -85,6 +85,8 @@ def prepare(opts: AskOptions, provider: str | None, messages: list[dict], system
     resolved = config.resolve(provider, overrides)
     extras = opts.extras if opts.extras is not None else load_extras(opts)
     kw = {"extras": extras} if extras != _no_extras() else {}
+    if extras.body is not None and not messages:
+        messages = None  # --body carries its own turns (a prompt with it is request.build's usage error)
     prepared = request.build(resolved, messages=messages, system=system, temperature=opts.temperature,
                              max_tokens=opts.max_tokens, stream=opts.stream, **kw)
     return resolved, prepared
