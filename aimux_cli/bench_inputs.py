@@ -6,7 +6,8 @@ or the ShareGPT format (a JSON array, or JSONL, of `{"conversations": [{"from": 
 {"from": "gpt", "value": ...}]}`): the first human turn is the prompt and, as vLLM's benchmark does, the length of
 the first reply after it (approximate tokens) is that request's max_tokens unless --max-tokens is given. Entries
 without a prompt are skipped; a file with none is an InputError (exit 4), as is a line that is not JSON (its number
-said). `limit` keeps the first entries only, so that a 600 MB ShareGPT dump costs what a run uses.
+said) or a broken array. The file is read in 1 MiB pieces (an array parsed element by element) and only until
+`limit` prompts are found, so that ShareGPT's 670 MB file costs what a run uses.
 
 `synthetic(count, mean, std, seed) -> [Prompt]`: prompts of about `mean` tokens (normally distributed with `std`,
 at least 1), each different (a numbered opening, then common English words drawn at random: no two prompts share a
@@ -17,13 +18,16 @@ such text, which is why the report says "approximate tokens".
 
 from __future__ import annotations
 
+import contextlib
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from aimux_cli.errors import InputError, UsageError
 
 CHARS_PER_TOKEN = 4
+PIECE = 1 << 20  # bytes read at a time from a dataset
 _WORDS = ("the of and to in is you that it he was for on are as with his they at be this have from or one had by "
           "word but not what all were we when your can said there use an each which she do how their if will up "
           "other about out many then them these so some her would make like him into time has look two more write "
@@ -76,46 +80,77 @@ def synthetic(count: int, mean: int, std: int = 0, seed: int | None = None) -> l
 
 
 def load_dataset(name: str, limit: int | None = None) -> list[Prompt]:
-    """The prompts of a JSONL or ShareGPT file (see the module docstring); InputError when it holds none."""
-    import orjson
-
-    from aimux_cli.inputs import decode_utf8, read_source
-
-    text = decode_utf8(read_source(name)).strip()
-    if text.startswith("["):  # one JSON array (ShareGPT's own files)
-        try:
-            entries = orjson.loads(text)
-        except orjson.JSONDecodeError as exc:
-            raise InputError(f"{name}: not a JSON array of entries ({exc})") from None
-    else:
-        entries = _jsonl(name, text, limit)
-    prompts = []
-    for entry in entries:
-        prompt = _prompt_of(entry)
-        if prompt is not None:
-            prompts.append(prompt)
-            if limit is not None and len(prompts) >= limit:
-                break
+    """The prompts of a JSONL or ShareGPT file (see the module docstring); InputError when it holds none. The file
+    is read in pieces and only until `limit` prompts are found: ShareGPT's 670 MB array costs what a run uses."""
+    prompts: list[Prompt] = []
+    with _opened(name) as fh:
+        for entry in _entries(name, fh):
+            prompt = _prompt_of(entry)
+            if prompt is not None:
+                prompts.append(prompt)
+                if limit is not None and len(prompts) >= limit:
+                    break
     if not prompts:
         raise InputError(f"{name}: no prompts found (JSONL of strings or {{\"prompt\": ...}} objects, or ShareGPT "
                          "conversations)")
     return prompts
 
 
-def _jsonl(name: str, text: str, limit: int | None) -> list[Any]:
+@contextlib.contextmanager
+def _opened(name: str) -> Iterator[BinaryIO]:
+    import os
+    import sys
+
+    if name == "-":
+        if sys.stdin is None:
+            raise InputError("<stdin>: standard input is closed")
+        yield sys.stdin.buffer
+        return
+    if os.path.isdir(name):
+        raise InputError(f"{name}: is a directory")
+    try:
+        fh = open(name, "rb")
+    except FileNotFoundError:
+        raise InputError(f"{name}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"{name}: cannot be read ({exc.strerror or exc})") from None
+    with fh:
+        yield fh
+
+
+def _entries(name: str, fh: BinaryIO) -> Iterator[Any]:
+    """The entries of a JSON array (parsed element by element as the file is read) or of JSONL lines."""
     import orjson
 
-    out = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
+    from aimux_cli.stream_array import JSONArrayParser
+    from aimux_cli.stream_decode import StreamSyntaxError
+
+    head = fh.read(PIECE)
+    if head.lstrip()[:1] == b"[":
+        parser = JSONArrayParser()
+        piece = head
         try:
-            out.append(orjson.loads(line))
-        except orjson.JSONDecodeError:
-            raise InputError(f"{name}: line {number} is not JSON") from None
-        if limit is not None and len(out) >= limit * 2:  # entries without a prompt are rare: enough to pick from
-            break
-    return out
+            while piece:
+                yield from parser.feed(piece)
+                piece = fh.read(PIECE)
+            yield from parser.close()
+        except StreamSyntaxError as exc:
+            raise InputError(f"{name}: not a JSON array of entries ({exc})") from None
+        return
+    number, rest = 0, b""
+    piece = head
+    while piece or rest:
+        lines = (rest + piece).split(b"\n")
+        rest = lines.pop() if piece else b""
+        for line in lines:
+            number += 1
+            if not line.strip():
+                continue
+            try:
+                yield orjson.loads(line)
+            except orjson.JSONDecodeError:
+                raise InputError(f"{name}: line {number} is not JSON") from None
+        piece = fh.read(PIECE) if piece else b""
 
 
 def _prompt_of(entry: Any) -> Prompt | None:

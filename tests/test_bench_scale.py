@@ -459,3 +459,18 @@ def test_scheduled_starts_falling_behind_make_the_client_the_bottleneck():
                                          "asyncio")
     assert "scheduled starts fell further behind" in report["bottleneck_reason"]
     assert report["workers"][0]["start_late_ms"]["max"] == pytest.approx(2.95)
+
+
+def test_a_dataset_is_read_in_pieces_and_only_as_far_as_needed(monkeypatch, tmp_path):
+    monkeypatch.setattr(bench_inputs, "PIECE", 7)  # every entry spans several reads
+    array = tmp_path / "big.json"
+    array.write_text(json.dumps([{"conversations": [{"from": "human", "value": f"question {i} [x]"},
+                                                    {"from": "gpt", "value": "an answer"}]} for i in range(50)]))
+    got = bench_inputs.load_dataset(str(array), limit=3)
+    assert [p.text for p in got] == ["question 0 [x]", "question 1 [x]", "question 2 [x]"]
+    assert all(p.max_tokens == bench_inputs.approx_tokens("an answer") for p in got)
+    assert len(bench_inputs.load_dataset(str(array))) == 50
+    lines = tmp_path / "lines.jsonl"
+    lines.write_text("".join(json.dumps({"prompt": f"p{i} ünï"}) + "\n" for i in range(20)) + '"last, no newline"')
+    got = bench_inputs.load_dataset(str(lines))
+    assert len(got) == 21 and got[5].text == "p5 ünï" and got[-1].text == "last, no newline"
