@@ -300,11 +300,16 @@ async def check_provider(session: AsyncSession, resolved: ResolvedProvider, time
 
 
 def runner(name: str) -> Callable[..., Any]:
-    """The coroutine of the check `name` (health_checks)."""
+    """The coroutine of the check `name` (health_checks, health_capabilities)."""
     from aimux_cli import health_checks
 
-    return {"models": health_checks.models, "complete": health_checks.complete,
-            "stream": health_checks.stream}[name]
+    basic = {"models": health_checks.models, "complete": health_checks.complete, "stream": health_checks.stream}
+    if name in basic:
+        return basic[name]
+    from aimux_cli import health_capabilities as capable
+
+    return {"stream-usage": capable.stream_usage, "tools": capable.tools, "schema": capable.schema,
+            "reasoning": capable.reasoning}[name]
 
 
 def error_category(exc: BaseException) -> str:
