@@ -185,3 +185,14 @@ def test_compare_exit_codes(tmp_path):
     saved = tmp_path / "cmp.json"
     wrote = aimux("bench", "compare", RUN_A, RUN_B, "-f", "rich", "-o", str(saved))
     assert wrote.returncode == 0 and json.loads(saved.read_text())["rows"]
+
+
+@pytest.mark.parametrize("n, p", [(500, 0.1), (100_000, 0.2), (100_000, 0.0001), (100_000, 0.9999)])
+def test_resampled_failure_counts_are_binomial(n, p):
+    rng = random.Random(3)
+    draws = [compare._binomial(rng, n, p) for _ in range(4000)]
+    mean = sum(draws) / len(draws)
+    variance = sum((d - mean) ** 2 for d in draws) / len(draws)
+    assert mean == pytest.approx(n * p, rel=0.05)
+    assert variance == pytest.approx(n * p * (1 - p), rel=0.15)
+    assert all(0 <= d <= n for d in draws)

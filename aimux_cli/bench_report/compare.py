@@ -15,7 +15,7 @@ percentage points: `change_unit` "pp"), which way is better, the 95 % bootstrap 
 Bootstrap: each run's completed requests are resampled with replacement (1,000 times), and the percentile is
 computed over the resampled requests' values; ITL resamples whole requests and pools their gaps, as bench pools
 them, so the correlation of one request's gaps is kept. The work is bounded: 1,000 resamples while A and B hold
-750 values each or fewer, then fewer (WORK values resampled per metric, at least 200 resamples, the number in the
+750 values each or fewer, then fewer (1.2 million values resampled per metric, at least 200 resamples, the number in the
 row's `resamples`); a run with more than MAX_VALUES values is resampled from a random subset of its requests holding
 about that many (a wider, conservative interval, said in the result's `subsampled`).
 """
@@ -31,7 +31,7 @@ from aimux_cli.bench_report.runs import CORE_METRICS, RunData, metric_label, num
 
 RESAMPLES = 1000  # at most; fewer (down to MIN_RESAMPLES) when A and B hold many values, to bound the work
 MIN_RESAMPLES = 200
-WORK = 1_500_000  # values resampled per metric at most (about a second)
+WORK = 1_200_000  # values resampled per metric at most (about a second)
 CONFIDENCE = 0.95
 MAX_VALUES = 3000
 SEED = 0
@@ -168,21 +168,39 @@ def _error_row(a: RunData, b: RunData, resamples: int, rng: random.Random) -> di
     row = _row("error_rate", "error rate", "", rate_a, rate_b, "lower", None, "no samples", "%")
     row["change"] = None if rate_a is None or rate_b is None else round(rate_b - rate_a, 2)
     row["change_unit"] = "pp"
-    fails_a = [r.get("status") != "ok" for r in a.requests]
-    fails_b = [r.get("status") != "ok" for r in b.requests]
-    if fails_a and fails_b:
-        if min(len(fails_a), len(fails_b)) < 10:
+    n_a, n_b = len(a.requests), len(b.requests)
+    if n_a and n_b:
+        if min(n_a, n_b) < 10:
             row["verdict"] = "too few samples"
             return row
-        draws = []
-        for _ in range(resamples):
-            pa = sum(rng.choices(fails_a, k=len(fails_a))) / len(fails_a)
-            pb = sum(rng.choices(fails_b, k=len(fails_b))) / len(fails_b)
-            draws.append(100 * (pb - pa))
+        p_a = sum(r.get("status") != "ok" for r in a.requests) / n_a
+        p_b = sum(r.get("status") != "ok" for r in b.requests) / n_b
+        draws = [100 * (_binomial(rng, n_b, p_b) / n_b - _binomial(rng, n_a, p_a) / n_a) for _ in range(resamples)]
         row["interval"] = _interval(draws)
         row["resamples"] = resamples
         row["verdict"] = _verdict(row["interval"], "lower")
     return row
+
+
+def _binomial(rng: random.Random, n: int, p: float) -> int:
+    """Failures in a bootstrap resample of n requests of which a share p failed (a binomial draw): exact up to
+    2,000 requests; past that, the normal approximation when it holds (variance 25 or more), else failures counted
+    by geometric gaps between them (as few steps as there are failures)."""
+    if p <= 0 or p >= 1:
+        return round(n * p)
+    if n <= 2000:
+        return sum(rng.random() < p for _ in range(n))
+    variance = n * p * (1 - p)
+    if variance >= 25:
+        return min(n, max(0, round(rng.gauss(n * p, math.sqrt(variance)))))
+    rare = min(p, 1 - p)
+    count, position, log_q = 0, 0, math.log(1 - rare)
+    while True:
+        position += int(math.log(1.0 - rng.random()) / log_q) + 1
+        if position > n:
+            break
+        count += 1
+    return count if rare == p else n - count
 
 
 def _error_rate(run: RunData) -> float | None:

@@ -45,6 +45,7 @@ class RunData:
     summary: dict[str, Any]
     requests: list[dict[str, Any]] = field(default_factory=list)  # the samples; empty when the report has none
     label: str = ""
+    _groups: dict[str, list[list[float]]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def has_samples(self) -> bool:
@@ -54,17 +55,11 @@ class RunData:
         return [r for r in self.requests if r.get("status") == "ok"]
 
     def groups(self, metric: str) -> list[list[float]]:
-        """The values of `metric` per completed request: one value each, or a request's gaps for a list (ITL)."""
-        out = []
-        for r in self.ok():
-            value = r.get(metric)
-            if isinstance(value, list):
-                values = [v for v in map(number, value) if v is not None]
-            else:
-                values = [] if number(value) is None else [number(value)]
-            if values:
-                out.append(values)
-        return out
+        """The values of `metric` per completed request: one value each, or a request's gaps for a list (ITL).
+        Computed once per metric (a large run pools millions of gaps)."""
+        if metric not in self._groups:
+            self._groups[metric] = [g for g in map(_values_of, (r.get(metric) for r in self.ok())) if g]
+        return self._groups[metric]
 
     def values(self, metric: str) -> list[float]:
         """Every sample of `metric` over the completed requests (ITL's gaps pooled, as bench pools them)."""
@@ -89,6 +84,16 @@ class RunData:
         if done is None and failed is None:
             return len(self.requests)
         return int((done or 0) + (failed or 0))
+
+
+def _values_of(value: Any) -> list[float]:
+    """A request's value of a metric as a list of numbers: [] for none, [v] for one, the numbers of a list."""
+    if isinstance(value, list):
+        if all(type(v) is float or type(v) is int for v in value) and all(map(math.isfinite, value)):
+            return value  # the common case, checked without a call per value
+        return [v for v in map(number, value) if v is not None]
+    one = number(value)
+    return [] if one is None else [one]
 
 
 def is_stats(value: Any) -> bool:

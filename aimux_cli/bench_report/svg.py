@@ -10,6 +10,7 @@ plain text. Series are told apart by colour AND by a dash pattern and a marker s
 
 from __future__ import annotations
 
+import bisect
 import math
 import sys
 from collections.abc import Sequence
@@ -126,11 +127,11 @@ def histogram(chart_id: str, title: str, series: Sequence[tuple[str, Sequence[fl
         hi = lo + max(abs(lo) * 0.1, 1.0)
     width = (hi - lo) / bins
     shares, clipped = [], 0
-    for _, values in drawn:
-        counts = [0] * bins
-        for v in values:
-            counts[min(max(int((v - lo) / width), 0), bins - 1)] += 1
-        clipped += sum(1 for v in values if v > hi)
+    edges = [lo + i * width for i in range(1, bins)]  # inner edges; the last bin takes all above, as clipped
+    for _, values in drawn:  # sorted: each bin's count is the distance between two bisections
+        cuts = [0] + [bisect.bisect_left(values, e) for e in edges] + [len(values)]
+        counts = [cuts[i + 1] - cuts[i] for i in range(bins)]
+        clipped += len(values) - bisect.bisect_right(values, hi)
         shares.append([100 * c / len(values) for c in counts])
     frame = _Frame((lo, hi), max(max(s) for s in shares), f"{x_label or title} ({unit})", "% of samples")
     desc = (f"Histogram of {x_label or title} in {unit}, {bins} bins from {fmt(lo)} to {fmt(hi)}; "
