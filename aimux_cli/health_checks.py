@@ -1,6 +1,7 @@
 """The checks of `aimux test-providers`, one coroutine per check: (session, provider, timeout, Check) -> HTTP status.
 
-    models        the model list answers, and lists the configured model when the provider lists models
+    models        the model list answers, and lists the configured model when the provider lists models (an
+                  ad-hoc target without --model takes the first model listed: `check.exchange["model"]`)
     complete      a minimal non-streaming completion normalizes to a document with status ok and some text
     stream        a minimal streamed completion delivers a first token and ends with its terminal event
 

@@ -187,3 +187,28 @@ def _env(tmp_path, config) -> dict[str, str]:
             "AIMUX_LOG_DB": str(tmp_path / "log.db")}
 
 
+
+
+def test_watch_on_a_terminal_ends_on_ctrl_c_with_the_table_and_summary(tmp_path, provider_server):
+    import pyte
+
+    flaky(provider_server)
+    config = write_config(tmp_path, provider_server, ["openai"])
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "aimux_cli", "test-providers", "--watch", "--interval", "0.05"],
+                            stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, cwd=ROOT, env=_env(tmp_path, config),
+                            start_new_session=True)
+    os.close(slave)
+    while provider_server.count(paths("openai")[0]) < 4 and proc.poll() is None:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGINT)  # the terminal's Ctrl-C reaches the whole foreground group
+    received = read_terminal(master)
+    assert proc.wait(timeout=60) == 10, received.decode(errors="replace")
+    assert b"Traceback" not in received and KEY.encode() not in received
+    screen = pyte.Screen(160, 40)
+    pyte.Stream(screen).feed(received.decode().replace("\n", "\r\n"))
+    lines = [line.rstrip() for line in screen.display if line.strip()]
+    assert lines[0].split()[:5] == ["provider", "┃", "model", "┃", "status"]
+    row = next(line for line in lines if line.startswith("openai"))
+    assert row.count("✗") >= 3 and "ms" in row
+    assert lines[-1].startswith("0 passed, 1 failed, 0 skipped (")
