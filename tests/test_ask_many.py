@@ -404,6 +404,10 @@ def test_fan_out_on_a_terminal_leaves_each_answer_once(server):
     assert shown.count("first token") == 2 and shown.count("tok/s") == 2  # the footers
     assert shown.count("gemini: HTTP 500") == 2  # in its panel, and the line on stderr after it
     assert "waiting" not in shown
+    frames = data.split(b"\x1b[?2026h")  # each redraw (erase, draw) is inside one synchronized update
+    assert len(frames) > 2 and all(frame.count(b"\x1b[?2026l") == 1 for frame in frames[1:])
+    assert all(b"\x1b[1A" not in frame.split(b"\x1b[?2026l")[1] for frame in frames[1:])
+    assert b"\x1b[1A" not in frames[0] and b"\x1b[1A" in data  # Live moves up over its region to redraw it
 
 
 def test_ctrl_c_keeps_what_arrived_and_exits_130(server):
@@ -438,3 +442,83 @@ def test_ctrl_c_keeps_what_arrived_and_exits_130(server):
     assert text.count("Bread goes stale") == 1 and text.count("interrupted") == 4  # 2 panels, 2 lines
     assert shown[-2].startswith("aimux: openai: interrupted after ") and shown[-2].endswith(" characters so far")
     assert shown[-1].startswith("aimux: gemini: interrupted after ") and shown[-1].endswith("nothing had arrived")
+
+
+# --- more of what a user meets -------------------------------------------------------------------------------------
+
+
+def logged(server) -> list[dict]:
+    logs = subprocess.run([sys.executable, "-m", "aimux_cli", "logs", "-f", "json"], capture_output=True, cwd=ROOT,
+                          env=env_for(server), timeout=120)
+    return json.loads(logs.stdout or b"[]")
+
+
+def test_fan_out_not_streamed_and_tool_calls_in_text(server):
+    server.route(CHAT, Reply.file("openai/chat-two-tool-calls.json"))
+    server.route(GEMINI.replace("streamGenerateContent", "generateContent"), Reply.file("gemini/text-stop.json"))
+    result = ask(server, "-p", "openai,gemini", "--no-stream", "weather?")
+    assert result.returncode == 0, result.stderr
+    gemini = normalize(Source("g", (FIXTURES / "gemini/text-stop.json").read_bytes())).document.to_dict()
+    assert result.stdout.decode() == (
+        "== openai ==\n"
+        'tool get_current_weather {"city": "Lisbon", "country": "PT", "unit": "celsius"}\n'
+        'tool get_local_time {"timezone": "Europe/Lisbon", "format": "24h"}\n'
+        f"\n== gemini ==\n{render_text(gemini)}")
+    docs = json.loads(ask(server, "-p", "openai,gemini", "--no-stream", "-f", "json", "hi").stdout)
+    assert [list(d["client"]) for d in docs] == [["total_s", "attempts", "provider"]] * 2  # no first token
+
+
+def test_fan_out_rich_into_a_pipe_prints_the_panels_once_at_the_end(server):
+    server.route(CHAT, answer("openai"))
+    server.route(MESSAGES, answer("anthropic"))
+    result = ask(server, "-p", "openai,anthropic", "-f", "rich", "hello")
+    assert result.returncode == 0 and result.stderr == b""
+    out = result.stdout.decode()
+    assert "\x1b" not in out and out.count("Tides come mostly") == 1 and out.count("Bread goes stale") == 1
+    assert out.count("tok/s") == 2 and out.splitlines()[0].startswith("╭─ openai · gpt-4.1-mini ✓")
+
+
+def test_fallback_logs_each_attempt_in_one_conversation(server):
+    server.route(CHAT, server_error())
+    server.route(MESSAGES, answer("anthropic"))
+    assert ask(server, "-p", "openai", "--fallback", "anthropic", "--retries", "0", "hello").returncode == 0
+    entries = sorted(logged(server), key=lambda e: e["provider"])
+    assert [(e["provider"], e["exit_code"]) for e in entries] == [("anthropic", 0), ("openai", 7)]
+    assert entries[0]["conversation_id"] == entries[1]["conversation_id"]
+
+
+def test_hostile_escapes_never_reach_the_terminal_in_panels(server):
+    server.route(MESSAGES, Reply.file("hostile/anthropic-ansi-stream.sse", delay=0.002))
+    server.route(CHAT, Reply.file("hostile/openai-ansi.json"))
+    master, slave = pty.openpty()
+    env = env_for(server, TERM="xterm-256color", COLUMNS="120", LINES="40")
+    proc = subprocess.Popen([sys.executable, "-m", "aimux_cli", "ask", "-p", "anthropic,openai", "hello"],
+                            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+    os.close(slave)
+    data = read_terminal(master)
+    assert proc.wait(timeout=120) == 0, data.decode(errors="replace")
+    assert b"Plain start." in data
+    for hostile in (b"\x1b[2J", b"\x1b[2A", b"\x1b[10G", b"\x1b]8;;https://ev", b"\x1b[31m", b"\x1b]0;"):
+        assert hostile not in data
+
+
+def test_fan_out_text_on_a_terminal_stderr_shows_retries_and_a_transient_waiting_line(server):
+    """stdout piped, stderr a terminal: the `waiting for …` line is erased before each section and at the end."""
+    import pyte
+
+    server.route(CHAT, answer("openai"))
+    server.route(GEMINI, Reply(status=503, headers={"retry-after-ms": "400"}), answer("gemini"))
+    master, slave = pty.openpty()
+    env = env_for(server, TERM="xterm-256color", COLUMNS="100", LINES="20")
+    proc = subprocess.Popen([sys.executable, "-m", "aimux_cli", "ask", "-p", "openai,gemini", "hello"], cwd=ROOT,
+                            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    data = read_terminal(master)
+    out = proc.stdout.read().decode()
+    assert proc.wait(timeout=120) == 0, data.decode(errors="replace")
+    assert out == f"== openai ==\n{text_of('openai')}\n== gemini ==\n{text_of('gemini')}"
+    screen = pyte.Screen(100, 20)
+    pyte.Stream(screen).feed(data.decode().replace("\n", "\r\n"))
+    shown = [line.rstrip() for line in screen.display if line.strip()]
+    assert shown == ["aimux: warning: gemini: HTTP 503; retry 1 of 2 in 0.40 s"]
+    assert b"waiting for gemini" in data  # drawn while it waited (only openai had answered)

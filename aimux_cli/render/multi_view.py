@@ -77,13 +77,20 @@ class MultiView:
             self.console.control(_raw(_SYNC_END))
 
     def close(self) -> None:
-        """Erase the live region, then print every panel once, whole."""
-        if self._live is not None:
-            live, self._live = self._live, None
-            live.stop()
+        """Erase the live region, then print every panel once, whole (on a terminal, in one synchronized write:
+        the screen goes from the last frame to the final panels without a blank moment)."""
         board = Board(self.lanes, self.thinking, final=True, clock=self.clock)
-        for part in board.parts(self.console.options):  # a stack of panels is printed a panel per print
-            self.console.print(part)
+        if self._live is None:
+            for part in board.parts(self.console.options):  # a stack of panels is printed a panel per print
+                self.console.print(part)
+            return
+        live, self._live = self._live, None
+        with self.console:
+            self.console.control(_raw(_SYNC_BEGIN))
+            live.stop()
+            for part in board.parts(self.console.options):
+                self.console.print(part)
+            self.console.control(_raw(_SYNC_END))
 
 
 def _raw(text: str) -> Control:
