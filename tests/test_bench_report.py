@@ -267,6 +267,29 @@ def test_bench_report_on_a_terminal_needs_an_output_file(monkeypatch):
         run_report(ReportOptions(files=[RUN_A]))
 
 
+def test_bench_provider_html_against_the_loopback_server_shows_no_key(provider_server, tmp_path):
+    from provider_server import Reply, split_body
+
+    key = "sk-html-secret-0123456789abcdef"
+    events = split_body((ROOT / "tests" / "data" / "bench" / "openai-21-chunks.sse").read_bytes(), ".sse")
+    stream = Reply(200, {"content-type": "text/event-stream"}, [(0.002, e) for e in events])
+    echo = Reply.json({"error": {"type": "server_error", "message": f"bad key {key} <script>x</script>"}}, 500)
+    provider_server.route("/v1/chat/completions", stream, echo, stream, stream, echo, stream)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[providers.local]\nwire = "openai.chat"\nbase_url = "{provider_server.url}/v1"\n'
+                      f'api_key_env = "LOCAL_HTML_KEY"\nmodel = "html-model"\n')
+    out, saved = tmp_path / "run.html", tmp_path / "run.json"
+    result = aimux("bench", "provider", "-p", "local", "-n", "6", "-c", "1", "--warmup", "0", "-f", "json",
+                   "-o", str(saved), "--html", str(out), env={"AIMUX_CONFIG": str(config), "LOCAL_HTML_KEY": key})
+    assert result.returncode == 0, result.stderr
+    page = out.read_text()
+    assert key not in page and "0123456789abcdef" not in page and key not in saved.read_text()
+    assert "bad key [REDACTED] &lt;script&gt;x&lt;/script&gt;" in page and "<script" not in page
+    assert "local · html-model" in page and set(CHART_IDS) <= set(chart_ids(page))
+    report = json.loads(saved.read_text())
+    assert report["summary"]["failed"] >= 1 and f"<td>{report['summary']['completed']}</td>" in page
+
+
 # --- in a real browser ---
 
 needs_browser = pytest.mark.skipif(find_chromium() is None, reason="Chromium is not installed (apt-get install "
