@@ -124,13 +124,18 @@ def repeat_live(targets: list, timeout: float, env: Any, *, runs: int | None, in
             stop.set()
             loop.remove_signal_handler(signal.SIGINT)  # a second Ctrl-C interrupts for good
 
+        handled = False
         if watch:
-            loop.add_signal_handler(signal.SIGINT, interrupted)
+            try:
+                loop.add_signal_handler(signal.SIGINT, interrupted)
+                handled = True
+            except (NotImplementedError, RuntimeError):  # no loop signal handlers here (Windows): Ctrl-C is 130
+                pass
         try:
             return await health_repeat.probe(targets, timeout, runs=runs, interval=interval, on_run=on_run,
                                              stop=stop)
         finally:
-            if watch:
+            if handled:
                 loop.remove_signal_handler(signal.SIGINT)
 
     if live is None:
