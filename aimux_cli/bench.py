@@ -286,7 +286,7 @@ async def _measured(plan: Plan, cap: int | None, one: Callable, on_sample: OnSam
             on_sample(sample)
         return sample
 
-    if t0 is not None and t0 > time.monotonic():
+    while t0 is not None and t0 > time.monotonic():  # again if woken early (uvloop's timers are in whole ms)
         await asyncio.sleep(t0 - time.monotonic())
     started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     t0 = time.monotonic() if t0 is None else t0
