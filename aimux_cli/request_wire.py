@@ -19,7 +19,6 @@ Anthropic, Gemini and Ollama take a call's arguments as an object: JSON text tha
 
 from __future__ import annotations
 
-import base64
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +31,8 @@ Turns = list[dict[str, Any]]
 
 
 def _b64(att: Attachment) -> str:
+    import base64  # only with attachments: ask's start-up does not pay for it
+
     return base64.b64encode(att.data).decode("ascii")
 
 
