@@ -79,6 +79,11 @@ def ask(
                               "earlier prompts and answers are sent first, in this provider's format."),
     cid: Optional[str] = typer.Option(None, "--cid", metavar="ID",
                                       help="Continue conversation ID (see aimux logs -f json, conversation_id)."),
+    tool_result: Optional[List[str]] = typer.Option(
+        None, "--tool-result", metavar="CALL=TEXT|CALL=@FILE",
+        help="With -c/--cid: the result of a tool call of the conversation's last answer (CALL: its id or tool "
+        "name; repeatable), sent back before the prompt, which may then be left out. "
+        "Example: aimux ask -c --tool weather.json --tool-result get_weather='{\"temp\": 21}'"),
     option: Optional[List[str]] = typer.Option(
         None, "--option", "-o", metavar="KEY=VALUE|KEY:=JSON",
         help="Set a field of the request body, last (repeatable): KEY=VALUE a string, KEY:=JSON a typed value, "
@@ -120,7 +125,7 @@ def ask(
                       debug=State.debug, thinking=thinking.value, log=not no_log, cont=cont, cid=cid,
                       options=option or [], body=body, tools=tool or [], tool_choice=tool_choice, schema=schema,
                       reasoning=reasoning.value if reasoning else None, attach=attach or [], verbose=verbose,
-                      curl=curl, dry_run=dry_run)
+                      curl=curl, dry_run=dry_run, tool_results=tool_result or [])
     code = run(opts)
     if code:
         raise typer.Exit(int(code))

@@ -36,7 +36,8 @@ COMPRESS_LEVEL = 6
 
 _COLUMNS = ("time", "command", "provider", "model", "wire", "url", "prompt", "request_body", "request_headers",
             "status", "response_headers", "response_raw", "document", "answer", "ttft_s", "total_s",
-            "input_tokens", "output_tokens", "usage", "cost", "exit_code", "conversation_id", "system")
+            "input_tokens", "output_tokens", "usage", "cost", "exit_code", "conversation_id", "system",
+            "tool_results")
 
 _V1 = (
     """CREATE TABLE exchanges (
@@ -83,8 +84,12 @@ def _v2(conn: sqlite3.Connection) -> None:
 
 
 _V3 = ("ALTER TABLE exchanges ADD COLUMN system TEXT",)  # the system prompt, kept along a conversation
+# the tool results an ask sent back (--tool-result), JSON [{tool_call_id, name, content}]: re-sent with the
+# conversation's turns, after the assistant turn whose calls they answer
+_V4 = ("ALTER TABLE exchanges ADD COLUMN tool_results TEXT",)
 
-MIGRATIONS = (lambda conn: _run(conn, _V1), _v2, lambda conn: _run(conn, _V3))  # i: version i -> i + 1
+MIGRATIONS = (lambda conn: _run(conn, _V1), _v2, lambda conn: _run(conn, _V3),
+              lambda conn: _run(conn, _V4))  # i: version i -> i + 1
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -268,7 +273,7 @@ def clean_url(url: str | None) -> str | None:
 def entry(*, command: str, prepared: Any, wire: str, model: str | None, prompt: str | None, status: int | None,
           response_headers: dict[str, str] | None, raw: bytes | None, doc: Any, ttft_s: float | None,
           total_s: float | None, exit_code: int, conversation_id: str | None = None,
-          system: str | None = None) -> dict[str, Any]:
+          system: str | None = None, tool_results: list[dict] | None = None) -> dict[str, Any]:
     """One row for `insert`, from a PreparedRequest, what came back and the document; nothing secret in it."""
     usage = (doc.usage if doc is not None else None) or {}
     cost = doc.cost if doc is not None else None
@@ -288,6 +293,7 @@ def entry(*, command: str, prepared: Any, wire: str, model: str | None, prompt: 
         "usage": _scrub(_dumps(usage)) if usage else None,
         "cost": float(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool) else None,
         "exit_code": exit_code, "conversation_id": conversation_id, "system": _scrub(system),
+        "tool_results": _scrub(_dumps(tool_results)) if tool_results else None,
     }
 
 

@@ -88,3 +88,60 @@ def test_nothing_to_continue_exits_4(server, inline):
     say(server, inline, "openai", "one")
     result = inline("ask", "-p", "openai", "--cid", "nope", "hi")
     assert result.returncode == 4 and b"no conversation 'nope' in the log" in result.stderr
+
+
+def test_tool_calls_and_their_results_are_re_sent_across_wires(server, inline, tmp_path):
+    """Issue 12: a continued conversation re-sends the answer's tool calls and the results given with --tool-result
+    in each wire's own form (OpenAI tool_calls + tool messages, Anthropic tool_use + tool_result blocks, Gemini
+    functionCall + functionResponse parts), and the results are logged with the turn that sent them."""
+    BODIES.clear()
+    route(server, "openai", Reply.file("openai/chat-two-tool-calls-stream.sse"), check=capture)
+    first = inline("ask", "-p", "openai", "-f", "text", "weather and time in Lisbon?")
+    assert first.returncode == 0, first.stderr
+    assert b"tool get_current_weather" in first.stdout
+    (tmp_path / "time.txt").write_text("14:05")
+    say(server, inline, "anthropic", "-c", "--tool-result", 'get_current_weather={"temp": 21}',
+        "--tool-result", f"call_Zp9jY3fGu6MeK0tVb5SnCq2X=@{tmp_path / 'time.txt'}")
+    messages = BODIES[-1]["messages"]
+    assert messages[0] == {"role": "user", "content": "weather and time in Lisbon?"}
+    uses = [b for b in messages[1]["content"] if b["type"] == "tool_use"]
+    assert messages[1]["role"] == "assistant" and [(u["name"], u["input"]) for u in uses] == [
+        ("get_current_weather", {"city": "Lisbon", "country": "PT", "unit": "celsius"}),
+        ("get_local_time", {"timezone": "Europe/Lisbon", "format": "24h"})]
+    results = [b for b in messages[2]["content"] if b["type"] == "tool_result"]
+    assert messages[2]["role"] == "user" and len(messages) == 3  # no prompt: the results are the turn
+    assert [(r["tool_use_id"], r["content"]) for r in results] == [
+        (uses[0]["id"], '{"temp": 21}'), (uses[1]["id"], "14:05")]
+    answer = answer_of(2)
+    say(server, inline, "gemini", "-c", "thanks")
+    contents = BODIES[-1]["contents"]
+    assert [c["role"] for c in contents] == ["user", "model", "user", "model", "user"]
+    assert [p["functionCall"]["name"] for p in contents[1]["parts"]] == ["get_current_weather", "get_local_time"]
+    responses = [p["functionResponse"] for p in contents[2]["parts"]]
+    assert [r["name"] for r in responses] == ["get_current_weather", "get_local_time"]
+    assert contents[3] == {"role": "model", "parts": [{"text": answer}]}
+    assert contents[4] == {"role": "user", "parts": [{"text": "thanks"}]}
+
+
+def test_a_tool_call_left_without_a_result_is_not_re_sent(server, inline):
+    BODIES.clear()
+    route(server, "openai", Reply.file("openai/chat-two-tool-calls-stream.sse"), check=capture)
+    assert inline("ask", "-p", "openai", "-f", "text", "weather?").returncode == 0
+    route(server, "openai", Reply.file(WIRES["openai"][4]), check=capture)
+    result = inline("ask", "-p", "openai", "-f", "text", "-c", "--tool-result", "get_local_time=14:05", "and?")
+    assert result.returncode == 0, result.stderr
+    assert b"get_current_weather" in result.stderr and b"--tool-result" in result.stderr
+    sent = BODIES[-1]["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "tool", "user"]
+    assert [c["function"]["name"] for c in sent[1]["tool_calls"]] == ["get_local_time"]
+    assert sent[2]["content"] == "14:05" and sent[2]["tool_call_id"] == sent[1]["tool_calls"][0]["id"]
+
+
+def test_tool_result_errors_name_the_problem(server, inline):
+    result = inline("ask", "-p", "openai", "--tool-result", "x=1", "hi")
+    assert result.returncode == 2 and b"-c/--continue or --cid" in result.stderr
+    say(server, inline, "openai", "plain")
+    result = inline("ask", "-p", "openai", "-c", "--tool-result", "nope=1")
+    assert result.returncode == 2 and b"'nope'" in result.stderr and b"its calls: none" in result.stderr
+    result = inline("ask", "-p", "openai", "-c", "--tool-result", "novalue")
+    assert result.returncode == 2 and b"CALL=TEXT" in result.stderr

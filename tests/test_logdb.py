@@ -43,7 +43,7 @@ def test_an_empty_file_gets_every_migration_in_wal_mode(tmp_path):
     path = tmp_path / "logs.db"
     path.write_bytes(b"")
     conn = logdb.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == logdb.SCHEMA_VERSION == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == logdb.SCHEMA_VERSION == 4
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == logdb.BUSY_TIMEOUT_MS
     assert logdb.has_fts(conn)
@@ -65,7 +65,7 @@ def test_a_version_1_file_is_migrated_and_its_rows_become_searchable(tmp_path):
     old.execute("PRAGMA user_version = 1")
     old.close()
     conn = logdb.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == logdb.SCHEMA_VERSION
     hits = conn.execute("SELECT rowid FROM exchanges_fts WHERE exchanges_fts MATCH 'words'").fetchall()
     assert [h[0] for h in hits] == [1]
     new_id = logdb.insert(conn, {"time": logdb.now_utc(), "command": "ask", "prompt": "fresh", "answer": "words"})
@@ -89,6 +89,24 @@ def test_a_version_2_file_gains_the_system_column(tmp_path):
     assert [tuple(r) for r in conn.execute("SELECT prompt, system FROM exchanges")] == [("kept", None)]
     logdb.insert(conn, {"time": "t", "command": "ask", "system": "be brief"})
     assert conn.execute("SELECT system FROM exchanges WHERE id = 2").fetchone()[0] == "be brief"
+    conn.close()
+
+
+def test_a_version_3_file_gains_the_tool_results_column(tmp_path):
+    path = tmp_path / "logs.db"
+    old = sqlite3.connect(path, isolation_level=None)
+    logdb._run(old, logdb._V1)
+    logdb._v2(old)
+    logdb._run(old, logdb._V3)
+    old.execute("INSERT INTO exchanges (time, command, prompt, system) VALUES ('t', 'ask', 'kept', 's')")
+    old.execute("PRAGMA user_version = 3")
+    old.close()
+    conn = logdb.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
+    assert [tuple(r) for r in conn.execute("SELECT prompt, system, tool_results FROM exchanges")] == [
+        ("kept", "s", None)]
+    logdb.insert(conn, {"time": "t", "command": "ask", "tool_results": '[{"name": "f"}]'})
+    assert conn.execute("SELECT tool_results FROM exchanges WHERE id = 2").fetchone()[0] == '[{"name": "f"}]'
     conn.close()
 
 

@@ -42,6 +42,7 @@ class AskOptions:
     log: bool = True  # write the exchange to the log (aimux_cli/logdb.py) unless the config says `log = false`
     cont: bool = False  # -c/--continue: the newest logged conversation's turns come first (commands/ask_log.py)
     cid: str | None = None  # --cid: this conversation's turns come first
+    tool_results: list[str] = field(default_factory=list)  # --tool-result CALL=TEXT|CALL=@FILE (with -c/--cid)
     # the request extras (issue 11), as given on the command line; `extras` is what gather() made of them
     options: list[str] = field(default_factory=list)  # -o KEY=VALUE / KEY:=JSON, merged last into the body
     body: str | None = None  # --body FILE|-: the request body as given (model and stream filled when absent)
@@ -61,13 +62,19 @@ def gather(opts: AskOptions, stdin_isatty: bool, state: dict) -> tuple[list[dict
     (stdin context + PROMPT); and the system prompt. Loads the extras into opts.extras first (a file named "-"
     takes stdin). Fills state's prompt, conversation and system for the log."""
     opts.extras = load_extras(opts)
-    stdin_taken = "-" in (opts.body, opts.schema, *opts.tools)
+    stdin_taken = "-" in (opts.body, opts.schema, *opts.tools) or any(
+        spec.partition("=")[2] == "@-" for spec in opts.tool_results)
     context = None if stdin_isatty or stdin_taken else read_stdin()
-    prompt = state["prompt"] = build_prompt(opts.prompt, context, allow_empty=opts.extras.body is not None)
+    if opts.tool_results and not (opts.cont or opts.cid):
+        raise UsageError("--tool-result answers a tool call of a logged conversation: give -c/--continue or --cid")
+    allow_empty = opts.extras.body is not None or bool(opts.tool_results)
+    prompt = state["prompt"] = build_prompt(opts.prompt, context, allow_empty=allow_empty)
     messages, system = ([{"role": "user", "content": prompt}] if prompt else []), opts.system
     if opts.cont or opts.cid:
         state["conversation"], earlier, kept = ask_log.history(opts.cid)
-        messages, system = earlier + messages, system or kept
+        results = state["tool_results"] = ask_log.tool_results(opts.tool_results, earlier)
+        sent = [{"role": "tool", **result} for result in results]
+        messages, system = ask_log.settle(earlier + sent + messages), system or kept
     else:
         state["conversation"] = ask_log.new_conversation()
     state["system"] = system

@@ -6,11 +6,14 @@ on stderr). `prefetch()` imports logdb (and sqlite3, about 2 ms) in a thread whi
 
 Conversations: every ask that starts one gets a new conversation id (12 hex digits). `ask -c/--continue` continues
 the conversation of the newest logged ask, `--cid ID` a given one: `history(...)` reads its turns in order and
-returns them as role/content messages (the user's prompt, then the assistant's answer text) that request.build
-writes in the wire's own format (OpenAI and Ollama `messages`, Anthropic `messages`, Gemini `contents` with role
-`model`, Responses `input`), so a conversation can move between providers of different wires. Turns that failed
-(a non-zero exit code) or brought no answer text are left out; tool calls are not re-sent (ask runs no tools, so
-there are no results to pair them with). The system prompt of the conversation's newest turn is kept unless
+returns them as neutral turns (request_wire.py: the user's prompt, the assistant's answer text and tool calls, the
+tool results sent back with `--tool-result`) that request.build writes in the wire's own format (OpenAI and Ollama
+`messages`, Anthropic `messages` with tool_use/tool_result blocks, Gemini `contents` with role `model` and
+functionCall/functionResponse parts, Responses `input` items), so a conversation can move between providers of
+different wires. Turns that failed (a non-zero exit code) or brought neither text nor a tool call are left out.
+`--tool-result ID=TEXT` (or `ID=@FILE`) answers a tool call of the conversation's newest answer, by its id or its
+name (`tool_results`); a call no result answers is left out of the turns re-sent (`settle`, with a warning), as
+every API refuses a call without its result. The system prompt of the conversation's newest turn is kept unless
 `--system` gives another.
 """
 
@@ -58,7 +61,8 @@ def record(state: dict, code: int | None) -> None:
                       prompt=state.get("prompt"), status=exchange.status, response_headers=exchange.headers,
                       raw=raw, doc=doc, ttft_s=ttft, total_s=total,
                       exit_code=int(ExitCode.OK) if code is None else code,
-                      conversation_id=state.get("conversation"), system=state.get("system"))
+                      conversation_id=state.get("conversation"), system=state.get("system"),
+                      tool_results=state.get("tool_results"))
     logdb.record(row)
 
 
@@ -84,9 +88,9 @@ def new_conversation() -> str:
     return os.urandom(6).hex()
 
 
-def history(cid: str | None) -> tuple[str, list[dict[str, str]], str | None]:
-    """(conversation id, earlier turns as role/content messages, its newest system prompt) of `cid`, or of the
-    newest logged ask when `cid` is None. InputError (exit 4) when there is no such conversation."""
+def history(cid: str | None) -> tuple[str, list[dict[str, Any]], str | None]:
+    """(conversation id, earlier turns as neutral messages, its newest system prompt) of `cid`, or of the newest
+    logged ask when `cid` is None. InputError (exit 4) when there is no such conversation."""
     from aimux_cli import logdb
 
     try:
@@ -100,8 +104,8 @@ def history(cid: str | None) -> tuple[str, list[dict[str, str]], str | None]:
             if row is None:
                 raise InputError("no conversation to continue: the log has no ask yet")
             cid = row[0]
-        rows = conn.execute("SELECT prompt, answer, exit_code, system FROM exchanges WHERE conversation_id = ? "
-                            "ORDER BY id", (cid,)).fetchall()
+        rows = conn.execute("SELECT prompt, answer, document, tool_results, exit_code, system FROM exchanges "
+                            "WHERE conversation_id = ? ORDER BY id", (cid,)).fetchall()
     except Exception as exc:
         if isinstance(exc, AimuxError):
             raise
@@ -113,10 +117,121 @@ def history(cid: str | None) -> tuple[str, list[dict[str, str]], str | None]:
     return cid, turns(rows), rows[-1]["system"]
 
 
-def turns(rows: Any) -> list[dict[str, str]]:
-    messages: list[dict[str, str]] = []
+def turns(rows: Any) -> list[dict[str, Any]]:
+    """The neutral turns of logged rows: per row, the tool results it sent, its prompt, then its answer."""
+    messages: list[dict[str, Any]] = []
     for row in rows:
-        if row["exit_code"] != 0 or not row["prompt"] or not (row["answer"] or "").strip():
+        calls = _tool_calls(row["document"])
+        results = _loads(row["tool_results"]) or []
+        answer = row["answer"] or ""
+        if row["exit_code"] != 0 or not (row["prompt"] or results) or not (answer.strip() or calls):
             continue
-        messages += [{"role": "user", "content": row["prompt"]}, {"role": "assistant", "content": row["answer"]}]
+        messages += [{"role": "tool", "tool_call_id": r.get("tool_call_id"), "name": r.get("name"),
+                      "content": r.get("content", "")} for r in results if isinstance(r, dict)]
+        if row["prompt"]:
+            messages.append({"role": "user", "content": row["prompt"]})
+        turn: dict[str, Any] = {"role": "assistant", "content": answer}
+        if calls:
+            turn["tool_calls"] = calls
+        messages.append(turn)
     return messages
+
+
+def tool_results(specs: list[str], earlier: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """`--tool-result` items (`ID=TEXT`, `ID=@FILE`, `ID=@-` for stdin) as results of the newest answer's calls,
+    matched by call id, else by tool name (the first call of that name not answered yet). UsageError (2) naming the
+    item when it matches no call; InputError (4) for a file that cannot be read."""
+    from aimux_cli.errors import UsageError
+
+    last = earlier[-1] if earlier and earlier[-1]["role"] == "assistant" else {}
+    pending = list(last.get("tool_calls") or ())
+    names = ", ".join(f"{c['id']} ({c['name']})" for c in pending) or "none"
+    out = []
+    for spec in specs:
+        key, sep, value = spec.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--tool-result {spec!r}: give CALL=TEXT or CALL=@FILE (CALL: the call's id or name)")
+        call = next((c for c in pending if c["id"] == key), None) or next((c for c in pending if c["name"] == key),
+                                                                           None)
+        if call is None:
+            raise UsageError(f"--tool-result {key!r}: the conversation's last answer has no such tool call "
+                             f"(its calls: {names})")
+        pending.remove(call)
+        out.append({"tool_call_id": call["id"], "name": call["name"], "content": _result_text(key, value)})
+    return out
+
+
+def settle(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`messages` without the tool calls that no tool turn right after them answers (every API refuses a call
+    without its result), with a warning naming them; an assistant turn left with neither text nor calls goes, and
+    so does a result whose call is not right before it (its answer failed and was left out)."""
+    out: list[dict[str, Any]] = []
+    open_ids: set = set()
+    for i, turn in enumerate(messages):
+        if turn["role"] == "tool":
+            if turn.get("tool_call_id") in open_ids:
+                out.append(turn)
+            continue
+        open_ids = set()
+        calls = turn.get("tool_calls") if turn["role"] == "assistant" else None
+        if calls:
+            answered = set()
+            for later in messages[i + 1:]:
+                if later["role"] != "tool":
+                    break
+                answered.add(later.get("tool_call_id"))
+            kept = [c for c in calls if c["id"] in answered]
+            if len(kept) < len(calls):
+                from aimux_cli.present import warn
+
+                missed = ", ".join(c["name"] for c in calls if c["id"] not in answered)
+                warn(f"an earlier answer's tool call(s) got no result and are not re-sent: {missed} "
+                     "(answer them with --tool-result CALL=TEXT)")
+                turn = {**turn, "tool_calls": kept} if kept else {k: v for k, v in turn.items() if k != "tool_calls"}
+            open_ids = {c["id"] for c in kept}
+            if not kept and not turn["content"].strip():
+                continue
+        out.append(turn)
+    return out
+
+
+def _result_text(key: str, value: str) -> str:
+    if not value.startswith("@"):
+        return value
+    from aimux_cli.inputs import read_source
+
+    source = read_source(value[1:] or "-")
+    try:
+        return source.data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"--tool-result {key}: {source.label}: invalid UTF-8 at byte {exc.start}") from None
+
+
+def _tool_calls(document: str | None) -> list[dict[str, str]]:
+    """The tool calls of a logged document as neutral calls: id, name and the arguments as JSON text."""
+    data = _loads(document)
+    if not isinstance(data, dict):
+        return []
+    import orjson
+
+    calls = []
+    for block in data.get("blocks") or ():
+        if not isinstance(block, dict) or block.get("type") != "tool_call" or not block.get("name"):
+            continue
+        arguments = block.get("arguments")
+        text = arguments if isinstance(arguments, str) else orjson.dumps(arguments if arguments is not None
+                                                                         else {}).decode()
+        calls.append({"id": str(block.get("id") or f"call_{len(calls) + 1}"), "name": str(block["name"]),
+                      "arguments": text})
+    return calls
+
+
+def _loads(text: str | None) -> Any:
+    if not text:
+        return None
+    import orjson
+
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
