@@ -522,3 +522,15 @@ def test_fan_out_text_on_a_terminal_stderr_shows_retries_and_a_transient_waiting
     shown = [line.rstrip() for line in screen.display if line.strip()]
     assert shown == ["aimux: warning: gemini: HTTP 503; retry 1 of 2 in 0.40 s"]
     assert b"waiting for gemini" in data  # drawn while it waited (only openai had answered)
+
+
+def test_verbose_names_the_provider_of_each_request_and_response_head(server):
+    server.route(CHAT, answer("openai"))
+    server.route(MESSAGES, answer("anthropic"))
+    result = ask(server, "-p", "openai,anthropic", "-v", "hello")
+    assert result.returncode == 0, result.stderr
+    err = result.stderr.decode().splitlines()
+    for name, request in (("openai", "POST /v1/chat/completions HTTP/1.1"), ("anthropic", "POST /v1/messages HTTP/1.1")):
+        labels = [n for n, line in enumerate(err) if line == f"== {name} =="]
+        assert len(labels) == 2 and err[labels[0] + 1] == request and err[labels[1] + 1] == "HTTP/1.1 200 OK"
+    assert "[REDACTED]" in result.stderr.decode()

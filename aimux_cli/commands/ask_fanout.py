@@ -33,9 +33,17 @@ def new_exchange(cls, opts, env, resolved, prepared, raw: bool):
 
 class LaneExchange(Exchange):
     """A fan-out's exchange: a retry notice goes to `notify` (the lane's panel, or stderr) instead of ask's
-    waiting line."""
+    waiting line; with -v, the response's head is written under a `== NAME ==` line, one provider's at a time."""
 
     notify = staticmethod(warn)
+    _stderr = threading.Lock()
+
+    def _show_head(self) -> None:
+        if self.verbose_env is None:
+            return
+        with LaneExchange._stderr:
+            verbose_label(self.prepared.provider)
+            super()._show_head()
 
     def _on_retry(self, attempt: int, delay: float, reason: str) -> None:
         self.attempts = attempt + 1
@@ -56,6 +64,14 @@ def interrupted_lines(lanes: list[Lane], exchanges: list[Exchange]) -> None:
             doc = None
         line = interrupted_line(now - exchange.t_start, doc, lane.deltas, "chunks", lane.chars)
         sys.stderr.write(f"aimux: {for_terminal(scrubbed(f'{lane.name}: {line}'))}\n")
+    sys.stderr.flush()
+
+
+def verbose_label(name: str) -> None:
+    """-v with several providers: which provider the request or response lines below are from."""
+    from aimux_cli.render.sanitize import for_terminal
+
+    sys.stderr.write(f"== {for_terminal(name)} ==\n")
     sys.stderr.flush()
 
 
@@ -120,32 +136,11 @@ def _what_arrived(pump):
 
 
 def fan_out(opts, env, fmt: str, plans: list, state: dict) -> int:
+    """Ask every prepared provider at once; show, print and log as commands/ask_many.py says; the exit code."""
     wake = threading.Event()
     runs = [Run(opts, env, resolved, prepared, wake) for resolved, prepared in plans]
-    quiet = opts.debug or opts.verbose  # they write to stderr as the exchanges go: no live region then
-    if opts.verbose:
-        from aimux_cli.exchange_view import request_lines, show
-
-        for run in runs:
-            show(request_lines(run.exchange.prepared), env)
-            run.exchange.verbose_env = env
-    view = waiting = None
-    if fmt == "rich":
-        from aimux_cli.render.multi_view import MultiView
-
-        view = MultiView(env.stdout_console, [run.lane for run in runs], thinking=opts.thinking,
-                         live=not quiet)
-        if view.live_ok:
-            for run in runs:
-                run.exchange.notify = run.lane.retry
-    elif env.interactive("stderr") and not quiet:
-        from aimux_cli.render.waiting import Waiting
-
-        waiting = Waiting(_waiting_label(runs))
+    view, waiting = _views(opts, env, fmt, runs)
     printer = Printer(runs, env, opts.thinking, waiting) if fmt == "text" else None
-    if waiting is not None:
-        for run in runs:
-            run.exchange.notify = _paused(waiting, warn)
     interrupted = False
     with INTERRUPTS:
         try:
@@ -172,6 +167,34 @@ def fan_out(opts, env, fmt: str, plans: list, state: dict) -> int:
     if fmt in ("json", "toon") and not interrupted:
         _documents(runs, fmt, env)
     return _end(opts, runs, state, interrupted)
+
+
+def _views(opts, env, fmt: str, runs: list[Run]):
+    """(the multi-provider view for rich, the waiting line for stderr), each None when not drawn; where each run's
+    retry notices go."""
+    quiet = opts.debug or opts.verbose  # they write to stderr as the exchanges go: no live region then
+    if opts.verbose:
+        from aimux_cli.exchange_view import request_lines, show
+
+        for run in runs:
+            verbose_label(run.lane.name)
+            show(request_lines(run.exchange.prepared), env)
+            run.exchange.verbose_env = env
+    view = waiting = None
+    if fmt == "rich":
+        from aimux_cli.render.multi_view import MultiView
+
+        view = MultiView(env.stdout_console, [run.lane for run in runs], thinking=opts.thinking, live=not quiet)
+        if view.live_ok:
+            for run in runs:
+                run.exchange.notify = run.lane.retry
+    if (view is None or not view.live_ok) and env.interactive("stderr") and not quiet:
+        from aimux_cli.render.waiting import Waiting
+
+        waiting = Waiting(_waiting_label(runs))
+        for run in runs:
+            run.exchange.notify = _paused(waiting, warn)
+    return view, waiting
 
 
 def _loop(runs: list[Run], wake: threading.Event, view, printer, waiting, fmt: str) -> None:
