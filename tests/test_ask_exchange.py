@@ -277,3 +277,33 @@ def test_prettify_does_not_import_jsonschema():
                              "print('jsonschema' in sys.modules, 'aimux_cli.schema_check' in sys.modules)"],
                             input=b'{"a": 1}', capture_output=True, timeout=60)
     assert result.stdout.strip().endswith(b"False False"), result
+
+
+def test_verbose_on_a_terminal_leaves_the_exchange_and_the_answer_once(server):
+    """stdout and stderr on one pty, the Rich view drawing the answer: the request, the response head and the
+    answer each appear once on the final screen, in that order, the waiting line gone."""
+    import os
+    import pty
+    import sys
+
+    import pyte
+
+    from pty_support import read_terminal
+    from test_ask import ROOT
+
+    route(server, "openai", Reply.file("openai/chat-text-stream.sse", delay=0.02, headers={"x-request-id": "r-9"}))
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "aimux_cli", "ask", "-p", "openai", "-v", "hello"], cwd=ROOT,
+                            env=process_env(server, TERM="xterm-256color", COLUMNS="100", LINES="60"),
+                            stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+    os.close(slave)
+    data = read_terminal(master)
+    assert proc.wait(timeout=120) == 0
+    no_key(data)
+    screen = pyte.Screen(100, 200)
+    pyte.ByteStream(screen).feed(data)
+    text = "\n".join(line.rstrip() for line in screen.display)
+    for once in ("POST /v1/chat/completions HTTP/1.1", "HTTP/1.1 200 OK", "x-request-id: r-9", "Tides come mostly"):
+        assert text.count(once) == 1, (once, text)
+    assert text.index("POST /v1") < text.index("HTTP/1.1 200") < text.index("Tides come")
+    assert "waiting for" not in text
