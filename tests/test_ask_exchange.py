@@ -307,3 +307,24 @@ def test_verbose_on_a_terminal_leaves_the_exchange_and_the_answer_once(server):
         assert text.count(once) == 1, (once, text)
     assert text.index("POST /v1") < text.index("HTTP/1.1 200") < text.index("Tides come")
     assert "waiting for" not in text
+
+
+def test_credentials_in_config_headers_and_the_url_query_stay_hidden(server, tmp_path):
+    """A credential header written in the config and a key in the base URL's query: -v shows neither, --curl
+    refers to the key variable and marks the header for filling in; no form of either secret is printed."""
+    token = "tok-SECRET-5678-abcdef"
+    config = tmp_path / "c.toml"
+    config.write_text(f'[providers.tok]\nwire = "openai.chat"\nbase_url = "{server.url}/v1?key={KEY}&x=1"\n'
+                      f'api_key_env = "OPENAI_API_KEY"\nmodel = "m"\nheaders = {{ "X-Api-Token" = "{token}" }}\n')
+    env = process_env(server, AIMUX_CONFIG=str(config))
+    server.route(CHAT, Reply.file("openai/chat-text-stream.sse"), headers={"x-api-token": token})
+    verbose = ask(server, "-p", "tok", "-v", "-f", "text", "hi", env=env)
+    assert verbose.returncode == 0, verbose.stderr
+    assert not leaks(verbose.stdout + verbose.stderr, KEY, token)
+    err = verbose.stderr.decode()
+    assert "POST /v1/chat/completions?key=[REDACTED]&x=1 HTTP/1.1" in err and "x-api-token: [REDACTED]" in err
+    curl = ask(server, "-p", "tok", "--curl", "hi", env=env)
+    assert curl.returncode == 0 and not leaks(curl.stdout + curl.stderr, KEY, token)
+    out = curl.stdout.decode()
+    assert "?key='\"$OPENAI_API_KEY\"'&x=1'" in out and "-H 'x-api-token: [REDACTED]'" in out
+    assert b"x-api-token is not shown" in curl.stderr
