@@ -91,6 +91,35 @@ def test_junit_escapes_markup_and_drops_what_xml_cannot_carry(tmp_path, provider
     assert report_junit._clean("a\x01b\x1bc\ufffed") == "abcd"
 
 
+# The attributes Jenkins' JUnit XSD (xunit-plugin junit-10.xsd, which CI importers follow) allows on each element.
+XSD_ATTRIBUTES = {
+    "testsuites": {"name", "time", "tests", "failures", "errors"},
+    "testsuite": {"name", "tests", "failures", "errors", "group", "time", "skipped", "timestamp", "hostname", "id",
+                  "package", "file", "log", "url"},
+    "testcase": {"name", "time", "classname", "group"},
+    "properties": set(), "property": {"name", "value"},
+    "failure": {"type", "message"}, "skipped": {"type", "message"}, "error": {"type", "message"},
+}
+
+
+def test_junit_elements_and_attributes_are_those_of_the_junit_xsd(tmp_path, provider_server):
+    import re
+    import xml.etree.ElementTree as ET
+
+    run = mixed(tmp_path, provider_server, "-f", "junit")
+    root = ET.fromstring(run.stdout)
+    for element in root.iter():
+        assert element.tag in XSD_ATTRIBUTES, element.tag
+        assert set(element.attrib) <= XSD_ATTRIBUTES[element.tag], (element.tag, element.attrib)
+        for key in ("name", "tests", "failures", "errors"):
+            if element.tag == "testsuite":
+                assert key in element.attrib  # required there
+        if element.tag in ("testsuites", "testsuite") and "time" in element.attrib:
+            assert re.fullmatch(r"[0-9]+\.[0-9]{3}", element.get("time"))  # the XSD's SUREFIRE_TIME, no exponent
+    for suite in root.iter("testsuite"):
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}", suite.get("timestamp"))
+
+
 # --- OpenMetrics -------------------------------------------------------------------------------------------------------
 
 
