@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 CHECKS = ("models", "complete", "stream", "stream-usage", "tools", "schema", "reasoning")  # in the order they run
 DEFAULT_CHECKS = ("models", "complete", "stream")
 GATES = ("models", "complete")  # a functional failure of one of these skips the checks after it
-STEPS = DEFAULT_CHECKS  # the name before checks could be chosen
 
 
 @dataclass
