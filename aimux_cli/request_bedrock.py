@@ -17,8 +17,8 @@ Converse (docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.h
 - `system`: `[{"text"}]`; `inferenceConfig`: `maxTokens`, `temperature`.
 - Tools: `toolConfig: {tools: [{toolSpec: {name, description, inputSchema: {json}}}], toolChoice}` (`auto`,
   `any` for required, `tool: {name}`; `none` sends no tools). `--schema` is a forced tool named after the schema,
-  as on anthropic.messages. `--reasoning` is sent only to Anthropic models, as their `thinking` in
-  `additionalModelRequestFields` (other Bedrock models name it differently).
+  as on anthropic.messages. `--reasoning` is sent as Claude's `thinking` in `additionalModelRequestFields`: only
+  Claude models take it (the others name it differently, and `-o additionalModelRequestFields.…` sets theirs).
 """
 
 from __future__ import annotations
@@ -119,6 +119,9 @@ def apply_extras(body: dict, extras: Extras, max_tokens: int | None) -> None:
         if extras.tool_choice is not None:
             raise UsageError("--tool-choice cannot be combined with --schema on bedrock.converse: the schema is sent "
                              "as a forced tool")
+        if extras.reasoning not in (None, "none"):
+            raise UsageError("--reasoning cannot be combined with --schema on bedrock.converse: the schema is sent as "
+                             "a forced tool, which Claude refuses while it thinks")
         schema = extras.schema if extras.schema.get("type") == "object" else {
             "type": "object", "properties": {"value": extras.schema}, "required": ["value"]}
         tools.append(_spec(name, "Give the answer as this tool's input, following its schema.", schema))

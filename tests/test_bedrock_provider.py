@@ -198,3 +198,45 @@ def test_test_providers_checks_bedrock(server):
     checks = {c["name"]: c["status"] for c in report["providers"][0]["checks"]}
     assert result.returncode == 0, (result.stderr, report)
     assert checks == {"models": "pass", "complete": "pass", "stream": "pass"}
+
+
+def test_bench_measures_bedrock_streams(server):
+    server.route(STREAM_PATH, Reply.drip((FIXTURES / "bedrock/converse-text-stream.eventstream").read_bytes(),
+                                         every=0.0, size=200, content_type="application/vnd.amazon.eventstream"))
+    result = run(server, "bench", "provider", "-p", "bedrock", "-n", "3", "--warmup", "0", "-f", "json")
+    assert result.returncode == 0, result.stderr
+    report = orjson.loads(result.stdout)
+    assert (report["summary"]["completed"], report["summary"]["failed"]) == (3, 0)
+    rows = report["requests"]
+    assert len(rows) == 3 and all(row["status"] == "ok" and row["error"] is None for row in rows)
+    assert all(row["output_tokens"] == 27 for row in rows)  # the usage of the metadata event
+
+
+def test_tools_schema_and_reasoning_in_converse_form():
+    from aimux_cli.errors import UsageError
+    from aimux_cli.request_bedrock import apply_extras
+    from aimux_cli.request_extras import Extras, Tool
+
+    weather = Tool("get_weather", "The weather in a city", {"type": "object", "properties": {"city": {"type": "string"}}})
+    body: dict = {"messages": []}
+    apply_extras(body, Extras(tools=(weather,), tool_choice="get_weather"), None)
+    assert body["toolConfig"] == {"tools": [{"toolSpec": {"name": "get_weather", "description": "The weather in a city",
+                                                          "inputSchema": {"json": weather.parameters}}}],
+                                  "toolChoice": {"tool": {"name": "get_weather"}}}
+    body = {"messages": []}
+    apply_extras(body, Extras(tools=(weather,), tool_choice="none"), None)
+    assert "toolConfig" not in body  # Converse has no "none": no tools are sent
+    body = {"messages": [], "inferenceConfig": {"maxTokens": 512}}
+    apply_extras(body, Extras(schema={"type": "array", "items": {"type": "integer"}}), 512)
+    apply_extras(body, Extras(reasoning="low"), 512)
+    (spec,) = body["toolConfig"]["tools"]
+    assert spec["toolSpec"]["name"] == "answer"
+    assert spec["toolSpec"]["inputSchema"]["json"]["properties"]["value"] == {"type": "array",
+                                                                              "items": {"type": "integer"}}
+    assert body["toolConfig"]["toolChoice"] == {"tool": {"name": "answer"}}
+    assert body["additionalModelRequestFields"] == {"thinking": {"type": "enabled", "budget_tokens": 1024}}
+    assert body["inferenceConfig"]["maxTokens"] == 1024 + 512  # room for the answer beside the thinking budget
+    with pytest.raises(UsageError, match="--tool-choice cannot be combined with --schema"):
+        apply_extras({}, Extras(tools=(weather,), tool_choice="auto", schema={"type": "object"}), None)
+    with pytest.raises(UsageError, match="--reasoning cannot be combined with --schema"):
+        apply_extras({}, Extras(schema={"type": "object"}, reasoning="high"), None)
