@@ -184,3 +184,38 @@ def test_catalog_rows():
     assert (CATALOG["cohere"].wire, CATALOG["cohere"].base_url) == ("cohere.chat", "https://api.cohere.com")
     assert (CATALOG["mistral"].wire, CATALOG["mistral"].key_env) == ("openai.chat", "MISTRAL_API_KEY")
     assert (CATALOG["vertex"].auth, CATALOG["vertex"].key_cmd) == ("bearer", ("gcloud", "auth", "print-access-token"))
+
+
+# -- the Cohere request body ----------------------------------------------------------------------------------
+
+def test_cohere_messages_carry_tool_calls_results_and_images():
+    from aimux_cli.request_extras import Attachment
+    from aimux_cli.request_more import cohere_messages
+
+    turns = [{"role": "user", "content": "weather in Oslo?"},
+             {"role": "assistant", "content": "I will look it up.",
+              "tool_calls": [{"id": "call_1", "name": "get_weather", "arguments": '{"city": "Oslo"}'}]},
+             {"role": "tool", "content": "-3 C", "tool_call_id": "call_1", "name": "get_weather"},
+             {"role": "user", "content": "and this?"}]
+    png = Attachment("a.png", "image/png", b"\x89PNG")
+    assert cohere_messages(turns, "be brief", (png,)) == [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": "weather in Oslo?"},
+        {"role": "assistant", "tool_plan": "I will look it up.", "tool_calls": [{
+            "id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "-3 C"},
+        {"role": "user", "content": [{"type": "text", "text": "and this?"},
+                                     {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw=="}}]},
+    ]
+
+
+def test_cohere_cannot_be_told_which_tool_to_call(run, tmp_path):
+    tool = tmp_path / "tool.json"
+    tool.write_text('{"name": "get_weather", "parameters": {"type": "object", "properties": {}}}')
+    result = run("ask", "-p", "cohere", "--tool", str(tool), "--tool-choice", "get_weather", "--dry-run", "hi")
+    assert result.returncode == 2 and b"cohere.chat can require a tool call" in result.stderr
+    result = run("ask", "-p", "cohere", "--tool", str(tool), "--tool-choice", "required", "--reasoning", "high",
+                 "--dry-run", "hi")
+    body = json.loads(result.stdout)
+    assert (body["tool_choice"], body["thinking"]) == ("REQUIRED", {"type": "enabled"})
+    assert body["tools"][0]["function"]["name"] == "get_weather"
