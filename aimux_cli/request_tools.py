@@ -10,6 +10,7 @@ answer arrives as text. A schema whose root is not an object is wrapped as {"val
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from aimux_cli.errors import UsageError
@@ -28,11 +29,18 @@ _GEMINI_SCHEMA_KEYS = frozenset((
     "propertyOrdering", "default", "items", "minimum", "maximum"))
 _GEMINI_TYPES = frozenset(("string", "number", "integer", "boolean", "array", "object"))
 WRAP_KEY = "value"
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")  # as request_extras' tool names: every wire takes it
 
 
 def apply(wire: str, body: dict, extras: Extras, max_tokens: int | None) -> None:
-    """Add `extras`' tools, tool choice, schema and reasoning to `body` in `wire`'s form (in place)."""
+    """Add `extras`' tools, tool choice, schema and reasoning to `body` in `wire`'s form (in place). Without tools,
+    `--tool-choice auto|none` is not sent: OpenAI and Anthropic refuse a tool choice without tools, and there is
+    nothing to choose."""
     _check(extras)
+    if not extras.tools and extras.tool_choice is not None:
+        from dataclasses import replace
+
+        extras = replace(extras, tool_choice=None)
     apply_wire = _APPLY.get(wire)
     if apply_wire is None:  # the wires built in modules of their own (cohere.chat, bedrock.converse) write their own
         from aimux_cli.request import external
@@ -52,6 +60,9 @@ def _check(extras: Extras) -> None:
         raise UsageError(f"--tool-choice {choice!r}: not auto, none, required or the name of a tool ({names})")
     if extras.reasoning is not None and extras.reasoning not in GEMINI_BUDGETS:
         raise UsageError(f"--reasoning {extras.reasoning!r}: expected none, low, medium or high")
+    if extras.schema_name is not None and not _NAME.fullmatch(extras.schema_name):
+        raise UsageError(f"schema name {extras.schema_name!r}: 1-64 letters, digits, _ or -, starting with a letter "
+                         "or _")
 
 
 def strict_ok(schema: Any, root: bool = True) -> bool:

@@ -378,6 +378,18 @@ def test_tool_choice(wire, expected):
     assert got == expected
 
 
+@pytest.mark.parametrize("wire", WIRES)
+@pytest.mark.parametrize("choice", ["auto", "none"])
+def test_tool_choice_without_tools_is_not_sent(wire, choice):
+    body = body_of(wire, extras=Extras(tool_choice=choice))
+    assert not {"tool_choice", "toolConfig", "tools"} & body.keys()
+
+
+def test_schema_name_must_be_a_valid_name():
+    with pytest.raises(UsageError, match="schema name 'my answer'"):
+        body_of("openai.chat", extras=Extras(schema={"type": "object"}, schema_name="my answer"))
+
+
 def test_tools_per_wire():
     weather = tools()[0]
     assert body_of("openai.chat", extras=Extras(tools=(weather,)))["tools"] == [{"type": "function", "function": {

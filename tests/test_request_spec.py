@@ -297,6 +297,31 @@ def test_wrong_body_fails(validate, wire, index):
     assert validate(wire, BAD[wire][index]) != []
 
 
+def _tool_entry(wire: str, body: dict) -> dict:
+    tool = body["tools"][0]
+    if wire == "gemini.generate":
+        return tool["functionDeclarations"][0]
+    return tool["function"] if "function" in tool else tool
+
+
+def _turn_entry(wire: str, body: dict) -> dict:
+    key = {"openai.responses": "input", "gemini.generate": "contents"}.get(wire, "messages")
+    return body[key][-1]
+
+
+@pytest.mark.parametrize("wire", [w for w in BAD])
+@pytest.mark.parametrize("where", ["top", "turn", "tool"])
+def test_a_misspelled_key_in_a_built_body_fails(validate, wire, where):
+    """Each validator is closed where aimux writes: an unknown key at the top, in a turn or in a tool fails."""
+    from tests.request_cases import CONVERSATION
+
+    body = request.build(resolved(wire), messages=CONVERSATION, extras=Extras(tools=tools())).json_body
+    assert validate(wire, body) == []
+    target = {"top": lambda b: b, "turn": lambda b: _turn_entry(wire, b), "tool": lambda b: _tool_entry(wire, b)}
+    target[where](body)["descripton"] = "typo"
+    assert validate(wire, body) != []
+
+
 def test_closed_check_catches_an_unknown_key_the_spec_lets_through(openai_spec):
     body = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "reasoning_efort": "low"}
     assert list(openai_spec["open", "CreateChatCompletionRequest"].iter_errors(body)) == []
