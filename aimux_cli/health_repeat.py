@@ -10,8 +10,9 @@ that finished are summarized. A target that is not checked (no key) is reported 
 
 Per check: `runs` = {"count", "passed", "pass_rate" (0..1), "latency_ms": {"p50", "p95", "max"} (nearest-rank, over
 the runs in which the check ran; None when it never ran)}; the check passes when its pass rate reaches
-`min_pass_rate` percent, and its other fields are those of its latest failed run (else its latest run), so the error
-says what went wrong last. A provider passes when all its checks do.
+`min_pass_rate` percent, and its other fields are those of its latest run that did not pass (else its latest run),
+so the error says what went wrong last (for a run in which it did not run: which earlier check failed, and its
+category). A provider passes when all its checks do.
 """
 
 from __future__ import annotations
@@ -75,8 +76,13 @@ def summary(results: Sequence[Any], min_pass_rate: float) -> dict[str, Any]:
         latencies = sorted(c.latency_ms for c in series if c.latency_ms is not None)
         passed = sum(1 for c in series if c.status == "pass")
         rate = passed / len(series)
-        shown = next((c for c in reversed(series) if c.status == "fail"), series[-1])
-        entry = shown.to_dict()
+        missed = next((j for j in reversed(range(len(series))) if series[j].status != "pass"), None)
+        entry = series[-1 if missed is None else missed].to_dict()
+        if missed is not None and series[missed].status == "skip":  # an earlier check of that run failed
+            gate = next((c for c in results[missed].checks if c.status == "fail"), None)
+            if gate is not None:
+                entry["error"] = f"not run: the {gate.name} check failed ({gate.error})"
+                entry["category"] = gate.category
         entry["status"] = "pass" if rate * 100 >= min_pass_rate - 1e-9 else "fail"
         entry["runs"] = {"count": len(series), "passed": passed, "pass_rate": round(rate, 4),
                          "latency_ms": {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95),

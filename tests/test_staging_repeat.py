@@ -49,6 +49,7 @@ def test_repeat_reports_pass_rates_and_latency_percentiles(tmp_path, provider_se
     assert 0 <= stats["p50"] <= stats["p95"] <= stats["max"]
     stream = checks(run)["stream"]
     assert stream["runs"]["passed"] == 2 and stream["status"] == "fail"  # skipped in the failed run
+    assert stream["error"].startswith("not run: the models check failed (HTTP 503") and stream["category"] == "provider"
     assert provider_server.count(paths("openai")[0]) == 3
 
 
