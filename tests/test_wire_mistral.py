@@ -50,10 +50,10 @@ def test_stream_deltas_follow_as_thinking_then_text():
 
 
 def test_several_text_chunks_of_one_thinking_chunk_are_one_block():
-    body = {"object": "chat.completion", "model": "magistral-small-2509", "choices": [{"index": 0, "finish_reason": "stop",
-            "message": {"role": "assistant", "content": [
-                {"type": "thinking", "thinking": [{"type": "text", "text": "First, "}, {"type": "text", "text": "then."}],
-                 "closed": True},
+    thinking = [{"type": "text", "text": "First, "}, {"type": "text", "text": "then."}]
+    body = {"object": "chat.completion", "model": "magistral-small-2509", "choices": [{
+            "index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": [
+                {"type": "thinking", "thinking": thinking, "closed": True},
                 {"type": "reference", "reference_ids": [1, 2]},
                 {"type": "text", "text": "Done."}]}}]}
     doc = parse_body(body).to_dict()
