@@ -318,7 +318,7 @@ def error_category(exc: BaseException) -> str:
     return category(exc.exit_code) if isinstance(exc, AimuxError) else "internal"
 
 
-# --- helpers -----------------------------------------------------------------------------------------------------------
+# --- helpers ----------------------------------------------------------------------------------------------------------
 
 
 def error_line(exc: BaseException, resolved: ResolvedProvider) -> str:

@@ -169,7 +169,7 @@ def test_the_tool_and_schema_of_the_checks_are_valid_json_schemas():
     assert schema_check.schema_problem(capable.SCHEMA) is None
 
 
-# --- another wire: Anthropic (a schema travels as a forced tool named after it) ----------------------------------------
+# --- another wire: Anthropic (a schema travels as a forced tool named after it) ---------------------------------------
 
 
 def anthropic_route(server, tools: str, schema: str) -> None:

@@ -44,7 +44,7 @@ def labels(**kv: str) -> tuple:
     return tuple(sorted(kv.items()))
 
 
-# --- JUnit -------------------------------------------------------------------------------------------------------------
+# --- JUnit ------------------------------------------------------------------------------------------------------------
 
 
 def test_junit_has_a_suite_per_provider_a_case_per_check_failures_typed_by_category(tmp_path, provider_server):
@@ -120,7 +120,7 @@ def test_junit_elements_and_attributes_are_those_of_the_junit_xsd(tmp_path, prov
         assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}", suite.get("timestamp"))
 
 
-# --- OpenMetrics -------------------------------------------------------------------------------------------------------
+# --- OpenMetrics ------------------------------------------------------------------------------------------------------
 
 
 def test_openmetrics_gauges_parse_with_prometheus_client(tmp_path, provider_server):

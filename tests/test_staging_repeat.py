@@ -213,3 +213,22 @@ def test_watch_on_a_terminal_ends_on_ctrl_c_with_the_table_and_summary(tmp_path,
     row = next(line for line in lines if line.startswith("openai"))
     assert row.count("✗") >= 3 and "ms" in row
     assert lines[-1].startswith("0 passed, 1 failed, 0 skipped (")
+
+
+def test_json_on_a_terminal_with_repeat_shows_a_run_counter_then_only_the_report(tmp_path, provider_server):
+    import pyte
+
+    serve(provider_server, "openai")
+    config = write_config(tmp_path, provider_server, ["openai"])
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "aimux_cli", "test-providers", "--repeat", "3", "--interval",
+                             "0.2", "-f", "json"], stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, cwd=ROOT,
+                            env=_env(tmp_path, config))
+    os.close(slave)
+    received = read_terminal(master)
+    assert proc.wait(timeout=60) == 0, received.decode(errors="replace")
+    assert b"checking 1 provider: " in received and b"runs done" in received
+    screen = pyte.Screen(160, 200)
+    pyte.Stream(screen).feed(received.decode().replace("\n", "\r\n"))
+    lines = [line.rstrip() for line in screen.display if line.strip()]
+    assert lines[0] == "{" and lines[-1] == "}"  # the counter left nothing behind

@@ -1,7 +1,8 @@
 """`aimux test-providers` on a terminal: each provider's row as soon as it finishes, under a transient spinner.
 
 Contract: `check_live(targets, timeout, env) -> report` (the same report as `health.report`);
-`repeat_live(targets, ...) -> runs per target` for --repeat/--watch, the summary table redrawn in place (Rich Live). The table header is
+`repeat_live(targets, ...) -> runs per target` for --repeat/--watch, the summary table redrawn in place (Rich Live),
+or with another format a run counter on stderr. The table header is
 drawn at once with fixed column widths, then each provider's row as it finishes (so in the order they finish), then
 the summary line. While checks run, one spinner line on stderr (frame, providers done, elapsed seconds) is redrawn
 about ten times a second, erased before each row is drawn and at the end: the final screen holds the table alone.
@@ -107,6 +108,9 @@ def repeat_live(targets: list, timeout: float, env: Any, *, runs: int | None, in
         from rich.live import Live
 
         live = Live(console=env.stdout_console, auto_refresh=False, transient=False)
+    # another format on a terminal: the spinner on stderr counts the runs until the report
+    spinner = Spinner(len(targets), "runs") if live is None and env.interactive("stdout") and \
+        env.interactive("stderr") else None
 
     async def main() -> list[list]:
         stop = asyncio.Event()
@@ -119,6 +123,8 @@ def repeat_live(targets: list, timeout: float, env: Any, *, runs: int | None, in
             if live is not None:
                 report = summarize(history)
                 live.update(_live_view(report, table, summary), refresh=True)
+            if spinner is not None:
+                spinner.done += 1
 
         def interrupted() -> None:
             stop.set()
@@ -131,12 +137,16 @@ def repeat_live(targets: list, timeout: float, env: Any, *, runs: int | None, in
                 handled = True
             except (NotImplementedError, RuntimeError):  # no loop signal handlers here (Windows): Ctrl-C is 130
                 pass
+        ticking = asyncio.create_task(spinner.run()) if spinner is not None else None
         try:
             return await health_repeat.probe(targets, timeout, runs=runs, interval=interval, on_run=on_run,
                                              stop=stop)
         finally:
             if handled:
                 loop.remove_signal_handler(signal.SIGINT)
+            if ticking is not None:
+                ticking.cancel()
+                spinner.clear()
 
     if live is None:
         return asyncio.run(main())
@@ -154,10 +164,11 @@ def _live_view(report: dict, table: Callable, summary: Callable) -> Any:
 
 
 class Spinner:
-    """One transient line on stderr: `⠋ checking N providers: D done, 1.2 s`."""
+    """One transient line on stderr: `⠋ checking N providers: D done, 1.2 s` (`D runs done` with --repeat)."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int, unit: str = "") -> None:
         self.total, self.done, self.frame, self.t0 = total, 0, 0, time.monotonic()
+        self.unit = unit  # what `done` counts when it is not providers ("runs")
 
     async def run(self) -> None:
         while True:
@@ -167,8 +178,9 @@ class Spinner:
 
     def draw(self) -> None:
         noun = "provider" if self.total == 1 else "providers"
-        line = (f"{FRAMES[self.frame % len(FRAMES)]} checking {self.total} {noun}: {self.done} done, "
-                f"{time.monotonic() - self.t0:.1f} s")
+        done = f"{self.done} {self.unit} done" if self.unit else f"{self.done} done"
+        elapsed = time.monotonic() - self.t0
+        line = f"{FRAMES[self.frame % len(FRAMES)]} checking {self.total} {noun}: {done}, {elapsed:.1f} s"
         self._write(f"\r\x1b[2K{line}")
 
     def clear(self) -> None:
