@@ -168,3 +168,50 @@ def bench_compare(
 
     run_compare(CompareOptions(files=files, fmt=fmt.value if fmt else None, color=color, output=output_file,
                                fail_on_regression=fail_on_regression))
+
+
+@bench_app.command(
+    "locust",
+    help="Measure a provider as bench provider does, on Locust (pip install 'aimux[distributed]'): headless here, "
+    "or across machines with --master and --worker; the master merges every sample into one report. Examples: "
+    "aimux bench locust -p local -u 64 -t 60s -o run.json; aimux bench locust -p local --master --expect-workers 2 "
+    "-u 128 -t 5m -o run.json; aimux bench locust -p local --worker --master-host 10.0.0.5",
+)
+def bench_locust(
+    provider: Optional[str] = typer.Option(None, "--provider", "-p", metavar="NAME",
+                                           help="Provider from the catalog or the config file (on every worker too)."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", metavar="NAME", help="Model. Default: the provider's."),
+    prompt: Optional[str] = typer.Option(None, "--prompt", metavar="TEXT", help="The prompt of every request."),
+    max_tokens: int = typer.Option(256, "--max-tokens", min=1, metavar="N", help="Most tokens per answer."),
+    users: int = typer.Option(1, "--users", "-u", min=1, metavar="N", help="Simulated users (streams in flight)."),
+    spawn_rate: Optional[float] = typer.Option(None, "--spawn-rate", "-r", metavar="R",
+                                               help="Users started per second (default: all at once)."),
+    run_time: str = typer.Option("30s", "--run-time", "-t", metavar="TIME", help="How long: 30s, 5m, 1h30m."),
+    requests_per_user: Optional[int] = typer.Option(None, "--requests-per-user", "-n", min=1, metavar="N",
+                                                    help="Requests per user, then it idles (default: no limit)."),
+    stop_timeout: float = typer.Option(60.0, "--stop-timeout", metavar="SECONDS",
+                                       help="At the end, how long a request in flight may take to finish."),
+    master: bool = typer.Option(False, "--master", help="Coordinate workers (on other machines) and merge."),
+    worker: bool = typer.Option(False, "--worker", help="Send the load a master asks for."),
+    expect_workers: int = typer.Option(1, "--expect-workers", min=1, metavar="N",
+                                       help="With --master: start once N workers are connected."),
+    master_host: str = typer.Option("127.0.0.1", "--master-host", metavar="HOST",
+                                    help="The master's address (--worker), or the one it listens on (--master)."),
+    master_port: int = typer.Option(5557, "--master-port", metavar="PORT", help="The master's port."),
+    output_file: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE", help=_BENCH_OUTPUT_HELP),
+    html: Optional[str] = typer.Option(None, "--html", metavar="FILE",
+                                       help="Also write the report as a self-contained HTML page."),
+    fmt: Optional[BenchFormat] = typer.Option(None, "--format", "-f", help=_BENCH_FORMAT_HELP),
+    color: Optional[bool] = typer.Option(None, "--color/--no-color", help="Force colours on or off."),
+    debug: bool = debug_option(),
+) -> None:
+    debugging = set_debug(debug)
+    from aimux_cli.commands.bench_locust import LocustOptions, run_locust
+
+    code = run_locust(LocustOptions(
+        provider=provider, model=model, prompt=prompt, max_tokens=max_tokens, users=users, spawn_rate=spawn_rate,
+        run_time=run_time, requests_per_user=requests_per_user, stop_timeout=stop_timeout, master=master,
+        worker=worker, expect_workers=expect_workers, master_host=master_host, master_port=master_port,
+        output=output_file, html=html, fmt=fmt.value if fmt else None, color=color, debug=debugging))
+    if code:
+        raise typer.Exit(code)
