@@ -27,7 +27,7 @@ from aimux_cli.request_extras import (
     parse_option,
     structured_answer,
 )
-from tests.request_cases import ATTACH, CONVERSATION, CONVERSATION_NO_IDS, REQ, WIRES, attachment, resolved, schema, \
+from request_cases import ATTACH, CONVERSATION, CONVERSATION_NO_IDS, REQ, WIRES, attachment, resolved, schema, \
     tools
 
 

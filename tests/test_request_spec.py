@@ -28,7 +28,7 @@ import pytest
 from aimux_cli import request
 from aimux_cli.errors import UsageError
 from aimux_cli.request_extras import Extras
-from tests.request_cases import all_cases, attachment, resolved, tools
+from request_cases import all_cases, attachment, resolved, tools
 
 SPEC = Path(__file__).resolve().parents[1].parent / "shared" / "specs" / "openai" / "openapi.yaml"
 
@@ -313,7 +313,7 @@ def _turn_entry(wire: str, body: dict) -> dict:
 @pytest.mark.parametrize("where", ["top", "turn", "tool"])
 def test_a_misspelled_key_in_a_built_body_fails(validate, wire, where):
     """Each validator is closed where aimux writes: an unknown key at the top, in a turn or in a tool fails."""
-    from tests.request_cases import CONVERSATION
+    from request_cases import CONVERSATION
 
     body = request.build(resolved(wire), messages=CONVERSATION, extras=Extras(tools=tools())).json_body
     assert validate(wire, body) == []
