@@ -12,7 +12,8 @@ largest concurrency that held and, for every step, the median ITL and the client
         [--processes 2] [--json FILE]
 
 The machine's other load shows in the figures: run it on a quiet machine and read it with its CPU count in mind
-(client processes and the server share the cores).
+(client processes and the server share the cores). The client's CPU per chunk is the figure least moved by other
+load; the last column turns it into the streams of 200 chunks/s one process could time at 80 % of a CPU.
 """
 
 from __future__ import annotations
@@ -213,15 +214,19 @@ def _print(results: list[dict], args: argparse.Namespace) -> None:
           f"{len(os.sched_getaffinity(0))} CPUs shared with the server; load average now "
           f"{os.getloadavg()[0]:.1f})\n")
     print("| processes | loop | largest concurrency | median ITL (ms) by concurrency | client CPU % per process, "
-          "µs CPU per chunk, server CPU % at the largest |")
-    print("|---|---|---|---|---|")
+          "µs CPU per chunk, server CPU % at the largest | streams a process could time at 80 % CPU |")
+    print("|---|---|---|---|---|---|")
     for r in results:
         itls = ", ".join(f"{s['concurrency']}: {s.get('itl_median_ms', 'error')}" for s in r["steps"])
         best = next((s for s in r["steps"] if s["concurrency"] == r["largest_concurrency"]), None)
         cpu = (f"{'/'.join(f'{p:.0f}' for p in best['cpu_pct'])} %, {best['cpu_us_per_chunk']} µs, "
                f"{best['server_cpu_pct_whole_step']:.0f} %") if best else "–"
+        measured = [s["cpu_us_per_chunk"] for s in r["steps"] if s.get("cpu_us_per_chunk")]
+        # the CPU-bound ceiling, from the cost per chunk at the largest step (the most amortized): what the client
+        # would reach on a machine with nothing else running
+        ceiling = f"{0.8e6 / (measured[-1] * (1 / GAP_S)):.0f}" if measured else "–"
         print(f"| {r['processes']} | {r['loop']} | {r['largest_concurrency'] or '< ' + str(args.start)} | {itls} | "
-              f"{cpu} |")
+              f"{cpu} | {ceiling} |")
 
 
 if __name__ == "__main__":

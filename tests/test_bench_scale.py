@@ -474,3 +474,12 @@ def test_a_dataset_is_read_in_pieces_and_only_as_far_as_needed(monkeypatch, tmp_
     lines.write_text("".join(json.dumps({"prompt": f"p{i} ünï"}) + "\n" for i in range(20)) + '"last, no newline"')
     got = bench_inputs.load_dataset(str(lines))
     assert len(got) == 21 and got[5].text == "p5 ünï" and got[-1].text == "last, no newline"
+
+
+def test_more_processes_than_requests_in_flight_is_said_once(provider_server, config):
+    provider_server.route(ROUTE, scheduled())
+    result = aimux("bench", "provider", "-p", "local", "-n", "2", "-c", "1", "--processes", "4", "-f", "json",
+                   env=config)
+    assert result.returncode == 0 and json.loads(result.stdout)["meta"]["processes"] == 1
+    assert result.stderr.decode() == ("aimux: warning: --processes 4: 1 used, as no more requests than that are in "
+                                      "flight or asked\n")

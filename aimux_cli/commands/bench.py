@@ -97,6 +97,10 @@ def run_provider(opts: ProviderOptions) -> int:
         processes = bench_workers.processes_for(opts.processes, plan)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if opts.processes not in (None, "auto") and processes < int(opts.processes):
+        from aimux_cli.present import warn
+
+        warn(f"--processes {opts.processes}: {processes} used, as no more requests than that are in flight or asked")
     try:
         bench_workers.loop_factory(opts.loop)
     except ImportError:
