@@ -1,8 +1,12 @@
-"""Build the HTTP request for a resolved provider: ResolvedProvider + prompt -> PreparedRequest. Pure, no I/O.
+"""Build the HTTP request for a resolved provider: ResolvedProvider + prompt or turns (+ Extras) -> PreparedRequest.
+Pure, no I/O.
 
 One builder per wire format (`openai.chat`, `openai.responses`, `anthropic.messages`, `gemini.generate`,
-`ollama.chat`), plus `models_request` for each wire's model-list endpoint. Headers are merged in this order, later
-wins: wire defaults < the provider row and config headers < the auth header.
+`ollama.chat`; the wires of EXTERNAL_WIRES are built in modules of their own), plus `models_request` for each wire's
+model-list endpoint. Conversation turns, tool calls and results and attachments are written in each wire's form by
+request_wire.py; `ask`'s tools, tool choice, schema and reasoning (request_extras.Extras) by request_tools.py; then
+the `-o` options are merged last. Headers are merged in this order, later wins: wire defaults < the provider row
+and config headers < the auth header.
 
 Secrets: a PreparedRequest holds the key in its headers, so its repr shows the URL without userinfo or query and
 the headers with every credential replaced. Building a request registers its secrets (the key and the values of

@@ -12,7 +12,8 @@ for reading the named files; no network, no heavy imports (no jsonschema: the an
 - `structured_answer(document, extras)` -> the JSON text to validate against `extras.schema`.
 
 Errors are one line naming the item or file: UsageError (exit 2) for command-line text, InputError (exit 4) for a
-file that cannot be read or does not hold what it should. The per-wire translation is in request_wire.py.
+file that cannot be read or does not hold what it should. The per-wire translation is in request_wire.py (turns,
+attachments) and request_tools.py (tools, tool choice, schema, reasoning); docs/providers.md has the mapping.
 """
 
 from __future__ import annotations
