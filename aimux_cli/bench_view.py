@@ -50,7 +50,9 @@ def provider_view(report: dict[str, Any]) -> list[Any]:
     if not summary["completed"]:  # no latency to show: say so once instead of a table of dashes
         views: list[Any] = [head, Text("no request completed: no latency figures", style="red")]
         return views + [_errors_text(summary)] + _client_lines(meta.get("client"))
-    table = Table(title="latency (ms)", title_justify="left")
+    table = Table(title="latency (ms)", title_justify="left", caption_justify="left",
+                  caption="TTFT, E2E: from the request's start, connect included, to the first chunk with text, "
+                  "the last byte")
     table.add_column("metric")
     for key in ("mean", "median", "p90", "p95", "p99", "min", "max"):
         table.add_column(key, justify="right")

@@ -47,8 +47,8 @@ class BenchLoop(str, Enum):
 )
 def bench_provider(
     provider: Optional[List[str]] = typer.Option(None, "--provider", "-p", metavar="NAME",
-                                                 help="Provider from the catalog or the config file; repeat it to "
-                                                 "measure several in turn and compare them."),
+                                                 help="Provider from the catalog or the config file; repeat it (or "
+                                                 "a,b) to measure several in turn and compare them."),
     model: Optional[str] = typer.Option(None, "--model", "-m", metavar="NAME", help="Model. Default: the provider's."),
     requests: Optional[int] = typer.Option(None, "--requests", "-n", min=1, metavar="N",
                                            help="Measured requests (default 10)."),

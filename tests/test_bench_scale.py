@@ -387,6 +387,8 @@ def test_several_providers_make_one_report_and_one_comparison(provider_server, c
     rich = aimux("bench", "provider", "-p", "local", "-p", "other", "-n", "2", "-f", "rich", env=config)
     out = rich.stdout.decode()
     assert rich.returncode == 0 and "comparison" in out and "bench-model" in out and "other-model" in out
+    commas = report_of(aimux("bench", "provider", "-p", "local,other", "-n", "1", "-f", "json", env=config))
+    assert commas["meta"]["providers"] == ["local", "other"]  # as ask takes -p a,b
     twice = aimux("bench", "provider", "-p", "local", "-p", "local", env=config)
     assert twice.returncode == 2 and b"named twice" in twice.stderr
 

@@ -140,8 +140,9 @@ def _html(report: dict[str, Any], path: str) -> None:
 
 
 def _names(opts: ProviderOptions) -> list[str | None]:
-    names = opts.provider if isinstance(opts.provider, list) else [opts.provider]
-    names = names or [None]
+    given = opts.provider if isinstance(opts.provider, list) else [opts.provider]
+    # -p a -p b, or -p a,b as ask takes it
+    names: list[str | None] = [n.strip() for g in given if g for n in g.split(",") if n.strip()] or [None]
     if len(set(names)) < len(names):
         raise UsageError("a provider is named twice in -p")
     return names
