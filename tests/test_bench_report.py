@@ -4,9 +4,9 @@ svg.py, runs.py).
 Fixtures (tests/data/bench_report/): run-a.json and run-b.json are real `bench provider -f json` reports measured
 against tests/provider_server.py (40 requests, some rate limited); two-providers.json is one run of
 `bench provider -p local -p other --processes 2 --goodput ...` (the fields a multi-process bench adds: connect
-time, first wave, goodput, client workers, series over time, definitions); hostile.json carries markup in its model name,
-provider, meta and error messages; no-samples.json is a report without its `requests`. The browser tests load the
-page in headless Chromium over the DevTools protocol (tests/chromium_cdp.py) and skip when it is not installed.
+time, first wave, goodput, client workers, series over time, definitions); hostile.json carries markup in its model
+name, provider, meta and error messages; no-samples.json is a report without its `requests`. The browser tests load
+the page in headless Chromium over the DevTools protocol (tests/chromium_cdp.py) and skip when it is not installed.
 """
 
 from __future__ import annotations

@@ -24,7 +24,8 @@ from aimux_cli.errors import InputError
 CORE_METRICS = ("ttft_ms", "itl_ms", "tpot_ms", "e2e_ms")
 METRIC_LABELS = {"ttft_ms": "TTFT", "itl_ms": "ITL", "tpot_ms": "TPOT", "e2e_ms": "E2E latency",
                  "connect_ms": "connect", "first_wave.ttft_ms": "TTFT, first wave",
-                 "first_wave.rest_ttft_ms": "TTFT, after the first wave", "first_wave.connect_ms": "connect, first wave"}
+                 "first_wave.rest_ttft_ms": "TTFT, after the first wave",
+                 "first_wave.connect_ms": "connect, first wave"}
 STAT_KEYS = ("mean", "median", "p90", "p95", "p99", "min", "max")
 _NICE_STEPS = (0.1, 0.2, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
 

@@ -161,7 +161,8 @@ def _bars(frame: _Frame, lo: float, width: float, share: list[float], values: li
             continue
         left, right, top = frame.x(lo + i * width), frame.x(lo + (i + 1) * width), frame.y(pct)
         count = round(pct * len(values) / 100)
-        parts.append(f'<rect x="{left}" y="{top}" width="{round(max(right - left - 1, 1), 2)}" height="{round(base - top, 2)}">'
+        wide, high = round(max(right - left - 1, 1), 2), round(base - top, 2)
+        parts.append(f'<rect x="{left}" y="{top}" width="{wide}" height="{high}">'
                      f'<title>{escape(label)}: {fmt(lo + i * width)}–{fmt(lo + (i + 1) * width)} {escape(unit)}: '
                      f'{count} ({fmt(pct)} %)</title></rect>')
     parts.append("</g>")
