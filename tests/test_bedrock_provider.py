@@ -240,3 +240,14 @@ def test_tools_schema_and_reasoning_in_converse_form():
         apply_extras({}, Extras(tools=(weather,), tool_choice="auto", schema={"type": "object"}), None)
     with pytest.raises(UsageError, match="--reasoning cannot be combined with --schema"):
         apply_extras({}, Extras(schema={"type": "object"}, reasoning="high"), None)
+
+
+def test_models_lists_bedrock_foundation_models(server):
+    server.route("/foundation-models", Reply.json({"modelSummaries": [
+        {"modelId": "amazon.nova-lite-v1:0", "modelName": "Nova Lite", "providerName": "Amazon"},
+        {"modelId": "anthropic.claude-sonnet-4-5-20250929-v1:0", "modelName": "Claude Sonnet 4.5",
+         "providerName": "Anthropic"}]}), headers={"authorization": f"Bearer {KEY}"})
+    result = run(server, "models", "-p", "bedrock", "-f", "text")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().split() == ["bedrock/amazon.nova-lite-v1:0",
+                                              "bedrock/anthropic.claude-sonnet-4-5-20250929-v1:0"]
