@@ -199,7 +199,7 @@ class Run:
     wall_s: float  # from the first measured start to the last measured end
     started_at: str  # ISO 8601 UTC, when measurement began
     interrupted: bool = False  # Ctrl-C ended the run: `samples` are the requests that had finished
-    client: dict[str, Any] = field(default_factory=dict)  # cpu_s, cpu_pct, lag_ms [(t_s, ms)], pid (see _measured)
+    client: dict[str, Any] = field(default_factory=dict)  # pid, cpu_s, cpu_pct, lag_ms, start_late_ms (_measured)
 
 
 class WarmupFailed(AimuxError):
@@ -291,8 +291,8 @@ async def _measured(plan: Plan, cap: int | None, one: Callable, on_sample: OnSam
     started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     t0 = time.monotonic() if t0 is None else t0
     cpu0 = time.process_time()
-    lags: list[tuple[float, float]] = []
-    ticker = asyncio.create_task(_watch_lag(t0, lags))
+    lags: list[float] = []
+    ticker = asyncio.create_task(_watch_lag(lags))
     deadline = t0 + plan.duration if plan.duration is not None else None
     interrupted = False
     try:
@@ -306,19 +306,19 @@ async def _measured(plan: Plan, cap: int | None, one: Callable, on_sample: OnSam
         ticker.cancel()
     wall = time.monotonic() - t0
     cpu = time.process_time() - cpu0
-    late_starts = sorted((round(s.start_ms / 1000, 3), s.late_ms) for s in samples if s.late_ms is not None)
+    late_starts = [s.late_ms for s in sorted(samples, key=lambda s: s.start_ms) if s.late_ms is not None]
     client = {"pid": os.getpid(), "cpu_s": round(cpu, 3), "cpu_pct": round(100 * cpu / wall, 1) if wall > 0 else None,
               "lag_ms": lags, "start_late_ms": late_starts}
     return Run(sorted(samples, key=lambda s: s.index), wall, started_at, interrupted, client)
 
 
-async def _watch_lag(t0: float, lags: list[tuple[float, float]]) -> None:
-    """Note every LAG_TICK_S how late the event loop woke this task: (seconds into the run, lag in ms)."""
+async def _watch_lag(lags: list[float]) -> None:
+    """Note every LAG_TICK_S how late the event loop woke this task, in ms (in order: growth shows over the run)."""
     due = time.monotonic() + LAG_TICK_S
     while True:
         await asyncio.sleep(max(0.0, due - time.monotonic()))
         now = time.monotonic()
-        lags.append((round(now - t0, 3), round(max(0.0, now - due) * 1000, 3)))
+        lags.append(round(max(0.0, now - due) * 1000, 3))
         due = max(due + LAG_TICK_S, now)
 
 

@@ -323,8 +323,7 @@ def client_report(clients: Sequence[dict[str, Any]], loop: str) -> dict[str, Any
     loop)}], bottleneck, bottleneck_reason}: whether the client itself limited what it measured (module docstring)."""
     workers, reasons = [], []
     for i, c in enumerate(clients):
-        lags = c.get("lag_ms") or []
-        values = [ms for _, ms in lags]
+        values = list(c.get("lag_ms") or [])
         growth = _growth(values)
         workers.append({"worker": i, "pid": c.get("pid"), "cpu_s": c.get("cpu_s"), "cpu_pct": c.get("cpu_pct"),
                         "lag_ms": stats(values), "lag_growth_ms": growth})
@@ -334,7 +333,7 @@ def client_report(clients: Sequence[dict[str, Any]], loop: str) -> dict[str, Any
         p90 = percentile(sorted(values), 90) if values else 0.0
         idle = (c.get("cpu_pct") or 0) < BUSY_PCT / 2  # late while mostly idle: other work held the CPU
         because = " while using little CPU (other processes held the machine)" if idle else ""
-        late = [ms for _, ms in c.get("start_late_ms") or []]
+        late = list(c.get("start_late_ms") or [])
         late_growth = _growth(late)
         workers[-1]["start_late_ms"] = stats(late) if late else None
         if late_growth is not None and late_growth > LAG_GROWTH_MS:
