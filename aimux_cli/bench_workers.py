@@ -301,8 +301,11 @@ def _worker(wid: int, n: int, job: Job, plan: Plan, messages: Any, start: Any, s
         messages.put(("warmup_failed", wid, exc.sample))
     except (_Abort, KeyboardInterrupt, asyncio.CancelledError):  # stopped before measuring
         messages.put(("interrupted", wid, None))
-    except Exception as exc:  # noqa: BLE001  # the parent reports it in one line
-        messages.put(("crashed", wid, f"{type(exc).__name__}: {exc}"[:300]))
+    except Exception as exc:  # noqa: BLE001  # the parent reports it in one line, scrubbed of the key
+        from aimux_cli.request import redact
+
+        why = " ".join(redact(f"{type(exc).__name__}: {exc}", job.prepared[0].secrets).split())
+        messages.put(("crashed", wid, why[:300]))
     else:
         flush()
         result.samples = []  # already sent
