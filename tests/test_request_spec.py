@@ -57,6 +57,9 @@ def _close(node, in_all_of: bool = False) -> None:
             if key == "allOf":
                 for member in value:
                     _close(member, True)
+            elif key in ("properties", "patternProperties", "$defs", "definitions") and isinstance(value, dict):
+                for schema in value.values():  # a map of names to schemas, not a schema itself
+                    _close(schema)
             elif key not in ("enum", "const", "default", "example", "examples", "required"):
                 _close(value)
     elif isinstance(node, list):
