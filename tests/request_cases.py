@@ -65,6 +65,9 @@ CONVERSATION_NO_IDS = [
     {"role": "user", "content": "Say it in words."},
 ]
 
+# A tool loop going on: the conversation ends with the results, no new question (ask --tool-result without a prompt).
+CONVERSATION_RESULTS_LAST = CONVERSATION[:5]
+
 OPTIONS = {  # -o items every wire's definition knows
     "openai.chat": ("top_p:=0.5", "metadata.run=case-1", "seed:=7", "stop:=[\"END\"]"),
     "openai.responses": ("top_p:=0.5", "metadata.run=case-1", "text.verbosity=low", "truncation=auto"),
@@ -92,6 +95,7 @@ def cases(wire: str):
     yield "no-stream", dict(prompt="hi", stream=False)
     yield "conversation-with-tools", dict(messages=CONVERSATION, extras=Extras(tools=tools()))
     yield "conversation-no-ids", dict(messages=CONVERSATION_NO_IDS, extras=Extras(tools=tools()), stream=False)
+    yield "conversation-results-last", dict(messages=CONVERSATION_RESULTS_LAST, extras=Extras(tools=tools()))
     yield "tools", dict(prompt="weather in Paris?", extras=Extras(tools=tools()))
     for choice in _choices(wire):
         yield f"tool-choice-{choice}", dict(prompt="weather?", extras=Extras(tools=tools(), tool_choice=choice))
