@@ -534,3 +534,18 @@ def test_verbose_names_the_provider_of_each_request_and_response_head(server):
         labels = [n for n, line in enumerate(err) if line == f"== {name} =="]
         assert len(labels) == 2 and err[labels[0] + 1] == request and err[labels[1] + 1] == "HTTP/1.1 200 OK"
     assert "[REDACTED]" in result.stderr.decode()
+
+
+def test_source_live_gives_the_finished_blocks_and_the_growing_one():
+    from aimux_cli.render.lane import Source
+
+    source = Source()
+    for piece in ["# Title\n\nfirst para", "graph\n\n```py\nx = 1\n\ny = 2\n```\n\n", "  indented\n\nlast gro"]:
+        source.add(piece)
+    text = source.full()
+    assert [text[s:].split("\n")[0] for s in source.starts] == ["# Title", "first paragraph", "```py", "last gro"]
+    start, split, finished, growing = source.live(0, keep=1000, limit=1000)
+    assert (start, growing) == (0, "last gro") and finished == text[:split].rstrip("\n")
+    start, _, finished, _ = source.live(0, keep=40, limit=1000)  # the kept start moves to a later block start
+    assert start == source.starts[2] and finished == "```py\nx = 1\n\ny = 2\n```\n\n  indented"
+    assert source.live(start, keep=40, limit=5)[2:] == ("", source.tail(5))  # a long last block: its tail alone

@@ -10,9 +10,12 @@ Threads: a provider's thread writes its lane, the drawing thread reads it; both 
 section: an append, or a copy of a tail), and `version` grows with every change, so the view redraws only when
 something changed.
 
-`Source` keeps Markdown text as its pieces, with the offsets of the lines that open and close fenced code blocks,
-so that `tail(limit)` (the last `limit` characters, from a line start) is drawn inside the fence it starts in: the
-live panel draws only a tail, and its work per frame stays bounded however long the answer grows.
+`Source` keeps Markdown text as its pieces, with the offsets of the lines that begin a block and of those that open
+and close fenced code blocks. The live panel draws only the end of an answer, so its work per frame stays bounded
+however long the answer grows: `live(...)` gives the finished blocks from a block start the view keeps (their
+drawing is kept with it, from frame to frame) and the growing last block, which alone is parsed again; a last block
+longer than the view wants is cut by `tail(limit)` (the last `limit` characters, from a line start, led by the fence
+of the code block the cut falls in).
 """
 
 from __future__ import annotations
@@ -27,15 +30,20 @@ _FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
 
 
 class Source:
-    """Markdown arriving in pieces: `add(text)`, `size`, `tail(limit)`, `full()`; see the module docstring."""
+    """Markdown arriving in pieces: `add(text)`, `size`, `full()`, `tail(limit)`, `live(...)`; see the module
+    docstring."""
 
     def __init__(self) -> None:
         self.pieces: list[str] = []
+        self._ends: list[int] = []  # the offset where each piece ends
         self.size = 0
         self._line: list[str] = []  # the pieces of the incomplete last line
         self._line_start = 0  # its offset
         self._fence = ""  # the opening fence while inside a fenced code block
         self.fences: list[tuple[int, str]] = []  # (offset of a line opening or closing a fence, the opening line or "")
+        self._blank = True  # the last complete line was blank (the start of the text counts as one)
+        self.starts: list[int] = [0]  # offsets of the lines that begin a block: after a blank line, outside a
+        # fence, not indented (as render/stream_view.py's BlockSplitter ends blocks)
 
     def add(self, text: str) -> None:
         if not text:
@@ -43,6 +51,7 @@ class Source:
         start = self.size
         self.pieces.append(text)
         self.size += len(text)
+        self._ends.append(self.size)
         pos = 0
         while (end := text.find("\n", pos)) >= 0:
             self._line.append(text[pos:end])
@@ -51,6 +60,9 @@ class Source:
             pos = end + 1
         if pos < len(text):
             self._line.append(text[pos:])
+        line = self._line
+        if line and self._blank and not self._fence and line[0][0] not in " \t" and self.starts[-1] != self._line_start:
+            self.starts.append(self._line_start)  # a block begins on the line still arriving (a paragraph is one)
 
     def _scan(self, line: str, offset: int) -> None:
         if self._fence:
@@ -58,9 +70,42 @@ class Source:
             if stripped.startswith(self._fence) and stripped == self._fence[0] * len(stripped):
                 self._fence = ""
                 self.fences.append((offset, ""))
-        elif (match := _FENCE.match(line)) is not None:
+            return
+        if not line.strip():
+            self._blank = True
+            return
+        if self._blank and offset and line[0] not in " \t" and self.starts[-1] != offset:
+            self.starts.append(offset)
+        self._blank = False
+        if (match := _FENCE.match(line)) is not None:
             self._fence = match.group(1)
             self.fences.append((offset, line.strip()))
+
+    def slice(self, begin: int, end: int) -> str:
+        """The text from offset `begin` to `end`, joined from the pieces it spans only."""
+        if begin >= end:
+            return ""
+        index = bisect.bisect_right(self._ends, begin)
+        pos = self._ends[index - 1] if index else 0
+        out: list[str] = []
+        while pos < end and index < len(self.pieces):
+            piece = self.pieces[index]
+            out.append(piece[max(begin - pos, 0):min(end - pos, len(piece))])
+            pos += len(piece)
+            index += 1
+        return "".join(out)
+
+    def live(self, start: int, keep: int, limit: int) -> tuple[int, int, str, str]:
+        """What a live view draws: (start, split, finished, growing). `growing` is the last block (from `split`;
+        its tail as `tail(limit)` cuts it when longer, and then nothing else); `finished`, the finished blocks from
+        `start`, a block start the caller keeps from frame to frame (so that their drawing can be kept too), moved
+        forward when more than `keep` characters lie between it and `split`."""
+        split = self.starts[-1]
+        if self.size - split > limit:
+            return start, split, "", self.tail(limit)
+        if start > split or split - start > keep:
+            start = self.starts[bisect.bisect_left(self.starts, split - keep)]
+        return start, split, self.slice(start, split).rstrip("\n"), self.slice(split, self.size)
 
     def full(self) -> str:
         return "".join(self.pieces)
@@ -202,12 +247,17 @@ class Lane:
             self.state = "interrupted" if interrupted else "failed" if error else "done"
             self.version += 1
 
-    def snapshot(self, limit: int) -> dict:
-        """What the live panel draws, copied under the lock: tails of at most `limit` characters."""
+    def snapshot(self, limit: int = 0, start: int | None = None, keep: int = 0) -> dict:
+        """What the live panel draws, copied under the lock: its state, and with `start` (see Source.live) the
+        answer's finished blocks and growing block, and tails of at most `limit` characters of the rest."""
         with self.lock:
-            return {"state": self.state, "text": self.text.tail(limit) if self.text.size else "",
-                    "thinking": tail_of(self.thinking, limit) if self.thinking else "",
-                    "thinking_chars": self.thinking_chars, "refusal": tail_of(self.refusal, limit),
-                    "calls": self.calls, "last_call": self.last_call, "notice": self.notice,
-                    "first_delta": self.first_delta, "chars": self.chars, "t_end": self.t_end, "footer": self.footer,
-                    "error": self.error}
+            snap = {"state": self.state, "thinking_chars": self.thinking_chars, "calls": self.calls,
+                    "last_call": self.last_call, "notice": self.notice, "first_delta": self.first_delta,
+                    "chars": self.chars, "t_end": self.t_end, "footer": self.footer, "error": self.error,
+                    "answered": bool(self.text.size or self.calls or self.refusal)}
+            if start is not None:
+                view = self.text.live(start, keep, limit) if self.text.size else (0, 0, "", "")
+                snap["start"], snap["split"], snap["finished"], snap["growing"] = view
+                snap["thinking"] = tail_of(self.thinking, limit) if self.thinking else ""
+                snap["refusal"] = tail_of(self.refusal, limit)
+            return snap

@@ -40,7 +40,7 @@ from aimux_cli.render.rich_view import choice_title, iter_blocks, markdown
 from aimux_cli.render.sanitize import for_terminal
 
 MIN_COLUMN = 40  # narrowest panel drawn side by side; narrower ones are stacked
-TAIL_CHARS = 6000  # most characters of an answer (and of its thinking) a live panel draws from
+TAIL_CHARS = 6000  # most characters of an answer (and of its thinking) a live panel draws from, per frame
 REFRESH = 8  # frames a second, at most
 FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 _BORDER = {"waiting": "blue", "streaming": "cyan", "done": "green", "failed": "red", "interrupted": "yellow"}
@@ -106,6 +106,7 @@ class Board:
     def __init__(self, lanes: list, thinking: str = "show", *, final: bool = False,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.lanes, self.thinking, self.final, self.clock = lanes, thinking, final, clock
+        self._kept: dict[int, dict] = {}  # per lane, from frame to frame: what was drawn, and for which state
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         for part in self.parts(options, console):
@@ -120,37 +121,55 @@ class Board:
         if side:
             widths = [width // count + (1 if n < width % count else 0) for n in range(count)]
             budget = None if self.final else max(1, height - 3)  # body lines: the region stays within the screen
-            yield _Row([self._panel(lane, budget) for lane in self.lanes], widths)
+            yield _Row([self._panel(lane, budget, w) for lane, w in zip(self.lanes, widths)], widths)
         else:
             budget = None if self.final else max(1, (height - 1) // count - 2)
             for lane in self.lanes:
-                yield _Sized(self._panel(lane, budget), width)
+                yield _Sized(self._panel(lane, budget, width), width)
 
-    def _panel(self, lane, budget: int | None) -> _Panel:
+    def _panel(self, lane, budget: int | None, width: int) -> _Panel:
         now = self.clock()
+        kept = key = None
         if self.final:
             body, foot = final_parts(lane, self.thinking), final_footer(lane)
         else:
-            snap = lane.snapshot(TAIL_CHARS)
-            body, foot = live_parts(snap, self.thinking), [live_status(snap, lane.t0, now)]
+            kept = self._kept.setdefault(id(lane), {"start": 0})
+            key = (lane.version, budget)  # read before the snapshot: a change after it is drawn next frame
+            if kept.get("key", (None,))[0] == key:  # nothing arrived: the body drawn last frame is kept
+                snap, body = lane.snapshot(), []
+            else:  # the source of about twice the lines shown: enough to fill them, however short its lines
+                limit = min(TAIL_CHARS, max(400, 2 * (budget or 1) * width))
+                snap = lane.snapshot(limit, kept["start"], keep=limit)
+                kept["start"] = snap["start"]
+                body = live_parts(snap, self.thinking, kept, budget)
+            foot = [live_status(snap, lane.t0, now)]
         state = lane.state
         title = Text.assemble((for_terminal(lane.name), "bold"))
         if lane.model:
             title.append(f" · {for_terminal(lane.model)}", style="dim")
         mark, style = _MARK.get(state, (FRAMES[int(now * 10) % len(FRAMES)], "cyan"))
         title.append(f" {mark}", style=style)
-        return _Panel(title, _BORDER.get(state, "blue"), body, foot, budget)
+        return _Panel(title, _BORDER.get(state, "blue"), body, foot, budget, kept, key)
 
 
 class _Panel:
-    """One lane's panel: `body` (its tail of `budget` lines when live) above `foot`, drawn at a given width."""
+    """One lane's panel: `body` (its tail of `budget` lines when live) above `foot`, drawn at a given width. Live,
+    the body's lines are kept in `kept` under `key`, and drawn again from there while the key holds."""
 
-    def __init__(self, title: Text, border: str, body: list, foot: list, budget: int | None) -> None:
+    def __init__(self, title: Text, border: str, body: list, foot: list, budget: int | None,
+                 kept: dict | None = None, key=None) -> None:
         self.title, self.border, self.body, self.foot, self.budget = title, border, body, foot, budget
+        self.kept, self.key = kept, key
 
     def lines(self, console: Console, options: ConsoleOptions, width: int) -> tuple[list, list]:
         inner = options.update(width=max(1, width - 4), height=None)
-        body = console.render_lines(Group(*self.body), inner, pad=False) if self.body else []
+        kept, key = self.kept, (self.key, inner.max_width)
+        if kept is not None and kept.get("key") == key:
+            body = kept["body"]
+        else:
+            body = console.render_lines(Group(*self.body), inner, pad=False) if self.body else []
+            if kept is not None:
+                kept["key"], kept["body"] = key, body
         foot = console.render_lines(Group(*self.foot), inner, pad=False) if self.foot else []
         if self.budget is not None:
             room = max(1, self.budget - len(foot))
@@ -206,18 +225,17 @@ class _Row:
             yield Segment.line()
 
 
-def live_parts(snap: dict, thinking: str) -> list[RenderableType]:
-    """A live panel's body: the thinking (its tail until the answer begins, then its size), the tail of the
-    answer as Markdown, a refusal, the tool calls so far."""
+def live_parts(snap: dict, thinking: str, kept: dict | None = None, room: int | None = None) -> list[RenderableType]:
+    """A live panel's body: the thinking (its tail until the answer begins, then its size), the answer's last
+    `room` lines as Markdown (_MarkdownTail), a refusal, the tool calls so far."""
     parts: list[RenderableType] = []
-    answered = bool(snap["text"] or snap["calls"] or snap["refusal"])
     if snap["thinking_chars"] and thinking != "hide":
-        if answered:
+        if snap["answered"]:
             parts.append(Text(f"thinking · {snap['thinking_chars']:,} characters", style="dim italic"))
         else:
             parts += [Text("thinking", style="dim italic"), Text(for_terminal(snap["thinking"]), style="dim")]
-    if snap["text"]:
-        parts.append(markdown(snap["text"]))
+    if snap["finished"] or snap["growing"]:
+        parts.append(_MarkdownTail(snap, {} if kept is None else kept, room))
     if snap["refusal"]:
         parts.append(Text.assemble(("refusal ", "bold reverse yellow"), " ",
                                    (for_terminal(snap["refusal"]), "yellow")))
@@ -227,6 +245,30 @@ def live_parts(snap: dict, thinking: str) -> list[RenderableType]:
             call.append(f"  ({snap['calls']} calls so far)", style="dim")
         parts.append(call)
     return parts
+
+
+class _MarkdownTail:
+    """The answer's finished blocks and its growing last block as Markdown, their last `room` lines. The finished
+    blocks' lines are kept (in `kept`, for their span and width): a frame parses and draws only the growing block."""
+
+    def __init__(self, snap: dict, kept: dict, room: int | None) -> None:
+        self.snap, self.kept, self.room = snap, kept, room
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        snap, kept = self.snap, self.kept
+        key = (snap["start"], snap["split"], options.max_width)
+        if not snap["finished"]:
+            prefix = []
+        elif kept.get("prefix_key") == key:
+            prefix = kept["prefix"]
+        else:
+            prefix = console.render_lines(markdown(snap["finished"]), options, pad=False)
+            kept["prefix_key"], kept["prefix"] = key, prefix
+        last = console.render_lines(markdown(snap["growing"]), options, pad=False) if snap["growing"].strip() else []
+        lines = prefix + [[]] + last if prefix and last else prefix or last  # a blank line between two blocks
+        for line in lines[-self.room:] if self.room else lines:
+            yield from line
+            yield Segment.line()
 
 
 def live_status(snap: dict, t0: float, now: float) -> Text:
