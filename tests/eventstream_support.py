@@ -104,6 +104,7 @@ GENERATED = {
     "converse-stream-bad-crc.eventstream": ("converse-text-stream.ndjson", False, lambda d: corrupt(d, 3)),
     "converse-stream-truncated.eventstream": ("converse-text-stream.ndjson", False, lambda d: cut_inside(d, 4)),
     "invoke-anthropic-stream.eventstream": ("invoke-anthropic-stream.ndjson", True, None),
+    "converse-guardrail-intervened-stream.eventstream": ("converse-guardrail-intervened-stream.ndjson", False, None),
 }
 
 

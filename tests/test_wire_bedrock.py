@@ -117,6 +117,25 @@ def test_stop_reasons(reason, finish):
     assert (d.finish, d.finish_raw) == (finish, reason)
 
 
+def test_guardrail_assessments_are_safety_entries():
+    d = doc("converse-guardrail-intervened.json")
+    assert (d["finish"], d["finish_raw"]) == ("content_filter", "guardrail_intervened")
+    assert d["safety"] == [
+        {"scope": "prompt", "category": "VIOLENCE", "probability": "LOW", "detected": False, "filtered": False,
+         "policy": "content", "action": "NONE", "filterStrength": "HIGH"},
+        {"scope": "prompt", "category": "PROMPT_ATTACK", "probability": "NONE", "detected": False, "filtered": False,
+         "policy": "content", "action": "NONE", "filterStrength": "HIGH"},
+        {"scope": "prompt", "category": "Investment advice", "detected": True, "filtered": True, "policy": "topic",
+         "action": "BLOCKED"},
+        {"scope": "prompt", "category": "EMAIL", "detected": True, "filtered": True, "policy": "sensitive_information",
+         "action": "ANONYMIZED", "match": "jane.doe@example.com"},
+    ]
+
+
+def test_a_guardrail_that_found_nothing_gives_no_entry():
+    assert "safety" not in doc("recorded-nova-guardrail-trace.json")
+
+
 def test_unknown_blocks_are_kept_without_bytes():
     body = {"output": {"message": {"content": [{"image": {"format": "png", "source": {"bytes": "iVBORw0KGgo="}}}]}},
             "stopReason": "end_turn"}
@@ -129,6 +148,8 @@ def test_unknown_blocks_are_kept_without_bytes():
     ("converse-text.json", ["converse-text-stream.eventstream", "converse-text-stream.ndjson"]),
     ("converse-tool-use.json", ["converse-tool-use-stream.eventstream", "converse-tool-use-stream.ndjson"]),
     ("converse-reasoning.json", ["converse-reasoning-stream.eventstream", "converse-reasoning-stream.ndjson"]),
+    ("converse-guardrail-intervened.json", ["converse-guardrail-intervened-stream.eventstream",
+                                            "converse-guardrail-intervened-stream.ndjson"]),
 ])
 def test_body_and_stream_give_the_same_document(body, streams):
     """The binary stream, its JSON-lines form (as the SDKs print it) and the body of the same answer agree

@@ -13,6 +13,8 @@ calls (aimux_cli/document.py).
   `toolResult` -> a block of its `type` (else `toolResult`) with `toolUseId`, `status` and `content`;
   `citationsContent` -> text with its citations (`{url, title}`); any other block (`image`, `document`, ...) is
   kept under its key as type, without its base64 `bytes`.
+- `trace.guardrail` (Bedrock Guardrails' assessments, in a stream the `metadata` event's) -> `safety` entries
+  (aimux_cli/wire/bedrock_guardrail.py); `stopReason: guardrail_intervened` is finish `content_filter`.
 - `stopReason` is `finish_raw`; `additionalModelResponseFields.stop_sequence` is the stop sequence. Usage:
   `inputTokens`, `outputTokens`, `totalTokens`, `cacheReadInputTokens` -> cache_read_tokens,
   `cacheWriteInputTokens` -> cache_write_tokens. `metrics.latencyMs` -> timing `total_s`.
@@ -276,6 +278,10 @@ def _metadata(acc: Accumulator, obj: dict) -> None:
     metrics = obj.get("metrics")
     if isinstance(metrics, dict):
         _latency(acc, metrics.get("latencyMs"))
+    if isinstance(obj.get("trace"), dict):  # Guardrails assessments -> safety entries
+        from aimux_cli.wire import bedrock_guardrail
+
+        bedrock_guardrail.record(acc, obj["trace"])
 
 
 def _latency(acc: Accumulator, ms: Any) -> None:
