@@ -549,3 +549,15 @@ def test_source_live_gives_the_finished_blocks_and_the_growing_one():
     start, _, finished, _ = source.live(0, keep=40, limit=1000)  # the kept start moves to a later block start
     assert start == source.starts[2] and finished == "```py\nx = 1\n\ny = 2\n```\n\n  indented"
     assert source.live(start, keep=40, limit=5)[2:] == ("", source.tail(5))  # a long last block: its tail alone
+
+
+def test_live_board_redraws_after_a_resize_and_keeps_an_unchanged_panel():
+    from aimux_cli.render.multi_view import Board
+
+    clock = Clock()
+    board = Board(list(lanes(clock)), clock=clock)
+    wide, again = draw(board, width=130), draw(board, width=130)
+    assert wide == again  # drawn from what was kept: the same frame
+    wider = draw(board, width=150)  # another width, the same layout and height: drawn afresh, not an empty body
+    assert "print('high tide')" in wider and "Staling" in wider
+    assert draw(Board(list(lanes(Clock())), clock=clock), width=150) == wider

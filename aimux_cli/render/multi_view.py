@@ -135,7 +135,7 @@ class Board:
         else:
             kept = self._kept.setdefault(id(lane), {"start": 0})
             key = (lane.version, budget)  # read before the snapshot: a change after it is drawn next frame
-            if kept.get("key", (None,))[0] == key:  # nothing arrived: the body drawn last frame is kept
+            if kept.get("key") == (key, max(1, width - 4)):  # nothing arrived: the body drawn last frame is kept
                 snap, body = lane.snapshot(), []
             else:  # the source of about twice the lines shown: enough to fill them, however short its lines
                 limit = min(TAIL_CHARS, max(400, 2 * (budget or 1) * width))
