@@ -24,7 +24,8 @@ match, whose headers do not parse or whose payload is not JSON is skipped with a
 read (its prelude said where it ends). A prelude whose CRC does not match (or that claims lengths past AWS's
 limits: 128 KiB of headers, 16 MiB of payload) cannot be trusted to say where anything ends: the bytes from there
 are skipped, with a warning, up to the next offset where a valid prelude starts. Nothing is allocated from a
-length the bytes claim: a frame claiming 4 GB is a bad prelude. A stream that ends inside a frame sets `cut`.
+length the bytes claim: a frame claiming 4 GB is a bad prelude. A stream that ends inside a frame sets `cut`
+(blanks after the last frame, a line end a file was saved with, are not a frame).
 """
 
 from __future__ import annotations
@@ -153,7 +154,7 @@ class EventStreamParser(Parser):
     def close(self) -> list[object]:
         if self._skipping is not None:
             self._skipped(self._base + len(self._buf))
-        elif self._buf:
+        elif self._buf.strip():  # a line end after the last frame (a file saved by an editor) is no frame
             self.cut = True
             self.note(f"the stream ends inside the frame at byte {self._base} "
                       f"({len(self._buf)} of its bytes arrived): it was cut short")

@@ -121,6 +121,11 @@ def test_a_stream_cut_inside_a_frame_is_cut():
     assert got.warnings == ["the stream ends inside the frame at byte 476 (85 of its bytes arrived): it was cut short"]
 
 
+def test_a_line_end_after_the_last_frame_is_not_a_cut():
+    got = items(RECORDED.read_bytes() + b"\n")
+    assert (len(got.items), got.warnings, got.cut) == (33, [], False)
+
+
 def test_payload_not_json_is_skipped_and_bad_utf8_replaced():
     bad_json = frame(header(":event-type", 7, "x"), b"not json")
     bad_utf8 = frame(header(":event-type", 7, "y"), b'{"t": "a\xffb"}')
