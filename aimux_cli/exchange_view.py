@@ -36,7 +36,6 @@ from urllib.parse import parse_qsl, quote, urlsplit
 # What httpx.Client adds to every request unless the request sets it (httpx 0.27/0.28, in its order); client.py
 # replaces accept-encoding and user-agent. tests/test_ask_exchange.py checks the result against what a server saw.
 _HTTPX_DEFAULTS = (("accept", "*/*"), ("accept-encoding", "gzip, deflate"), ("connection", "keep-alive"))
-_ACCEPT_ENCODING = "gzip, deflate"  # content_coding.SUPPORTED, as client.py asks for it
 _HIGHLIGHT = re.compile(r"request-id|ratelimit|rate-limit|retry-after", re.I)
 _BASE64 = re.compile(r"[A-Za-z0-9+/_-]+={0,2}\Z")
 _PAYLOAD_KEYS = ("data", "file_data", "images", "image_url", "url")  # where the wires put an attachment's bytes
@@ -57,10 +56,8 @@ def body_bytes(prepared) -> bytes | None:
 
 def sent_headers(prepared) -> list[tuple[str, str]]:
     """The request's headers as they go on the wire, credentials included: never print these unredacted."""
-    try:
-        from aimux_cli.content_coding import SUPPORTED as accept_encoding
-    except ImportError:  # pragma: no cover - content_coding is part of aimux
-        accept_encoding = _ACCEPT_ENCODING
+    from aimux_cli.content_coding import SUPPORTED as accept_encoding  # what client.py asks for
+
     own = {"accept-encoding": accept_encoding, **prepared.headers}
     parts = urlsplit(prepared.url)
     host = parts.hostname or ""

@@ -49,7 +49,7 @@ ends as soon as its output is flushed (aimux_cli/fastexit.py).
 from __future__ import annotations
 
 from aimux_cli.commands import ask_log
-from aimux_cli.commands.ask_exchange import Exchange, _type_message, unsent  # noqa: F401 - _type_message: tests
+from aimux_cli.commands.ask_exchange import Exchange, _type_message, new_exchange, unsent  # noqa: F401 - tests
 from aimux_cli.commands.ask_finish import finish, interrupted
 from aimux_cli.commands.ask_input import AskOptions, build_prompt, gather, prepare, read_stdin  # noqa: F401
 from aimux_cli.commands.ask_pump import Pump  # noqa: F401 - the fuzz tests and bench_ask pump as ask pumps
@@ -101,11 +101,7 @@ def _run(opts: AskOptions, state: dict) -> int:
 
         show(request_lines(prepared), env)
     waiting = None if opts.debug or not env.interactive("stderr") else f"waiting for {prepared.provider}"
-    exchange = state["exchange"] = Exchange(prepared, resolved.wire, resolved.timeout, opts.retries, fmt == "raw")
-    exchange.model = resolved.model
-    exchange.log = opts.log
-    exchange.verbose_env = env if opts.verbose else None
-    exchange.extras = opts.extras
+    exchange = state["exchange"] = new_exchange(opts, env, resolved, prepared, fmt == "raw")
     with INTERRUPTS:  # from here on, Ctrl-C ends in interrupted(): the view closed, a note, exit 130
         view = exchange.view = state["view"] = View(fmt, env, opts.thinking, waiting)
         try:

@@ -154,6 +154,17 @@ def _scrub(line: str, prepared) -> str:
     return redact(line, prepared.secrets)
 
 
+def new_exchange(opts, env, resolved, prepared, raw: bool, cls=None) -> Exchange:
+    """An Exchange (or a subclass: `cls`) set up from ask's options: the one place that setup lives, for
+    commands/ask.py and commands/ask_many.py alike (the log, -v, the --schema extras)."""
+    exchange = (cls or Exchange)(prepared, resolved.wire, resolved.timeout, opts.retries, raw)
+    exchange.model = resolved.model
+    exchange.log = opts.log
+    exchange.verbose_env = env if opts.verbose else None
+    exchange.extras = opts.extras
+    return exchange
+
+
 def unsent(prepared, resolved, env, *, curl: bool) -> int:
     """--curl: the request as a runnable curl command; --dry-run: its body as indented JSON. Nothing is sent."""
     if curl:

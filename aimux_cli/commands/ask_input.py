@@ -54,20 +54,20 @@ class AskOptions:
     verbose: bool = False  # -v: the request and the response's head on stderr (aimux_cli/exchange_view.py)
     curl: bool = False  # --curl: print the request as a curl command, send nothing
     dry_run: bool = False  # --dry-run: print the request body, send nothing
-    extras: Any = None  # request_extras.Extras, set by gather()
+    extras: Any = None  # request_extras.Extras, set by gather(); None when no extras flag was given
 
 
 def gather(opts: AskOptions, stdin_isatty: bool, state: dict) -> tuple[list[dict], str | None]:
     """The turns to send, once for every provider: the earlier turns of a continued conversation, then the prompt
     (stdin context + PROMPT); and the system prompt. Loads the extras into opts.extras first (a file named "-"
     takes stdin). Fills state's prompt, conversation and system for the log."""
-    opts.extras = load_extras(opts)
+    opts.extras = load_extras(opts) if wants_extras(opts) else None
     stdin_taken = "-" in (opts.body, opts.schema, *opts.tools) or any(
         spec.partition("=")[2] == "@-" for spec in opts.tool_results)
     context = None if stdin_isatty or stdin_taken else read_stdin()
     if opts.tool_results and not (opts.cont or opts.cid):
         raise UsageError("--tool-result answers a tool call of a logged conversation: give -c/--continue or --cid")
-    allow_empty = opts.extras.body is not None or bool(opts.tool_results)
+    allow_empty = opts.body is not None or bool(opts.tool_results)
     prompt = state["prompt"] = build_prompt(opts.prompt, context, allow_empty=allow_empty)
     messages, system = ([{"role": "user", "content": prompt}] if prompt else []), opts.system
     if opts.cont or opts.cid:
@@ -90,9 +90,10 @@ def prepare(opts: AskOptions, provider: str | None, messages: list[dict], system
     overrides = {k: v for k, v in (("model", opts.model), ("base_url", opts.base_url), ("timeout", opts.timeout))
                  if v is not None}
     resolved = config.resolve(provider, overrides)
-    extras = opts.extras if opts.extras is not None else load_extras(opts)
-    kw = {"extras": extras} if extras != _no_extras() else {}
-    if extras.body is not None and not messages:
+    if opts.extras is None and wants_extras(opts):
+        opts.extras = load_extras(opts)
+    kw = {"extras": opts.extras} if opts.extras is not None else {}
+    if opts.body is not None and not messages:
         messages = None  # --body carries its own turns (a prompt with it is request.build's usage error)
     prepared = request.build(resolved, messages=messages, system=system, temperature=opts.temperature,
                              max_tokens=opts.max_tokens, stream=opts.stream, **kw)
@@ -135,10 +136,10 @@ def load_extras(opts: AskOptions):
                      attachments=attachments, options=options, body=body)
 
 
-def _no_extras():
-    from aimux_cli.request_extras import Extras
-
-    return Extras()
+def wants_extras(opts: AskOptions) -> bool:
+    """Whether any request-extras flag was given (a plain ask never imports request_extras: start-up)."""
+    return bool(opts.options or opts.body is not None or opts.tools or opts.tool_choice is not None
+                or opts.schema is not None or opts.reasoning is not None or opts.attach)
 
 
 def build_prompt(words: list[str], stdin_text: str | None, *, allow_empty: bool = False) -> str:
