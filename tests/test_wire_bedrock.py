@@ -216,3 +216,14 @@ def test_a_chunk_of_an_unknown_model_api_is_a_warning():
     folder = StreamFolder()
     folder.feed_json({"chunk": {"bytes": base64.b64encode(b'{"generation": "hi"}').decode()}})
     assert folder.document().warnings == ("bedrock.converse: a chunk of a model API aimux does not know was skipped",)
+
+
+def test_an_exception_after_invoke_chunks_is_the_error_of_the_anthropic_document():
+    folder = StreamFolder()
+    for line in (FIXTURES / "invoke-anthropic-stream.ndjson").read_bytes().splitlines()[:4]:
+        folder.feed_json({"chunk": {"bytes": base64.b64encode(line).decode()}})
+    folder.feed_json({"modelStreamErrorException": {"message": "Model stream error", "originalStatusCode": 500}})
+    d = folder.document()
+    assert (d.api, d.provider, d.status) == ("anthropic.messages", "bedrock", "error")
+    assert d.error == {"status": 424, "type": "modelStreamErrorException", "message": "Model stream error"}
+    assert d.text() == "Haiku are three lines of five, seven"
