@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from contextlib import nullcontext
 
 from aimux_cli import output
 from aimux_cli.commands import ask_log
@@ -142,31 +143,35 @@ def fan_out(opts, env, fmt: str, plans: list, state: dict) -> int:
     view, waiting = _views(opts, env, fmt, runs)
     printer = Printer(runs, env, opts.thinking, waiting) if fmt == "text" else None
     interrupted = False
-    with INTERRUPTS:
-        try:
+    try:
+        with INTERRUPTS:
+            try:
+                if view is not None:
+                    with INTERRUPTS.drawing():
+                        view.start()
+                for run in runs:
+                    run.thread.start()
+                _loop(runs, wake, view, printer, waiting, fmt)
+            except KeyboardInterrupt:
+                interrupted = True
+                INTERRUPTS.restore()  # a second Ctrl-C ends aimux at once
+                for run in runs:
+                    if run.code is None:
+                        run.lane.finish(interrupted=True)
+            finally:
+                if waiting is not None:
+                    waiting.stop()
             if view is not None:
                 with INTERRUPTS.drawing():
-                    view.start()
-            for run in runs:
-                run.thread.start()
-            _loop(runs, wake, view, printer, waiting, fmt)
-        except KeyboardInterrupt:
-            interrupted = True
-            INTERRUPTS.restore()  # a second Ctrl-C ends aimux at once
-            for run in runs:
-                if run.code is None:
-                    run.lane.finish(interrupted=True)
-        finally:
-            if waiting is not None:
-                waiting.stop()
-        if view is not None:
-            with INTERRUPTS.drawing():
-                view.close()
-    if printer is not None:
-        printer.flush(interrupted)
-    if fmt in ("json", "toon") and not interrupted:
-        _documents(runs, fmt, env)
-    return _end(opts, runs, state, interrupted)
+                    view.close()
+        if printer is not None:
+            printer.flush()
+        if fmt in ("json", "toon") and not interrupted:
+            _documents(runs, fmt, env)
+        return _end(runs, interrupted)
+    finally:  # whatever happened (a closed pipe too), each exchange that was sent is logged
+        if opts.log:
+            _log(runs, state)
 
 
 def _views(opts, env, fmt: str, runs: list[Run]):
@@ -227,8 +232,8 @@ def _paused(waiting, write):
     return note
 
 
-def _end(opts, runs: list[Run], state: dict, interrupted: bool) -> int:
-    """The failures' lines, the log, the Ctrl-C notes; the exit code."""
+def _end(runs: list[Run], interrupted: bool) -> int:
+    """The warnings and failures' lines, the Ctrl-C notes; the exit code."""
     for run in runs:
         skipped = run.exchange.pump.folder.skipped if run.exchange.pump is not None else 0
         if skipped:  # as a single ask says it
@@ -236,15 +241,21 @@ def _end(opts, runs: list[Run], state: dict, interrupted: bool) -> int:
     for run in runs:
         if run.error is not None:
             warn(run.error, error=True)
-    if opts.log:
-        for n, run in enumerate(runs):
-            lane_state = {**state, "exchange": run.exchange, "view": run.lane,
-                          "conversation": state["conversation"] if n == 0 else ask_log.new_conversation()}
-            ask_log.record(lane_state, int(ExitCode.INTERRUPTED) if run.code is None else run.code)
     if interrupted:
         interrupted_lines([run.lane for run in runs], [run.exchange for run in runs])
         return int(ExitCode.INTERRUPTED)
     return max((run.code or 0 for run in runs), default=0)
+
+
+def _log(runs: list[Run], state: dict) -> None:
+    """Each provider's exchange as a single ask logs its one, each a conversation of its own (the first keeps the
+    id gather() made); one still running was interrupted (130)."""
+    for n, run in enumerate(runs):
+        if not run.thread.ident:  # never started: nothing was sent
+            continue
+        lane_state = {**state, "exchange": run.exchange, "view": run.lane,
+                      "conversation": state["conversation"] if n == 0 else ask_log.new_conversation()}
+        ask_log.record(lane_state, int(ExitCode.INTERRUPTED) if run.code is None else run.code)
 
 
 def footer_line(doc, lane: Lane, exchange) -> str:
@@ -276,7 +287,7 @@ class Printer:
             self._print(self.runs[self.next])
             self.next += 1
 
-    def flush(self, interrupted: bool) -> None:
+    def flush(self) -> None:
         """After the last one, or a Ctrl-C: the sections not printed yet, with what arrived of them."""
         while self.next < len(self.runs):
             self._print(self.runs[self.next])
@@ -291,13 +302,10 @@ class Printer:
         if run.error is not None:
             text += f"aimux: error: {' '.join(run.error.splitlines())}\n"
         out = head + text
-        if self.waiting is not None:
-            with self.waiting.pause():
-                output.write(for_terminal(out) if terminal else out, flush=True)
-        else:
+        with self.waiting.pause() if self.waiting is not None else nullcontext():
             output.write(for_terminal(out) if terminal else out, flush=True)
-        if run.doc is not None:
-            notes(run.lane.name, run.doc)
+            if run.doc is not None:
+                notes(run.lane.name, run.doc)
 
 
 def section_text(run: Run, thinking: str) -> str:
