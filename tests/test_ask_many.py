@@ -32,8 +32,9 @@ KEY = "sk-test-SECRET-many-4321"
 CHAT, MESSAGES = "/v1/chat/completions", "/v1/messages"
 GEMINI = "/v1beta/models/gemini-2.5-flash:streamGenerateContent"
 FIXTURE = {"openai": "openai/chat-text-stream.sse", "anthropic": "anthropic/text-end-turn-stream.sse",
-           "gemini": "gemini/text-stream.sse"}
-PATH = {"openai": CHAT, "anthropic": MESSAGES, "gemini": GEMINI}
+           "gemini": "gemini/text-stream.sse", "ollama": "ollama/chat-stream.ndjson",
+           "responses": "openai-responses/reasoning-summary-function-call-stream.sse"}
+PATH = {"openai": CHAT, "anthropic": MESSAGES, "gemini": GEMINI, "ollama": "/api/chat", "responses": "/v1/responses"}
 FIRST_WORDS = {"openai": "Tides come mostly", "anthropic": "Bread goes stale", "gemini": "Octopuses have three"}
 
 
@@ -51,7 +52,10 @@ def server(provider_server, tmp_path):
     config.write_text(f'[providers.openai]\nbase_url = "{url}/v1"\n[providers.anthropic]\nbase_url = "{url}/v1"\n'
                       f'[providers.gemini]\nbase_url = "{url}/v1beta"\n'
                       f'[providers.refused]\nwire = "anthropic.messages"\nbase_url = "http://127.0.0.1:'
-                      f'{closed_port()}/v1"\napi_key_env = "ANTHROPIC_API_KEY"\nmodel = "claude-x"\n')
+                      f'{closed_port()}/v1"\napi_key_env = "ANTHROPIC_API_KEY"\nmodel = "claude-x"\n'
+                      f'[providers.ollama]\nbase_url = "{url}"\n'
+                      f'[providers.responses]\nwire = "openai.responses"\nbase_url = "{url}/v1"\n'
+                      f'api_key_env = "OPENAI_API_KEY"\nmodel = "gpt-test"\n')
     provider_server.config = config
     return provider_server
 
@@ -125,8 +129,18 @@ def test_fan_out_worst_exit_code_wins_and_a_cut_answer_keeps_what_arrived(server
     assert server.count(MESSAGES) == 1  # never retried once text had arrived
 
 
-def test_fan_out_all_answering_exits_0_and_logs_each_exchange(server):
+def test_fan_out_to_every_wire_gives_each_fixtures_document(server):
     for provider in FIXTURE:
+        server.route(PATH[provider], answer(provider, delay=0.002))
+    result = ask(server, "-p", ",".join(FIXTURE), "-f", "json", "hello")
+    assert result.returncode == 0, result.stderr
+    docs = json.loads(result.stdout)
+    assert [d.pop("client")["provider"] for d in docs] == list(FIXTURE)
+    assert docs == [expected(provider) for provider in FIXTURE]
+
+
+def test_fan_out_all_answering_exits_0_and_logs_each_exchange(server):
+    for provider in ("openai", "anthropic", "gemini"):
         server.route(PATH[provider], answer(provider))
     result = ask(server, "-p", "gemini,openai,anthropic", "hello")
     assert result.returncode == 0 and result.stderr == b""
@@ -141,7 +155,7 @@ def test_fan_out_all_answering_exits_0_and_logs_each_exchange(server):
 
 
 def test_no_log_writes_nothing(server):
-    for provider in FIXTURE:
+    for provider in ("openai", "gemini"):
         server.route(PATH[provider], answer(provider))
     assert ask(server, "-p", "openai,gemini", "--no-log", "hello").returncode == 0
     logs = subprocess.run([sys.executable, "-m", "aimux_cli", "logs", "-f", "json"], capture_output=True, cwd=ROOT,
