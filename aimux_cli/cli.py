@@ -67,8 +67,9 @@ def prettify(
                                                 help="Response files to read; '-' or none reads stdin."),
     wire: Optional[str] = typer.Option(
         None, "--wire", "-w", metavar="NAME",
-        help="Force the wire format (openai.chat, openai.responses, anthropic.messages, gemini.generate, "
-        "ollama.chat, ollama.generate), or 'none' to encode the input JSON as it is. Default: detected."),
+        help="Force the wire format (openai.chat, openai.responses, openai.completions, anthropic.messages, "
+        "anthropic.complete, gemini.generate, ollama.chat, ollama.generate, cohere.chat, bedrock.converse), or "
+        "'none' to encode the input JSON as it is. Default: detected."),
     provider: Optional[str] = typer.Option(None, "--provider", "-p", metavar="NAME",
                                            help="Name the vendor when the body cannot tell (e.g. groq)."),
     fmt: Optional[Format] = typer.Option(None, "--format", "-f",
