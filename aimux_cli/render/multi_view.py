@@ -6,11 +6,12 @@ streaming live, each with its footer.
 - live (an interactive console): a transient `rich.live.Live` region redrawn by the caller's `refresh()` (about
   REFRESH times a second, from one thread: no refresh thread of Rich's own). Panels sit side by side when each gets
   at least MIN_COLUMN columns, else one above the other; the region never grows past the screen (a Live taller than
-  the screen cannot be erased), so each panel shows the tail of its answer, drawn as Markdown from a bounded tail of
-  the source (render/lane.py, `Source.tail`), under a title (provider · model, and a mark: a spinner while it runs,
-  ✓ done, ✗ failed, ⚠ interrupted) and above a status line (waiting time and retry notices, then time to the first
-  token, elapsed time and characters so far). Each frame is written in one write, inside the terminal's
-  synchronized-update brackets (DEC mode 2026; terminals without it ignore them): no flicker.
+  the screen cannot be erased), so each panel shows the end of its answer as Markdown, under a title (provider ·
+  model, and a mark: a spinner while it runs, ✓ done, ✗ failed, ⚠ interrupted) and above a status line (waiting
+  time and retry notices, then time to the first token, elapsed time and characters so far). A frame parses only
+  each answer's growing last block: the finished blocks' lines are kept from frame to frame (render/lane.py,
+  `Source.live`), and a panel whose lane did not change is not drawn again. Each frame is written in one write,
+  inside the terminal's synchronized-update brackets (DEC mode 2026; terminals without it ignore them): no flicker.
 - `close()`: the live region is erased and every panel is printed once, whole: the answer as prettify's Rich view
   draws a document's blocks (text as Markdown, thinking dimmed, tool calls with their arguments), the error line of
   a provider that failed (after what arrived from it), and the footer (model · tokens · time to first token · total
