@@ -348,6 +348,11 @@ def _pump(folder, progress) -> bytes | None:
     kind = streams.sniff(head)
     if kind == "json":  # a whole body: nothing to follow; the caller normalizes it as prettify does
         return head + b"".join(chunks)
+    if kind == "ndjson" and b'"custom_id"' in head:  # a batch result file (aimux_cli/kinds): read whole too
+        from aimux_cli.kinds import batch_head
+
+        if batch_head(head):
+            return head + b"".join(chunks)
     if kind == "eventstream":  # AWS's binary frames (Bedrock); their values are folded as NDJSON's are
         from aimux_cli.eventstream import EventStreamParser as parser_class
     else:

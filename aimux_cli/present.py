@@ -143,6 +143,8 @@ def error_line(doc) -> str:
 def render(outcome, fmt: str, opts: PrettifyOptions) -> str:
     """The text of an outcome for the piped formats (toon, json, text)."""
     data = outcome.data
+    if fmt == "json" and getattr(outcome.document, "kind", None):  # embeddings keep their vectors in -f json only
+        data = outcome.document.to_dict(vectors=True)
     if fmt == "toon":
         from aimux_cli.toon import DELIMITERS, encode
         text = encode(data, indent=opts.indent, delimiter=DELIMITERS[opts.delimiter])

@@ -70,7 +70,8 @@ def _normalize_whole(source: Source, wire: str | None, provider: str | None) -> 
         from aimux_cli.surrogates import clean_document, clean_value, has_lone_surrogates
 
         if out.document is not None:
-            out.document, count = clean_document(out.document)
+            clean = getattr(out.document, "cleaned", None)  # a document of another kind (aimux_cli/kinds)
+            out.document, count = clean() if clean is not None else clean_document(out.document)
         elif has_lone_surrogates(out.value):
             out.value, count = clean_value(out.value)
             out.warnings.append(f"{source.label}: {count} string(s) held half of a UTF-16 surrogate pair, "
@@ -134,6 +135,10 @@ def _first_bad(data: bytes) -> int:
 def _from_json(source: Source, value: Any, wire: str | None, provider: str | None,
                warnings: list[str] | tuple = ()) -> Outcome:
     doc = wires.parse_body(value, api=wire, provider=provider, warnings=warnings)
+    if doc is None and wire is None:  # no wire format's: embeddings, a model list, a batch line (aimux_cli/kinds)
+        from aimux_cli import kinds
+
+        doc = kinds.from_body(value, provider, warnings)
     if doc is None:
         return Outcome(value=value, warnings=[*(f"{source.label}: {w}" for w in warnings),
                                               f"{source.label}: not a known provider response; "
@@ -196,6 +201,10 @@ def _from_ndjson(source: Source, wire: str | None, provider: str | None, parser=
     if not got.items:
         raise InputError(f"{source.label}: no JSON values ({got.warnings[0]})" if got.warnings
                          else f"{source.label}: no JSON values")
+    if wire is None and _batch(got.items[0]):  # a batch result file (JSONL): one result per line
+        from aimux_cli import kinds
+
+        return Outcome(document=kinds.from_lines(got.items, provider, got.warnings))
     folder = _folder(wire, provider, got.warnings)
     try:
         _fold_releasing(folder, got.items)
@@ -204,6 +213,16 @@ def _from_ndjson(source: Source, wire: str | None, provider: str | None, parser=
                                                   f"{source.label}: not a known provider stream; "
                                                   "encoded as a plain JSON list (api json)"])
     return Outcome(document=folder.document())
+
+
+def _batch(first) -> bool:
+    """Whether the first line of an NDJSON input is a batch result (its `custom_id` key is checked first: no chat
+    stream has one, so a chat stream does not import aimux_cli.kinds)."""
+    if not (isinstance(first, dict) and "custom_id" in first):
+        return False
+    from aimux_cli import kinds
+
+    return kinds.is_batch_line(first)
 
 
 def _fold_releasing(folder: wires.StreamFolder, items: list) -> None:

@@ -135,22 +135,7 @@ def emit(entries: list[dict], fmt: str, env: Any) -> None:
 
 
 def table(entries: list[dict]) -> Any:
-    from rich.table import Table
-    from rich.text import Text
+    """The model table (render/kinds_view.py draws it for prettify's model lists too)."""
+    from aimux_cli.render.kinds_view import models_table
 
-    from aimux_cli.models import per_million
-    from aimux_cli.render.sanitize import for_terminal
-
-    priced = any("pricing" in e for e in entries)
-    grid = Table(show_edge=False, header_style="bold", pad_edge=False)
-    columns = ["provider", "model", "context", "created", "owned by"] + (["$/M in", "$/M out"] if priced else [])
-    for name in columns:
-        grid.add_column(name, justify="right" if name in ("context", "$/M in", "$/M out") else "left")
-    for e in entries:
-        cells = [e["provider"], e["id"], f"{e['context_length']:,}" if "context_length" in e else "",
-                 str(e.get("created", ""))[:10], str(e.get("owned_by", ""))]
-        if priced:
-            pricing = e.get("pricing") or {}
-            cells += [per_million(pricing.get("prompt")), per_million(pricing.get("completion"))]
-        grid.add_row(*(Text(for_terminal(c)) for c in cells))
-    return grid
+    return models_table(entries)

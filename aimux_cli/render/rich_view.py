@@ -110,6 +110,11 @@ def iter_view(doc: Any, *, blocks: bool = True) -> Iterator[RenderableType]:
     if not isinstance(doc, Mapping) or doc.get("api") == "json":
         yield json_view(doc)
         return
+    if "kind" in doc:  # embeddings, a model list, a batch: render/kinds_view.py
+        from aimux_cli.render.kinds_view import iter_kind
+
+        yield from iter_kind(doc)
+        return
     yield header(doc)
     if blocks:
         choices = doc.get("choices")
@@ -172,6 +177,9 @@ def cost_text(doc: Mapping[str, Any]) -> str:
         if isinstance(cost, dict) and isinstance(cost.get("total_cost"), (int, float)):
             rest = bounded(", ".join(f"{safe(k)} {safe(v)}" for k, v in cost.items() if k != "total_cost"))
             return f"{safe(cost['total_cost'])} USD" + (f" ({rest})" if rest else "")
+    units = cost.get("billed_units") if isinstance(cost, dict) and len(cost) == 1 else None
+    if isinstance(units, dict) and units:  # Cohere: what was billed, in units (`billed 7 input tokens`)
+        return "billed " + _SEP.join(f"{_count(v)} {safe(k).replace('_', ' ')}" for k, v in units.items())
     return safe(cost)
 
 

@@ -54,6 +54,10 @@ def render_text(doc: Any, *, terminal: bool = False) -> str:
     """Only the answer text of `doc`, ending in a newline ("" when there is none); sanitized when `terminal`."""
     if not isinstance(doc, Mapping):
         return ""
+    if "kind" in doc:  # embeddings, a model list, a batch: render/kinds_text.py
+        from aimux_cli.render.kinds_text import kind_text
+
+        return for_terminal(kind_text(doc)) if terminal else kind_text(doc)
     choices = doc.get("choices")
     if isinstance(choices, list) and choices:
         parts = [blocks_text(c.get("blocks") or ()) for c in choices if isinstance(c, Mapping)]

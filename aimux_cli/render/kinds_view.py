@@ -1,0 +1,167 @@
+"""Documents of other kinds -> the Rich view (render/rich_view.iter_view hands them here); the model table.
+
+- embeddings: a header (provider, model, api; shape `3 × 1536 float`; norm min/mean/max; tokens; timing; cost),
+  then a table of the listed vectors (index, norm, first values, Cohere's input text) and `… and N more vectors`.
+- models: a header (provider, api, count, the next page's cursor) and the model table `aimux models` draws too.
+- batch: a header (provider, api, the result counts, the summed tokens), then per result a rule
+  `CUSTOM_ID · STATUS` and its document's own view (a chat answer, an embeddings summary) or its error.
+
+Every value from the input is drawn through rich_view.safe / sanitize.for_terminal (no live escape sequences).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from rich.console import RenderableType
+from rich.rule import Rule
+from rich.table import Table
+from rich.text import Text
+
+from aimux_cli.render.sanitize import for_terminal
+
+_SEP = " · "
+
+
+def iter_kind(doc: Mapping[str, Any]) -> Iterator[RenderableType]:
+    from aimux_cli.render import rich_view as rv
+
+    kind = doc.get("kind")
+    if kind == "embeddings":
+        yield from _embeddings(doc)
+    elif kind == "models":
+        yield _header(doc, [("models", Text(_models_count(doc)))])
+        models = [m for m in doc.get("models") or () if isinstance(m, Mapping)]
+        if models:
+            yield models_table(models)
+    elif kind == "batch":
+        yield from _batch(doc)
+    else:
+        yield rv.json_view(doc)
+        return
+    warnings = doc.get("warnings")
+    if isinstance(warnings, list) and warnings:
+        yield rv.warnings_view(warnings)
+
+
+def _header(doc: Mapping[str, Any], lines: list[tuple[str, Text]]) -> Text:
+    from aimux_cli.render.rich_view import safe
+
+    text = Text()
+    title = _SEP.join(safe(doc[k]) for k in ("provider", "model") if doc.get(k) not in (None, ""))
+    text.append(title or str(doc.get("kind")), style="bold")
+    details = _SEP.join(safe(doc[k]) for k in ("api", "id") if doc.get(k) not in (None, ""))
+    if details:
+        text.append(f"  {details}", style="dim")
+    for label, value in lines:
+        if value:
+            text.append(f"\n{label:<8}", style="dim")
+            text.append_text(value)
+    return text
+
+
+def _common(doc: Mapping[str, Any]) -> list[tuple[str, Text]]:
+    from aimux_cli.render import rich_view as rv
+
+    lines = [("tokens", rv.usage_line(doc.get("usage"))), ("timing", rv.timing_line(doc.get("timing")))]
+    if doc.get("cost") not in (None, ""):
+        lines.append(("cost", Text(rv.cost_text(doc))))
+    return lines
+
+
+def _embeddings(doc: Mapping[str, Any]) -> Iterator[RenderableType]:
+    from aimux_cli.render.rich_view import safe
+
+    dims = doc.get("dimensions")
+    dims = f"{safe(dims.get('min'))}–{safe(dims.get('max'))}" if isinstance(dims, Mapping) else safe(dims)
+    shape = f"{safe(doc.get('count'))} × {dims} {safe(doc.get('encoding'))}"
+    if doc.get("other_encodings"):
+        shape += f" (also {', '.join(safe(e) for e in doc['other_encodings'])})"
+    lines = [("vectors", Text(shape))]
+    norm = doc.get("norm")
+    if isinstance(norm, Mapping):
+        lines.append(("norm", Text(_SEP.join(f"{k} {_num(norm.get(k))}" for k in ("min", "mean", "max")))))
+    yield _header(doc, lines + _common(doc))
+    shown = [e for e in doc.get("embeddings") or () if isinstance(e, Mapping)]
+    if not shown:
+        return
+    texts = any("text" in e for e in shown)
+    grid = Table(show_edge=False, header_style="bold", pad_edge=False)
+    for name in ("#", "norm", "first values") + (("text",) if texts else ()):
+        grid.add_column(name, justify="right" if name in ("#", "norm") else "left", overflow="ellipsis",
+                        no_wrap=name == "text")
+    for e in shown:
+        head = ", ".join(_num(x) for x in e.get("head") or ()) + (" …" if e.get("head") else "")
+        cells = [safe(e.get("index")), _num(e.get("norm")) if e.get("norm") is not None else "?", head]
+        if texts:
+            cells.append(safe(e.get("text", "")))
+        grid.add_row(*(Text(for_terminal(c)) for c in cells))
+    yield grid
+    if doc.get("not_shown"):
+        yield Text(f"… and {safe(doc['not_shown'])} more vectors (-f json has every vector)", style="dim")
+
+
+def _models_count(doc: Mapping[str, Any]) -> str:
+    from aimux_cli.render.rich_view import safe
+
+    text = safe(doc.get("count"))
+    if isinstance(doc.get("next_page"), Mapping):
+        text += f"{_SEP}more on the next page ({safe(doc['next_page'])})"
+    return text
+
+
+def models_table(entries: list[Mapping[str, Any]]) -> Table:
+    """The model table of `aimux models` and of prettify's model lists: a provider column when the entries name
+    theirs, context length, creation date, owner, and OpenRouter-style prices per million tokens when any has
+    them."""
+    from aimux_cli.models import per_million
+
+    priced = any("pricing" in e for e in entries)
+    named = any("provider" in e for e in entries)
+    grid = Table(show_edge=False, header_style="bold", pad_edge=False)
+    columns = (["provider"] if named else []) + ["model", "context", "created", "owned by"] \
+        + (["$/M in", "$/M out"] if priced else [])
+    for name in columns:
+        grid.add_column(name, justify="right" if name in ("context", "$/M in", "$/M out") else "left")
+    for e in entries:
+        context = e.get("context_length")
+        cells = ([str(e.get("provider", ""))] if named else []) + [
+            str(e.get("id", "")), f"{context:,}" if isinstance(context, int) else "",
+            str(e.get("created", ""))[:10], str(e.get("owned_by", ""))]
+        if priced:
+            pricing = e.get("pricing") if isinstance(e.get("pricing"), Mapping) else {}
+            cells += [per_million(pricing.get("prompt")), per_million(pricing.get("completion"))]
+        grid.add_row(*(Text(for_terminal(c)) for c in cells))
+    return grid
+
+
+def _batch(doc: Mapping[str, Any]) -> Iterator[RenderableType]:
+    from aimux_cli.render import rich_view as rv
+
+    summary = doc.get("summary") if isinstance(doc.get("summary"), Mapping) else {}
+    counts = [f"{rv.safe(summary.get(k))} {k}" for k in ("succeeded", "errored", "canceled", "expired")
+              if summary.get(k)]
+    lines = [("results", Text(f"{rv.safe(summary.get('results', 0))}" + (": " + _SEP.join(counts) if counts
+                                                                            else ""))),
+             ("tokens", rv.usage_line(summary.get("usage")))]
+    yield _header(doc, lines)
+    for result in doc.get("results") or ():
+        if not isinstance(result, Mapping):
+            continue
+        status = result.get("status")
+        yield Rule(Text(f"{rv.safe(result.get('custom_id'))}{_SEP}{rv.safe(status)}",
+                        style="dim" if status == "succeeded" else "bold red"), style="dim")
+        inner = result.get("document")
+        if isinstance(inner, Mapping):
+            yield from rv.iter_view(inner)
+        elif isinstance(result.get("error"), Mapping):
+            yield rv.error_panel({"error": result["error"]})
+        else:
+            yield Text(f"no response ({rv.safe(status)})", style="yellow")
+
+
+def _num(value: Any) -> str:
+    from aimux_cli.render.rich_view import safe
+
+    return f"{value:.6g}" if isinstance(value, float) else safe(value)
