@@ -14,19 +14,22 @@ naming the flag (exit 2); a file that cannot be read or does not hold what it sh
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
 from typing import Any
 
 from aimux_cli.commands import ask_log
 from aimux_cli.errors import InputError, UsageError
 
 
-@dataclass
 class AskOptions:
-    prompt: list[str] = field(default_factory=list)
+    """ask's options, one attribute each, given as keywords (`AskOptions(prompt=[...], provider="groq")`).
+
+    A plain class, not a dataclass: generating a dataclass of this many fields cost ~1.2 ms of every ask's start-up.
+    Each attribute's default is below; a list default is a fresh list per instance."""
+
+    prompt: list[str] = []
     provider: str | None = None  # the first of `providers`
-    providers: list[str] = field(default_factory=list)  # -p a,b,c or -p repeated: fanned out (commands/ask_many.py)
-    fallback: list[str] = field(default_factory=list)  # --fallback NAME, repeatable: tried in order (ask_many.py)
+    providers: list[str] = []  # -p a,b,c or -p repeated: fanned out (commands/ask_many.py)
+    fallback: list[str] = []  # --fallback NAME, repeatable: tried in order (ask_many.py)
     model: str | None = None
     system: str | None = None
     temperature: float | None = None
@@ -42,19 +45,34 @@ class AskOptions:
     log: bool = True  # write the exchange to the log (aimux_cli/logdb.py) unless the config says `log = false`
     cont: bool = False  # -c/--continue: the newest logged conversation's turns come first (commands/ask_log.py)
     cid: str | None = None  # --cid: this conversation's turns come first
-    tool_results: list[str] = field(default_factory=list)  # --tool-result CALL=TEXT|CALL=@FILE (with -c/--cid)
+    tool_results: list[str] = []  # --tool-result CALL=TEXT|CALL=@FILE (with -c/--cid)
     # the request extras (issue 11), as given on the command line; `extras` is what gather() made of them
-    options: list[str] = field(default_factory=list)  # -o KEY=VALUE / KEY:=JSON, merged last into the body
+    options: list[str] = []  # -o KEY=VALUE / KEY:=JSON, merged last into the body
     body: str | None = None  # --body FILE|-: the request body as given (model and stream filled when absent)
-    tools: list[str] = field(default_factory=list)  # --tool FILE, repeatable
+    tools: list[str] = []  # --tool FILE, repeatable
     tool_choice: str | None = None  # --tool-choice auto|none|required|NAME
     schema: str | None = None  # --schema FILE|JSON: structured output, and the answer validated against it
     reasoning: str | None = None  # --reasoning none|low|medium|high
-    attach: list[str] = field(default_factory=list)  # -a FILE, repeatable: images and PDF
+    attach: list[str] = []  # -a FILE, repeatable: images and PDF
     verbose: bool = False  # -v: the request and the response's head on stderr (aimux_cli/exchange_view.py)
     curl: bool = False  # --curl: print the request as a curl command, send nothing
     dry_run: bool = False  # --dry-run: print the request body, send nothing
     extras: Any = None  # request_extras.Extras, set by gather(); None when no extras flag was given
+
+    def __init__(self, **values: Any) -> None:
+        unknown = set(values) - set(_DEFAULTS)
+        if unknown:
+            raise TypeError(f"AskOptions: unknown option(s) {', '.join(sorted(unknown))}")
+        for name, default in _DEFAULTS.items():
+            setattr(self, name, values[name] if name in values else (list(default) if isinstance(default, list)
+                                                                        else default))
+
+    def __repr__(self) -> str:
+        return "AskOptions(" + ", ".join(f"{k}={getattr(self, k)!r}" for k in _DEFAULTS) + ")"
+
+
+_DEFAULTS = {name: value for name, value in vars(AskOptions).items()
+             if not name.startswith("_") and not callable(value)}
 
 
 def gather(opts: AskOptions, stdin_isatty: bool, state: dict) -> tuple[list[dict], str | None]:
