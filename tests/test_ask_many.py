@@ -345,9 +345,10 @@ def draw(renderable, width: int = 100, height: int = 24) -> str:
     return console.file.getvalue()
 
 
-@pytest.mark.parametrize("width", [130, 100])
-def test_live_frame_side_by_side_or_stacked(snapshot, width):
-    """130 columns: three panels side by side; 100: stacked (under 40 columns each), each showing its tail."""
+@pytest.mark.parametrize("width", [130, 100, 70])
+def test_live_frame_in_rows_of_panels(snapshot, width):
+    """130 columns: three panels side by side; 100: two rows (two, then one), as under 40 columns three would be;
+    70: one a row. Each shows the end of its answer within its share of the 24 lines."""
     from aimux_cli.render.multi_view import Board
 
     clock = Clock()

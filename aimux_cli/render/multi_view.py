@@ -4,8 +4,8 @@ streaming live, each with its footer.
 `MultiView(console, lanes)` draws the lanes (render/lane.py) that the providers' threads fill:
 
 - live (an interactive console): a transient `rich.live.Live` region redrawn by the caller's `refresh()` (about
-  REFRESH times a second, from one thread: no refresh thread of Rich's own). Panels sit side by side when each gets
-  at least MIN_COLUMN columns, else one above the other; the region never grows past the screen (a Live taller than
+  REFRESH times a second, from one thread: no refresh thread of Rich's own). Panels sit side by side, in as few
+  rows as give each at least MIN_COLUMN columns; the region never grows past the screen (a Live taller than
   the screen cannot be erased), so each panel shows the end of its answer as Markdown, under a title (provider ·
   model, and a mark: a spinner while it runs, ✓ done, ✗ failed, ⚠ interrupted) and above a status line (waiting
   time and retry notices, then time to the first token, elapsed time and characters so far). A frame parses only
@@ -40,7 +40,7 @@ from aimux_cli.render.long_content import Chunked
 from aimux_cli.render.rich_view import choice_title, iter_blocks, markdown
 from aimux_cli.render.sanitize import for_terminal
 
-MIN_COLUMN = 40  # narrowest panel drawn side by side; narrower ones are stacked
+MIN_COLUMN = 40  # narrowest panel: fewer panels a row below that
 TAIL_CHARS = 6000  # most characters of an answer (and of its thinking) a live panel draws from, per frame
 REFRESH = 8  # frames a second, at most
 FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
@@ -114,19 +114,19 @@ class Board:
             yield part
 
     def parts(self, options: ConsoleOptions, console: Console | None = None) -> Iterator[RenderableType]:
-        """What to print: one renderable of panels side by side, or one panel per lane, stacked."""
+        """What to print: rows of panels, as many side by side as get MIN_COLUMN columns each, the rows as even as
+        can be (4 panels in 100 columns: two rows of two; 3 in 130: one row); a row per print."""
         count = len(self.lanes)
         width = options.max_width
-        side = count > 1 and width // count >= MIN_COLUMN
+        most = max(1, min(count, width // MIN_COLUMN))
+        rows = -(-count // most)
+        per_row = -(-count // rows)
         height = options.height or options.size.height
-        if side:
-            widths = [width // count + (1 if n < width % count else 0) for n in range(count)]
-            budget = None if self.final else max(1, height - 3)  # body lines: the region stays within the screen
-            yield _Row([self._panel(lane, budget, w) for lane, w in zip(self.lanes, widths)], widths)
-        else:
-            budget = None if self.final else max(1, (height - 1) // count - 2)
-            for lane in self.lanes:
-                yield _Sized(self._panel(lane, budget, width), width)
+        budget = None if self.final else max(1, (height - 1) // rows - 2)  # the region stays within the screen
+        for first in range(0, count, per_row):
+            lanes = self.lanes[first:first + per_row]
+            widths = [width // len(lanes) + (1 if n < width % len(lanes) else 0) for n in range(len(lanes))]
+            yield _Row([self._panel(lane, budget, w) for lane, w in zip(lanes, widths)], widths)
 
     def _panel(self, lane, budget: int | None, width: int) -> _Panel:
         now = self.clock()
@@ -193,17 +193,6 @@ class _Lines:
         for line in self.lines:
             yield from line
             yield Segment.line()
-
-
-class _Sized:
-    """One panel across the whole width, as tall as its lines."""
-
-    def __init__(self, panel: _Panel, width: int) -> None:
-        self.panel, self.width = panel, width
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        body, foot = self.panel.lines(console, options, self.width)
-        yield self.panel.panel(body + foot)
 
 
 class _Row:
