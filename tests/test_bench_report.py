@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from aimux_cli.bench_report import html, runs, svg
 from chromium_cdp import find_chromium, open_page
@@ -165,6 +166,28 @@ def test_without_samples_the_reports_own_series_over_time_are_drawn(tmp_path):
         (b["t_s"] + width / 2, b["output_tokens_per_s"]) for b in buckets]
 
 
+JSON = st.recursive(st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False)
+                    | st.text(max_size=20), lambda inner: st.lists(inner, max_size=4)
+                    | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12)
+FIELD = st.one_of(JSON, st.sampled_from(["ok", "rate_limit", "<b>", 0, 1.5, None, [], {}, [1, "x", None]]))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(st.sampled_from(["completed", "failed", "errors", "error_messages", "ttft_ms", "itl_ms",
+                                        "goodput", "over_time", "first_wave", "tokens_estimated", "x"]), FIELD),
+       st.lists(st.dictionaries(st.sampled_from(["status", "start_ms", "ttft_ms", "e2e_ms", "itl_ms",
+                                                 "output_tokens", "error", "connect_ms"]), FIELD), max_size=6),
+       st.dictionaries(st.sampled_from(["provider", "model", "client", "definitions", "x"]), FIELD))
+def test_any_values_in_a_report_are_drawn_or_skipped_never_a_crash(summary, requests, meta):
+    from aimux_cli.bench_report import compare
+
+    (run,) = runs.runs_of({"meta": meta, "summary": summary, "requests": requests}, "fuzz.json")
+    runs.label_runs([run])
+    page = html.render([run, runs.RunData("other.json", {}, {"completed": 1})])
+    assert page.endswith("</html>\n") and "<script" not in page
+    compare.view(compare.compare(run, run))
+
+
 # --- series (pure) ---
 
 def test_throughput_over_time_keeps_every_token_and_request():
@@ -205,6 +228,20 @@ def test_interval_widths_are_round():
     assert runs.interval_for(2.5) == 0.1
     assert runs.interval_for(60) == 2
     assert runs.interval_for(3600) == 120
+    assert runs.interval_for(0) == runs.interval_for(float("inf")) == 0.1
+
+
+def test_a_report_spanning_years_is_cut_into_a_few_intervals_not_millions():
+    # found by the property test: a start 1e14 ms (3,000 years) away made 1 hour the widest interval, then a list
+    # of 28 million intervals; a start past 1e15 ms is no measurement at all
+    run = runs.RunData("x", {}, {}, [
+        {"status": "ok", "start_ms": 0, "ttft_ms": 10, "e2e_ms": 20, "output_tokens": 5},
+        {"status": "ok", "start_ms": 1e14, "ttft_ms": 10, "e2e_ms": 20, "output_tokens": 5},
+        {"status": "ok", "start_ms": 1e300, "ttft_ms": 10, "e2e_ms": 20, "output_tokens": 5}])
+    width = runs.interval_for(runs.span_s([run]))
+    assert 29 < 1e11 / width <= 30
+    assert len(runs.tokens_over_time(run, width)) <= 32 and len(runs.latency_over_time(run, "ttft_ms", width)) == 2
+    assert runs.number(1e300) is None and runs.number(-1e16) is None and runs.number(1e14) == 1e14
 
 
 def test_labels_are_unique():

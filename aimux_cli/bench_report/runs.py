@@ -30,11 +30,14 @@ STAT_KEYS = ("mean", "median", "p90", "p95", "p99", "min", "max")
 _NICE_STEPS = (0.1, 0.2, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
 
 
+LIMIT = 1e15  # beyond this a figure is no measurement (1e15 ms is 31,000 years): read as missing, never drawn
+
+
 def number(value: Any) -> float | None:
-    """`value` as a float when it is a finite JSON number (not a bool), else None."""
+    """`value` as a float when it is a JSON number (not a bool) of magnitude below LIMIT, else None."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value) if math.isfinite(value) else None
+    return float(value) if -LIMIT < value < LIMIT else None
 
 
 @dataclass
@@ -90,7 +93,7 @@ class RunData:
 def _values_of(value: Any) -> list[float]:
     """A request's value of a metric as a list of numbers: [] for none, [v] for one, the numbers of a list."""
     if isinstance(value, list):
-        if all(type(v) is float or type(v) is int for v in value) and all(map(math.isfinite, value)):
+        if all((type(v) is float or type(v) is int) and -LIMIT < v < LIMIT for v in value):
             return value  # the common case, checked without a call per value
         return [v for v in map(number, value) if v is not None]
     one = number(value)
@@ -160,9 +163,12 @@ def label_runs(runs: list[RunData]) -> None:
 # --- series over time (pure) ---
 
 def interval_for(span_s: float, buckets: int = 30) -> float:
-    """A round interval width (seconds) that cuts `span_s` into about `buckets` intervals, at least 0.1 s."""
-    want = span_s / buckets
-    return next((step for step in _NICE_STEPS if step >= want), _NICE_STEPS[-1])
+    """A round interval width (seconds) that cuts `span_s` into about `buckets` intervals (never many more), at
+    least 0.1 s; whole hours past the longest round step."""
+    want = span_s / buckets if math.isfinite(span_s) and span_s > 0 else 0.0
+    if want > _NICE_STEPS[-1]:
+        return math.ceil(want / _NICE_STEPS[-1]) * _NICE_STEPS[-1]
+    return next(step for step in _NICE_STEPS if step >= want)
 
 
 def span_s(runs: list[RunData]) -> float:
