@@ -54,9 +54,10 @@ def free_port() -> int:
 
 
 def test_headless_run_writes_bench_providers_report(provider_server, locust_env, tmp_path):
-    out = tmp_path / "run.json"
+    out, page = tmp_path / "run.json", tmp_path / "run.html"
     done = subprocess.run(aimux("-p", "local", "-u", "3", "-n", "4", "-t", "3s", "-f", "json", "-o", str(out),
-                                env=locust_env), env=locust_env, cwd=ROOT, capture_output=True, timeout=300)
+                                "--html", str(page), env=locust_env),
+                          env=locust_env, cwd=ROOT, capture_output=True, timeout=300)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report == json.loads(out.read_text())
@@ -71,6 +72,7 @@ def test_headless_run_writes_bench_providers_report(provider_server, locust_env,
     starts = [r["start_ms"] for r in report["requests"]]
     assert starts == sorted(starts) and starts[0] == 0
     assert KEY not in done.stdout.decode() and KEY not in done.stderr.decode()
+    assert "local · locust-model" in page.read_text() and KEY not in page.read_text()
 
 
 def test_a_master_and_two_workers_merge_every_sample(provider_server, locust_env, tmp_path):
