@@ -14,22 +14,13 @@ from contextlib import nullcontext
 
 from aimux_cli import output
 from aimux_cli.commands import ask_log
-from aimux_cli.commands.ask_exchange import Exchange
+from aimux_cli.commands.ask_exchange import Exchange, new_exchange
 from aimux_cli.errors import AimuxError, ExitCode, internal_error_line
 from aimux_cli.live import INTERRUPTS, interrupted_line
 from aimux_cli.present import scrubbed, warn
 from aimux_cli.render.lane import Lane
 
 TICK = 0.25  # seconds between looks at the providers when no view is drawn (an ending one wakes the loop at once)
-
-
-def new_exchange(cls, opts, env, resolved, prepared, raw: bool):
-    """An Exchange (or a subclass) set up as commands/ask.py sets up its one."""
-    exchange = cls(prepared, resolved.wire, resolved.timeout, opts.retries, raw)
-    exchange.model = resolved.model
-    exchange.log = opts.log
-    exchange.extras = opts.extras
-    return exchange
 
 
 class LaneExchange(Exchange):
@@ -90,7 +81,7 @@ class Run:
 
     def __init__(self, opts, env, resolved, prepared, wake: threading.Event) -> None:
         self.lane = Lane(prepared.provider, resolved.model)
-        self.exchange = new_exchange(LaneExchange, opts, env, resolved, prepared, False)
+        self.exchange = new_exchange(opts, env, resolved, prepared, False, cls=LaneExchange)
         self.exchange.view = self.lane
         self.wake = wake
         self.doc = self.cut = self.exc = None
@@ -184,7 +175,6 @@ def _views(opts, env, fmt: str, runs: list[Run]):
         for run in runs:
             verbose_label(run.lane.name)
             show(request_lines(run.exchange.prepared), env)
-            run.exchange.verbose_env = env
     view = waiting = None
     if fmt == "rich":
         from aimux_cli.render.multi_view import MultiView

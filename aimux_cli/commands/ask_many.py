@@ -38,8 +38,7 @@ from __future__ import annotations
 
 from aimux_cli import output
 from aimux_cli.commands import ask_log
-from aimux_cli.commands.ask_exchange import Exchange, unsent
-from aimux_cli.commands.ask_fanout import new_exchange
+from aimux_cli.commands.ask_exchange import Exchange, new_exchange, unsent
 from aimux_cli.commands.ask_input import AskOptions, gather, prepare
 from aimux_cli.errors import AimuxError, UsageError
 from aimux_cli.live import INTERRUPTS, View
@@ -135,7 +134,7 @@ class FallBack(Exception):
 def fallback(opts: AskOptions, env, fmt: str, plans: list, state: dict) -> int:
     failed: list[dict] = []  # provider, exit_code, error of each that failed first
     for n, (resolved, prepared) in enumerate(plans):
-        exchange = new_exchange(Attempt, opts, env, resolved, prepared, fmt == "raw")
+        exchange = new_exchange(opts, env, resolved, prepared, fmt == "raw", cls=Attempt)
         exchange.last = n == len(plans) - 1
         exchange.label = prepared.provider
         exchange.client_extra = {"provider": prepared.provider, **({"fallback": list(failed)} if failed else {})}
@@ -165,7 +164,6 @@ def _attempt(opts: AskOptions, env, fmt: str, exchange: Attempt, state: dict) ->
         from aimux_cli.exchange_view import request_lines, show
 
         show(request_lines(exchange.prepared), env)
-        exchange.verbose_env = env
     waiting = None if opts.debug or not env.interactive("stderr") else f"waiting for {exchange.prepared.provider}"
     with INTERRUPTS:
         view = exchange.view = state["view"] = View(fmt, env, opts.thinking, waiting)
