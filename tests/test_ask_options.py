@@ -218,3 +218,12 @@ def test_help_documents_every_flag_with_an_example():
     for example in ("-o thinking.budget_tokens:=2048", "--body", "--tool ", "--tool-choice", "--schema ",
                     "--reasoning ", "-a ", "-v ", "--curl", "--dry-run"):
         assert f"aimux ask" in readme and example in readme, example
+
+
+def test_schema_from_stdin_is_not_taken_for_the_prompt(server, inline):
+    route(server, "gemini", Reply.file(DATA / "gemini-person-valid.json"), stream=False)
+    result = inline("ask", "-p", "gemini", "--no-stream", "--schema", "-", "-f", "json", "who?",
+                    stdin=Path(SCHEMA).read_bytes())
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["schema"]["valid"] is True
+    assert json.dumps(sent(server)["contents"]) == json.dumps([{"role": "user", "parts": [{"text": "who?"}]}])
