@@ -172,7 +172,7 @@ def bench_compare(
 
 @bench_app.command(
     "locust",
-    help="Measure a provider as bench provider does, on Locust (pip install 'aimux[distributed]'): headless here, "
+    help="Measure a provider as bench provider does, on Locust (pip install 'aimux\\[distributed]'): headless here, "
     "or across machines with --master and --worker; the master merges every sample into one report. Examples: "
     "aimux bench locust -p local -u 64 -t 60s -o run.json; aimux bench locust -p local --master --expect-workers 2 "
     "-u 128 -t 5m -o run.json; aimux bench locust -p local --worker --master-host 10.0.0.5",

@@ -115,6 +115,9 @@ def test_options_and_errors(locust_env):
     for part in ("--headless", "-u 8", "-r 8", "-t 1m", "--aimux-requests-per-user 5", "--master",
                  "--expect-workers 3", "--aimux-output /tmp/r.json", "--exit-code-on-error 0"):
         assert part in joined
+    shown = subprocess.run([sys.executable, "-m", "aimux_cli", "bench", "--help"], env={**locust_env, "COLUMNS": "200"},
+                           cwd=ROOT, capture_output=True, timeout=120).stdout.decode()
+    assert "pip install 'aimux[distributed]'" in shown  # not eaten as Rich markup
     worker = " ".join(locust_args(LocustOptions(provider="local", worker=True, master_host="10.0.0.5"), None))
     assert "--worker --master-host 10.0.0.5" in worker and "--headless" not in worker
     for bad, says in ((["-p", "nope"], "nope"), (["-p", "local", "--master", "--worker"], "not both"), ([], "-p NAME")):
