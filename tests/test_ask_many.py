@@ -218,6 +218,13 @@ def test_what_several_providers_cannot_do_is_a_usage_error(server, args, message
     assert len(result.stderr.splitlines()) == 1 and server.count() == 0
 
 
+def test_fallback_to_the_default_provider_itself_is_a_usage_error(server):
+    server.config.write_text('default_provider = "openai"\n' + server.config.read_text())
+    result = ask(server, "--fallback", "openai", "hello")
+    assert result.returncode == 2 and b"provider 'openai' is named twice" in result.stderr
+    assert server.count() == 0
+
+
 def test_an_unknown_provider_in_the_list_sends_nothing(server):
     result = ask(server, "-p", "openai,nope", "hello")
     assert result.returncode == 3 and b"unknown provider 'nope'" in result.stderr

@@ -58,6 +58,10 @@ def run_many(opts: AskOptions) -> int:
     state: dict = {}
     messages, system = gather(opts, env.stdin_isatty, state)
     plans = [prepare(opts, name, messages, system) for name in chain]  # exit 3 here, before anything is sent
+    names = [prepared.provider for _, prepared in plans]
+    twice = next((name for n, name in enumerate(names) if name in names[:n]), None)
+    if twice is not None:  # the default provider (no -p) named again with --fallback
+        raise UsageError(f"provider {twice!r} is named twice")
     if opts.curl or opts.dry_run:  # nothing is sent, so nothing is logged
         for resolved, prepared in plans:
             if opts.curl:
