@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from fuzz.harness import prettify, run_case
+from fuzz.harness import run_case
+from kinds_support import cli
 
 from aimux_cli import wire
 from aimux_cli.inputs import Source
@@ -28,8 +29,8 @@ def _lines(name: str) -> list[dict]:
 @pytest.mark.parametrize("name", FILES)
 @pytest.mark.parametrize("fmt", ["text", "rich"])
 def test_formats(name, fmt, snapshot):
-    run = prettify((FIX / name).read_bytes(), fmt, trace=False)
-    assert run.code == 0 and run.exc is None
+    run = cli((FIX / name).read_bytes(), fmt)
+    assert run.code == 0
     assert (run.stdout, run.stderr) == snapshot
 
 
@@ -65,7 +66,7 @@ def test_embeddings_batch_keeps_vectors_in_json_only():
     assert doc["status"] == "ok" and doc["summary"]["usage"] == {"input_tokens": 8, "total_tokens": 8}
     inner = doc["results"][0]["document"]
     assert inner["kind"] == "embeddings" and "vectors" not in inner
-    as_json = json.loads(prettify(data, "json", trace=False).stdout)
+    as_json = json.loads(cli(data, "json").stdout)
     sent = _lines("openai-embeddings-output.ndjson")[0]["response"]["body"]["data"][0]["embedding"]
     assert as_json["results"][0]["document"]["vectors"] == [sent]
 
@@ -75,7 +76,8 @@ def test_fail_exits_with_the_first_failed_results_code():
     from aimux_cli.present import exit_code_of
 
     data = (FIX / "openai-output.ndjson").read_bytes()
-    assert prettify(data, "toon", trace=False).code == 0  # without --fail
+    assert cli(data, "toon").code == 0  # without --fail
+    assert cli(data, "toon", fail=True).code == 7
     outcome = normalize(Source("x", data))
     first = outcome.document.fields["results"][2]["error"]  # request-3, HTTP 400
     assert exit_code_of(outcome.document, True) == int(exit_code_for_error(first)) == 7
@@ -91,8 +93,8 @@ def test_one_line_is_a_batch_of_one():
 
 def test_follow_reads_a_batch_whole():
     data = (FIX / "anthropic-results.ndjson").read_bytes()
-    followed = prettify(data, "json --follow", trace=False)
-    assert followed.code == 0 and followed.stdout == prettify(data, "json", trace=False).stdout
+    followed = cli(data, "json --follow")
+    assert followed.code == 0 and followed.stdout == cli(data, "json").stdout
 
 
 def test_a_line_that_is_not_a_batch_result_is_left_out_with_a_warning():
@@ -124,3 +126,12 @@ def test_chat_streams_with_custom_id_are_not_batches():
            b'"done":true,"done_reason":"stop","custom_id":"x"}\n'
     doc = _data(data)
     assert "kind" not in doc and doc["api"] == "ollama.chat"
+
+
+def test_the_rich_view_of_a_large_batch_draws_the_first_hundred_results():
+    line = (FIX / "openai-output.ndjson").read_text().splitlines()[0]
+    data = "".join(line.replace('"request-1"', f'"r-{i}"') + "\n" for i in range(130)).encode()
+    rich = cli(data, "rich").stdout
+    assert "r-99 · succeeded" in rich and "r-100 · " not in rich
+    assert "… and 30 more results (-f toon, -f json and -f text have them all)" in rich
+    assert "== r-129 · succeeded ==" in cli(data, "text").stdout

@@ -13,6 +13,7 @@ import orjson
 import pytest
 import toon_format
 from fuzz.harness import prettify, run_case
+from kinds_support import cli
 
 from aimux_cli.inputs import Source
 from aimux_cli.prettify import normalize
@@ -30,16 +31,16 @@ def _doc(name: str) -> dict:
 @pytest.mark.parametrize("name", FILES)
 @pytest.mark.parametrize("fmt", ["text", "rich"])
 def test_formats(name, fmt, snapshot):
-    run = prettify((FIX / name).read_bytes(), fmt, trace=False)
-    assert run.code == 0 and run.exc is None, run.stderr
+    run = cli((FIX / name).read_bytes(), fmt)
+    assert run.code == 0, run.stderr
     assert run.stdout == snapshot
 
 
 @pytest.mark.parametrize("name", FILES)
 def test_json_keeps_the_vectors_as_sent_and_toon_never_has_them(name):
     raw = json.loads((FIX / name).read_bytes())
-    as_json = json.loads(prettify((FIX / name).read_bytes(), "json", trace=False).stdout)
-    as_toon = toon_format.decode(prettify((FIX / name).read_bytes(), "toon", trace=False).stdout)
+    as_json = json.loads(cli((FIX / name).read_bytes(), "json").stdout)
+    as_toon = toon_format.decode(cli((FIX / name).read_bytes(), "toon").stdout)
     if "data" in raw:
         sent = [d["embedding"] for d in raw["data"]]
     elif isinstance(raw.get("embeddings"), dict):
@@ -85,7 +86,7 @@ def test_many_vectors_list_five_and_count_the_rest():
     raw = json.loads((FIX / "openai-many.json").read_bytes())
     norms = [math.sqrt(sum(x * x for x in d["embedding"])) for d in raw["data"]]
     assert doc["norm"] == {"min": round(min(norms), 6), "mean": round(sum(norms) / 12, 6), "max": round(max(norms), 6)}
-    text = prettify((FIX / "openai-many.json").read_bytes(), "text", trace=False).stdout
+    text = cli((FIX / "openai-many.json").read_bytes(), "text").stdout
     assert text.splitlines()[-1] == "… and 7 more"
 
 
@@ -138,7 +139,7 @@ def test_bad_base64_length_is_a_warning():
 def test_terminal_escapes_in_cohere_texts_are_not_live():
     body = {"id": "x", "embeddings": {"float": [[1.0, 0.0]]}, "texts": ["\x1b]0;pwned\x07\x1b[31mred"],
             "meta": {}, "response_type": "embeddings_by_type"}
-    run = prettify(json.dumps(body).encode(), "rich", trace=False)
+    run = cli(json.dumps(body).encode(), "rich")
     assert run.code == 0 and "\x1b" not in run.stdout and "\x07" not in run.stdout
 
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from fuzz.harness import prettify
+from kinds_support import cli
 
 from aimux_cli.inputs import Source
 from aimux_cli.models import entry
@@ -24,8 +24,8 @@ def _data(value) -> dict | list:
 @pytest.mark.parametrize("name", FILES)
 @pytest.mark.parametrize("fmt", ["text", "rich"])
 def test_formats(name, fmt, snapshot):
-    run = prettify((FIX / name).read_bytes(), fmt, trace=False)
-    assert run.code == 0 and run.exc is None, run.stderr
+    run = cli((FIX / name).read_bytes(), fmt)
+    assert run.code == 0, run.stderr
     assert run.stdout == snapshot
 
 
@@ -42,7 +42,7 @@ def test_entries_are_those_of_aimux_models(name, api, provider, wire):
     assert (doc["kind"], doc["api"], doc.get("provider")) == ("models", api, provider)
     raws = raw.get("data") or raw.get("models")
     assert doc["models"] == [entry(wire, r) for r in raws] and doc["count"] == len(raws)
-    text = prettify((FIX / name).read_bytes(), "text", trace=False).stdout
+    text = cli((FIX / name).read_bytes(), "text").stdout
     assert text.splitlines() == [e["id"] for e in doc["models"]]
 
 
@@ -81,6 +81,14 @@ def test_an_entry_without_id_is_left_out_with_a_warning():
 
 
 def test_model_ids_with_escapes_are_not_live_on_a_terminal():
-    body = {"object": "list", "data": [{"object": "model", "id": "evil\x1b[2J\x1b]8;;http://x\x07", "owned_by": "\x9b31m"}]}
-    run = prettify(json.dumps(body).encode(), "rich", trace=False)
+    body = {"object": "list",
+            "data": [{"object": "model", "id": "evil\x1b[2J\x1b]8;;http://x\x07", "owned_by": "\x9b31m"}]}
+    run = cli(json.dumps(body).encode(), "rich")
     assert run.code == 0 and "\x1b" not in run.stdout and "\x9b" not in run.stdout
+
+
+def test_the_rich_table_of_a_long_list_is_bounded_and_text_has_every_id():
+    body = json.dumps({"object": "list", "data": [{"object": "model", "id": f"m-{i}"} for i in range(1500)]}).encode()
+    rich = cli(body, "rich").stdout
+    assert "m-999 " in rich and "m-1000 " not in rich and "… and 500 more models (-f text lists every id)" in rich
+    assert cli(body, "text").stdout.splitlines()[-1] == "m-1499"

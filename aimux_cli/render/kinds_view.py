@@ -2,9 +2,11 @@
 
 - embeddings: a header (provider, model, api; shape `3 × 1536 float`; norm min/mean/max; tokens; timing; cost),
   then a table of the listed vectors (index, norm, first values, Cohere's input text) and `… and N more vectors`.
-- models: a header (provider, api, count, the next page's cursor) and the model table `aimux models` draws too.
+- models: a header (provider, api, count, the next page's cursor) and the model table `aimux models` draws too
+  (the first MODELS_SHOWN rows).
 - batch: a header (provider, api, the result counts, the summed tokens), then per result a rule
-  `CUSTOM_ID · STATUS` and its document's own view (a chat answer, an embeddings summary) or its error.
+  `CUSTOM_ID · STATUS` and its document's own view (a chat answer, an embeddings summary) or its error; the first
+  RESULTS_SHOWN results, then how many more (the other formats have them all).
 
 Every value from the input is drawn through rich_view.safe / sanitize.for_terminal (no live escape sequences).
 """
@@ -22,6 +24,8 @@ from rich.text import Text
 from aimux_cli.render.sanitize import for_terminal
 
 _SEP = " · "
+RESULTS_SHOWN = 100  # batch results drawn one by one; the summary counts them all
+MODELS_SHOWN = 1000  # rows of a model list's table
 
 
 def iter_kind(doc: Mapping[str, Any]) -> Iterator[RenderableType]:
@@ -34,7 +38,9 @@ def iter_kind(doc: Mapping[str, Any]) -> Iterator[RenderableType]:
         yield _header(doc, [("models", Text(_models_count(doc)))])
         models = [m for m in doc.get("models") or () if isinstance(m, Mapping)]
         if models:
-            yield models_table(models)
+            yield models_table(models[:MODELS_SHOWN])
+        if len(models) > MODELS_SHOWN:  # Rich measures every row of a table: ~2,000 rows a second
+            yield Text(f"… and {len(models) - MODELS_SHOWN:,} more models (-f text lists every id)", style="dim")
     elif kind == "batch":
         yield from _batch(doc)
     else:
@@ -50,7 +56,7 @@ def _header(doc: Mapping[str, Any], lines: list[tuple[str, Text]]) -> Text:
 
     text = Text()
     title = _SEP.join(safe(doc[k]) for k in ("provider", "model") if doc.get(k) not in (None, ""))
-    text.append(title or str(doc.get("kind")), style="bold")
+    text.append(title or {"models": "model list"}.get(doc.get("kind"), str(doc.get("kind"))), style="bold")
     details = _SEP.join(safe(doc[k]) for k in ("api", "id") if doc.get(k) not in (None, ""))
     if details:
         text.append(f"  {details}", style="dim")
@@ -146,7 +152,12 @@ def _batch(doc: Mapping[str, Any]) -> Iterator[RenderableType]:
                                                                             else ""))),
              ("tokens", rv.usage_line(summary.get("usage")))]
     yield _header(doc, lines)
-    for result in doc.get("results") or ():
+    results = doc.get("results") or ()
+    for n, result in enumerate(results):
+        if n == RESULTS_SHOWN:  # a batch holds up to 50,000 requests: Rich draws ~1,000 views a second
+            yield Text(f"… and {len(results) - n:,} more results (-f toon, -f json and -f text have them all)",
+                       style="dim")
+            break
         if not isinstance(result, Mapping):
             continue
         status = result.get("status")
