@@ -125,7 +125,7 @@ def plan(names: Sequence[str] = (), *, strict: bool = False, env: Mapping[str, s
         if name not in rows:
             raise ConfigError(f"unknown provider {name!r} (known: {cfg.names_line(config.providers)})")
     chosen = list(dict.fromkeys(names)) or sorted(
-        n for n, row in rows.items() if n in config.providers or (row.key_env and env.get(row.key_env, "").strip())
+        n for n, row in rows.items() if n in config.providers or _has_key(row, env)
     )
     targets = [_with_choices(_target(name, rows[name], strict, env, config), config, checks, budget)
                for name in chosen]
@@ -134,14 +134,19 @@ def plan(names: Sequence[str] = (), *, strict: bool = False, env: Mapping[str, s
     return targets
 
 
+def _has_key(row: Any, env: Mapping[str, str]) -> bool:
+    """Whether the row's key variable, or one of its others (`key_env_also`: Cohere's two names), is set."""
+    return bool(row.key_env) and any(env.get(v, "").strip() for v in (row.key_env, *row.key_env_also))
+
+
 def _target(name: str, row: Any, strict: bool, env: Mapping[str, str], config: Config) -> Target:
     from aimux_cli import config as cfg
     from aimux_cli.request import safe_url
 
     settings = config.providers.get(name, cfg.ProviderSettings())
     model, base_url = row.default_model, safe_url(row.base_url)
-    if row.key_env and not env.get(row.key_env, "").strip() and not settings.api_key_cmd:
-        problem = f"no API key: set {row.key_env} (or api_key_cmd in {config.path})"
+    if row.key_env and not _has_key(row, env) and not settings.api_key_cmd:
+        problem = f"no API key: set {' or '.join((row.key_env, *row.key_env_also))} (or api_key_cmd in {config.path})"
         return Target(name, model, base_url, problem=problem, status="fail" if strict else "skip")
     try:
         resolved = cfg.resolve(name, env=env, config=config)
