@@ -43,6 +43,8 @@ _SECRET_WORDS = ("key", "token", "secret", "auth", "password")
 _MAX_COMPLETION_TOKENS = {"openai"}
 # Providers that refuse `stream_options` (Mistral: 422 extra_forbidden) and send the usage chunk without it.
 _NO_STREAM_OPTIONS = {"mistral"}
+# Wires whose URL names the model and whether the answer streams: their bodies have neither `model` nor `stream`.
+URL_MODEL_AND_STREAM = ("gemini.generate", "bedrock.converse")
 
 
 @dataclass(frozen=True)
@@ -153,8 +155,8 @@ def build(
 
 
 def _checked_options(wire: str, options: tuple) -> tuple:
-    if wire == "gemini.generate" and any(parts[0] in ("stream", "model") for parts, _ in options):
-        raise UsageError("-o stream/model: gemini.generate has neither in its body: the URL names the model "
+    if wire in URL_MODEL_AND_STREAM and any(parts[0] in ("stream", "model") for parts, _ in options):
+        raise UsageError(f"-o stream/model: {wire} has neither in its body: the URL names the model "
                          "(--model) and whether it streams (--no-stream)")
     return options
 
@@ -167,8 +169,8 @@ def _prepared(resolved: ResolvedProvider, path: str, body: dict, wire_headers: d
 
 
 def _stream_of(wire: str, body: dict, stream: bool) -> bool:
-    """Whether the response will be a stream, as the body (after -o) says; Gemini's is in the URL."""
-    if wire == "gemini.generate":
+    """Whether the response will be a stream, as the body (after -o) says; Gemini's and Bedrock's are in the URL."""
+    if wire in URL_MODEL_AND_STREAM:
         return stream
     value = body.get("stream", wire == "ollama.chat")  # Ollama streams unless told not to
     return value is True
@@ -176,8 +178,8 @@ def _stream_of(wire: str, body: dict, stream: bool) -> bool:
 
 def _from_body(resolved: ResolvedProvider, extras: Extras, model: str | None, stream: bool, given: tuple) -> \
         PreparedRequest:
-    """--body: the body as given, `model` and `stream` added when absent, then the -o options. Gemini's model and
-    streaming are in the URL: a `model` key in the body picks the URL's model, and is taken out of the body."""
+    """--body: the body as given, `model` and `stream` added when absent, then the -o options. Gemini's and Bedrock's
+    model and streaming are in the URL: a `model` key in the body picks the URL's model, and is taken out of it."""
     from aimux_cli.request_extras import merge_options
 
     if any(v is not None for v in given) or extras.tools or extras.schema is not None or extras.attachments \
@@ -187,10 +189,11 @@ def _from_body(resolved: ResolvedProvider, extras: Extras, model: str | None, st
                          "(use -o to change the body)")
     body = merge_options(copy.deepcopy(extras.body), _checked_options(resolved.wire, extras.options))
     name = model or resolved.model
-    if resolved.wire == "gemini.generate":
+    if resolved.wire in URL_MODEL_AND_STREAM:
         name = body.pop("model", None) if isinstance(body.get("model"), str) else name
-        path, _, _ = _gemini(_Args(name or resolved.model, [], None, None, None, stream), resolved)
-        return _prepared(resolved, path, body, {}, stream)
+        path, _, wire_headers = _builder(resolved.wire)(_Args(name or resolved.model, [], None, None, None, stream),
+                                                        resolved)
+        return _prepared(resolved, path, body, wire_headers, stream)
     body.setdefault("model", name)
     body.setdefault("stream", stream)
     path, _, wire_headers = _builder(resolved.wire)(_Args(name, [], None, None, None, stream), resolved)
