@@ -42,7 +42,8 @@ KEY_CMD_TIMEOUT = 30.0  # seconds; a password manager may wait for an unlock
 KEY_CMD_LIMIT = 8192  # bytes of api_key_cmd output, and characters of a key, at most (servers cap a header at 8 KiB)
 MAX_TIMEOUT = 86400.0  # seconds: a day; larger values overflow some event loops' timers
 MAX_CONFIG_BYTES = 64 * 2**20  # a config file this large is a mistake (50,000 providers take 2.2 MB)
-NAMES_SHOWN = 12  # provider names listed in an "unknown provider" message before "and N more"
+# names listed in an "unknown provider" message before "and N more": every built-in provider (14) and a few more
+NAMES_SHOWN = 20
 _TOP_KEYS = ("default_provider", "providers", "log")
 _TABLE_KEYS = ("wire", "base_url", "api_key_env", "api_key_cmd", "model", "headers", "timeout", "auth",
                "checks", "max_ttft_ms", "max_latency_ms", "min_tps")  # the last four: test-providers (health.py)
