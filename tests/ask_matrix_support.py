@@ -66,6 +66,7 @@ WIRES = {
                         ("openai/chat-text-stream.sse", "openai/chat-text.json"),
                         ("openai/chat-two-tool-calls-stream.sse", "openai/chat-two-tool-calls.json"),
                         ("authorization", f"Bearer {KEY}")),
+    # openai.responses: no recorded text-only stream; the reasoning + text + function call stream stands in
     "openai.responses": Wire("responses", "gpt-5-mini", "/v1/responses", "/v1/responses",
                              ("openai-responses/reasoning-summary-function-call-stream.sse",
                               "openai-responses/text.json"),
@@ -242,7 +243,7 @@ def tool_names(wire: str, body: dict) -> list[str]:
         elif wire == "gemini.generate":
             for decl in tool["functionDeclarations"]:
                 # weather.tool.json has additionalProperties: not in Gemini's OpenAPI subset -> parametersJsonSchema
-                assert ("parametersJsonSchema" in decl) != ("parameters" in decl), decl
+                assert "parameters" not in decl and decl["parametersJsonSchema"]["type"] == "object", decl
                 names.append(decl["name"])
         else:
             assert tool["toolSpec"]["inputSchema"]["json"]["type"] == "object", tool

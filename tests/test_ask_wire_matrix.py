@@ -476,3 +476,20 @@ def test_a_model_in_a_converse_body_picks_the_url(ask, server, tmp_path):
     assert seen.path == "/model/amazon.nova-pro-v1%3A0/converse-stream"
     assert seen.json() == m.BODIES["bedrock.converse"]
     assert "first_token_s" in json.loads(result.stdout)["client"]
+
+
+@pytest.mark.parametrize(("wire", "args"), [
+    ("ollama.chat", ["-a", str(m.ATTACH / "page.pdf")]),
+    ("cohere.chat", ["-a", str(m.ATTACH / "page.pdf")]),
+    ("ollama.chat", ["--tool", str(m.TOOL), "--tool-choice", "required"]),
+    ("cohere.chat", ["--tool", str(m.TOOL), "--tool-choice", "get_weather"]),
+])
+def test_what_a_wire_cannot_carry_exits_2_as_a_process(server, wire, args):
+    """The real exit status and stderr of a refusal (the in-process matrix checks every such case): one line, exit 2
+    (errors.py's usage code), nothing sent, nothing on stdout."""
+    server.requests.clear()
+    result = subprocess.run([sys.executable, "-m", "aimux_cli", "ask", "-p", m.WIRES[wire].provider, *args, "hi"],
+                            capture_output=True, cwd=ROOT, env=environment(server), timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith(b"aimux: error:")
+    assert result.stdout == b"" and server.requests == []
