@@ -145,7 +145,12 @@ def step(config: Path, concurrency: int, processes: int, loop: str, rounds: int,
     server_pct = round(100 * (cpu_seconds(server_pid) - cpu0) / (time.monotonic() - t0), 1)
     if done.returncode != 0:
         return {"concurrency": concurrency, "error": done.stderr.decode().strip()[:200]}
-    report = json.loads(done.stdout)
+    try:
+        report = json.loads(done.stdout)
+    except ValueError as exc:  # keep what came, to look at
+        kept = Path(tempfile.gettempdir()) / f"bench_scale-{concurrency}-{processes}-{loop}.out"
+        kept.write_bytes(done.stdout)
+        return {"concurrency": concurrency, "error": f"report not JSON ({exc}); {len(done.stdout)} bytes in {kept}"}
     summary, client = report["summary"], report["meta"]["client"]
     cpu = sum(w["cpu_s"] for w in client["workers"])
     return {"concurrency": concurrency, "itl_median_ms": summary["itl_ms"]["median"],
