@@ -85,6 +85,11 @@ def emit(outcome, fmt: str, opts: PrettifyOptions, env, *, label: str | None = N
     if fmt == "toon":
         _emit_toon(outcome, opts, env, label, first)
         return
+    if fmt == "json" and getattr(outcome.document, "kind", None):  # a batch, vectors: in pieces (aimux_cli/kinds)
+        from aimux_cli.render.sanitize import for_terminal
+        for piece in outcome.document.json_pieces():
+            output.write(for_terminal(piece) if env.stdout_isatty else piece)
+        return
     text = render(outcome, fmt, opts)
     if env.stdout_isatty:
         # JSON and TOON escape C0 controls, but not C1, bidi or zero-width characters: on a terminal every format
@@ -144,7 +149,7 @@ def render(outcome, fmt: str, opts: PrettifyOptions) -> str:
     """The text of an outcome for the piped formats (toon, json, text)."""
     data = outcome.data
     if fmt == "json" and getattr(outcome.document, "kind", None):  # embeddings keep their vectors in -f json only
-        data = outcome.document.to_dict(vectors=True)
+        return "".join(outcome.document.json_pieces())
     if fmt == "toon":
         from aimux_cli.toon import DELIMITERS, encode
         text = encode(data, indent=opts.indent, delimiter=DELIMITERS[opts.delimiter])

@@ -135,3 +135,10 @@ def test_the_rich_view_of_a_large_batch_draws_the_first_hundred_results():
     assert "r-99 · succeeded" in rich and "r-100 · " not in rich
     assert "… and 30 more results (-f toon, -f json and -f text have them all)" in rich
     assert "== r-129 · succeeded ==" in cli(data, "text").stdout
+
+
+def test_warnings_are_bounded_as_a_chat_documents_are():
+    line = (FIX / "openai-output.ndjson").read_text().splitlines()[0]
+    data = (line + "\n" + "".join(f'{{"x": {i}}}\n' for i in range(50))).encode()
+    warnings = _data(data)["warnings"]
+    assert len(warnings) == 21 and warnings[-1] == "… and 30 more warning(s)"

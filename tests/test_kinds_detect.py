@@ -61,3 +61,15 @@ def test_cohere_billed_units_read_as_units():
     doc = {"provider": "cohere", "cost": {"billed_units": {"input_tokens": 7, "output_tokens": 1088}}}
     assert cost_text(doc) == "billed 7 input tokens · 1,088 output tokens"
     assert cost_text({"provider": "x", "cost": {"billed_units": {}}}) == '{"billed_units":{}}'
+
+
+@pytest.mark.parametrize("rel", sorted(str(p.relative_to(FIXTURES)) for kind in OTHER_KINDS
+                                       for p in (FIXTURES / kind).iterdir()))
+def test_json_in_pieces_is_the_whole_document(rel):
+    """-f json of another kind is written a list element at a time (memory); the text is that of the whole."""
+    from aimux_cli.jsondump import dumps
+
+    doc = normalize(Source(rel, (FIXTURES / rel).read_bytes())).document
+    pieces = list(doc.json_pieces())
+    assert "".join(pieces) == dumps(doc.to_dict(vectors=True), 2) + "\n"
+    assert len(pieces) > 2

@@ -17,6 +17,7 @@ output and Anthropic message-batch results, each line's body normalized by the w
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 # what the kind modules may raise on a shape they do not understand (as wire.SHAPE_ERRORS)
@@ -26,9 +27,11 @@ SHAPE_ERRORS = (TypeError, KeyError, AttributeError, ValueError, IndexError, Rec
 class KindDocument:
     """A document of another kind than chat (`kind`: embeddings, models or batch).
 
-    `fields`: the kind's own fields in their order (docs/document.md); `vectors`: the fields only `-f json` writes
-    (`to_dict(vectors=True)`: the embeddings as sent). It offers what presenting a chat document reads (status, error,
-    blocks, safety, warnings), so the exit code and the notes of `-f text` work unchanged."""
+    `fields`: the kind's own fields in their order (docs/document.md), plain values (a batch's results hold their
+    documents as dicts); `vectors`: the fields only `-f json` writes (`to_dict(vectors=True)`: the embeddings as
+    sent; for a batch, those of each result's embeddings document by result number). It offers what presenting a
+    chat document reads (status, error, blocks, safety, warnings), so the exit code and the notes of `-f text`
+    work unchanged. `warnings` keeps MAX_WARNINGS distinct ones, as a chat document does, then counts the rest."""
 
     __slots__ = ("kind", "api", "provider", "model", "status", "fields", "error", "warnings", "vectors")
 
@@ -49,41 +52,77 @@ class KindDocument:
             out["provider"] = self.provider
         if self.model is not None:
             out["model"] = self.model
-        for key, value in self.fields.items():
-            out[key] = [_result(r, vectors) for r in value] if key == "results" else value
+        out.update(self.fields)
         if self.error:
             out["error"] = self.error
         if self.warnings:
-            out["warnings"] = list(self.warnings)
-        if vectors and self.vectors:
+            out["warnings"] = bounded(self.warnings)
+        if vectors and self.vectors and self.kind == "batch":  # the embeddings documents of its results
+            out["results"] = _with_vectors(out["results"], self.vectors)
+        elif vectors and self.vectors:
             out.update(self.vectors)  # {"vectors": [...]} (and Cohere's "other_vectors")
         return out
 
+    def json_pieces(self) -> Iterator[str]:
+        """`-f json` (`to_dict(vectors=True)`, indented, a newline at the end) in pieces cut only between JSON
+        values (so the terminal sanitizer may take them one by one): its long list (a batch's results, the vectors,
+        the models) is written one element at a time, so that a large batch or embeddings body is never a second
+        time in memory as one string (the fuzz harness's bar: 10x the input)."""
+        from uuid import uuid4
+
+        from aimux_cli.jsondump import dumps
+
+        data = self.to_dict()
+        key = {"batch": "results", "embeddings": "vectors", "models": "models"}.get(self.kind, "")
+        if self.kind == "embeddings" and self.vectors:
+            data.update(self.vectors)
+        items = data.get(key)
+        if not isinstance(items, list) or not items:
+            yield dumps(self.to_dict(vectors=True), 2) + "\n"
+            return
+        marker = f"aimux-pieces-{uuid4().hex}"
+        data[key] = [marker]
+        before, after = dumps(data, 2).split(f'"{marker}"', 1)
+        indent = "\n" + before[before.rindex("\n") + 1:]
+        yield before
+        extra = self.vectors if self.kind == "batch" else {}
+        for number, item in enumerate(items):
+            if number in extra:
+                item = {**item, "document": {**item["document"], **extra[number]}}
+            text = dumps(item, 2).replace("\n", indent)
+            yield text if number == 0 else f",{indent}{text}"
+        yield after + "\n"
 
     def cleaned(self) -> tuple[KindDocument, int]:
         """This document with lone surrogates replaced by U+FFFD (in place), and the number of strings fixed
         (prettify calls it as it calls surrogates.clean_document on a chat document)."""
-        from aimux_cli.surrogates import clean_document, clean_value
+        from aimux_cli.surrogates import clean_value
 
         box, count = clean_value([self.model, self.provider, self.fields, self.error, self.warnings, self.vectors])
         self.model, self.provider = box[0], box[1]
-        for result in self.fields.get("results", ()):
-            doc = result.get("document")
-            if doc is not None:
-                result["document"], fixed = doc.cleaned() if isinstance(doc, KindDocument) else clean_document(doc)
-                count += fixed
         if count:
             self.warnings.append(f"{count} string(s) held half of a UTF-16 surrogate pair (a lone \\udXXX escape), "
                                  "replaced with U+FFFD")
         return self, count
 
 
-def _result(result: dict, vectors: bool) -> dict:
-    """One batch result with its document as a dict (an embeddings document of a batch keeps its vectors too)."""
-    doc = result.get("document")
-    if doc is None:
-        return result
-    return {**result, "document": doc.to_dict(vectors) if isinstance(doc, KindDocument) else doc.to_dict()}
+def bounded(warnings: list[str]) -> list[str]:
+    """The first MAX_WARNINGS distinct warnings, then `… and N more warning(s)` (as document.Accumulator does)."""
+    from aimux_cli.document_fields import MAX_WARNINGS
+
+    kept = list(dict.fromkeys(warnings))
+    if len(kept) <= MAX_WARNINGS:
+        return kept
+    return kept[:MAX_WARNINGS] + [f"… and {len(kept) - MAX_WARNINGS} more warning(s)"]
+
+
+def _with_vectors(results: list[dict], vectors: dict[int, dict]) -> list[dict]:
+    """A batch's results with the json-only fields of their embeddings documents (copies of those results only)."""
+    results = list(results)
+    for number, fields in vectors.items():
+        result = results[number]
+        results[number] = {**result, "document": {**result["document"], **fields}}
+    return results
 
 
 def detect(value: Any) -> str | None:

@@ -45,6 +45,7 @@ def normalize(items: list, provider: str | None, warnings: list[str]) -> KindDoc
     usage: dict[str, int] = {}
     models: set[str] = set()
     apis: list[str] = []
+    vectors: dict[int, dict] = {}  # result number -> the json-only fields of its embeddings document
     for n in range(len(items)):
         line, items[n] = items[n], None
         api = detect(line)
@@ -65,6 +66,9 @@ def normalize(items: list, provider: str | None, warnings: list[str]) -> KindDoc
             _add_usage(usage, doc.usage if not isinstance(doc, KindDocument) else doc.fields.get("usage"))
             if doc.model:
                 models.add(doc.model)
+            if isinstance(doc, KindDocument) and doc.vectors:  # an embeddings body: -f json writes its vectors
+                vectors[len(results)] = doc.vectors
+            result["document"] = doc.to_dict()  # its dict now, once: not the document and a copy of it later
         results.append(result)
     api = apis[0] if apis else "openai.batch"
     summary: dict[str, Any] = {"results": len(results), **counts}
@@ -81,7 +85,7 @@ def normalize(items: list, provider: str | None, warnings: list[str]) -> KindDoc
     vendor = provider or ("anthropic" if api == "anthropic.batch" else "openai")
     return KindDocument("batch", api, vendor, {"summary": summary, "results": results},
                         model=next(iter(models)) if len(models) == 1 else None,
-                        status="error" if failed else "ok", error=error, warnings=warnings)
+                        status="error" if failed else "ok", error=error, warnings=warnings, vectors=vectors)
 
 
 def _openai(line: dict, provider: str | None) -> dict:
