@@ -60,7 +60,8 @@ class DelimiterName(str, Enum):
 @app.command(
     help="Normalize a raw provider response (JSON body, SSE or NDJSON stream) from FILEs or stdin into the aimux "
     "response document, written as TOON (default when piped), JSON, plain text, or a Rich view (default on a "
-    "terminal). Example: curl -N ... | aimux prettify",
+    "terminal). Embeddings, model lists and batch result files (JSONL) are read too: a summary (vectors only in "
+    "-f json), a table, one result per line. Example: curl -N ... | aimux prettify",
 )
 def prettify(
     files: Optional[List[str]] = typer.Argument(None, metavar="[FILE]...",
