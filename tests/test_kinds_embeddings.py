@@ -47,6 +47,8 @@ def test_json_keeps_the_vectors_as_sent_and_toon_never_has_them(name):
         sent = raw["embeddings"]["float"]
         others = {k: v for k, v in raw["embeddings"].items() if k != "float"}
         assert as_json.get("other_vectors", {}) == others
+    elif "predictions" in raw:
+        sent = [p["embeddings"]["values"] for p in raw["predictions"]]
     elif "embeddings" in raw:
         sent = [e["values"] if isinstance(e, dict) else e for e in raw["embeddings"]]
     else:
@@ -98,6 +100,7 @@ def test_many_vectors_list_five_and_count_the_rest():
     ("ollama-embed.json", "ollama.embed", "ollama", {"input_tokens": 8}),
     ("ollama-embeddings-legacy.json", "ollama.embeddings", "ollama", None),
     ("mistral.json", "openai.embeddings", "openai", {"input_tokens": 6, "total_tokens": 6}),
+    ("vertex-predict.json", "vertex.embed", "vertex", {"input_tokens": 10}),
 ])
 def test_other_vendors(name, api, provider, usage):
     doc = _doc(name)

@@ -5,7 +5,8 @@ Shapes (api names in brackets):
   "embedding": [...] | "base64..."}], "model", "usage": {"prompt_tokens", "total_tokens"}}`; with
   `encoding_format: base64` each embedding is the base64 of little-endian float32 values.
 - Gemini (gemini.embed): batchEmbedContents `{"embeddings": [{"values": [...]}]}`, embedContent
-  `{"embedding": {"values": [...]}}`.
+  `{"embedding": {"values": [...]}}`. Vertex AI's text-embedding predict (vertex.embed): `{"predictions":
+  [{"embeddings": {"values": [...], "statistics": {"token_count", "truncated"}}}], "metadata"}`.
 - Cohere (cohere.embed): v2 `{"id", "embeddings": {"float": [[...]], "int8": ..., ...}, "texts",
   "meta": {"billed_units"}, "response_type": "embeddings_by_type"}`, v1 `embeddings_floats` (a list of lists).
 - Ollama (ollama.embed): `/api/embed` `{"model", "embeddings": [[...]], "total_duration", "load_duration",
@@ -47,6 +48,10 @@ def detect(value: dict) -> str | None:
     if isinstance(many, dict) and value.get("response_type") == "embeddings_by_type" or \
             isinstance(many, dict) and any(isinstance(many.get(t), list) for t in COHERE_TYPES):
         return "cohere.embed"
+    predictions = value.get("predictions")
+    if isinstance(predictions, list) and predictions and isinstance(predictions[0], dict) and \
+            isinstance(predictions[0].get("embeddings"), dict) and "values" in predictions[0]["embeddings"]:
+        return "vertex.embed"
     one = value.get("embedding")
     if isinstance(one, dict) and isinstance(one.get("values"), list):
         return "gemini.embed"
@@ -55,7 +60,7 @@ def detect(value: dict) -> str | None:
     return None
 
 
-_VENDORS = {"openai.embeddings": "openai", "gemini.embed": "gemini", "cohere.embed": "cohere",
+_VENDORS = {"openai.embeddings": "openai", "gemini.embed": "gemini", "vertex.embed": "vertex", "cohere.embed": "cohere",
             "ollama.embed": "ollama", "ollama.embeddings": "ollama"}
 
 
@@ -78,6 +83,14 @@ def normalize(value: dict, provider: str | None = None) -> KindDocument | None:
         raw = value["embeddings"] if "embeddings" in value else [value["embedding"]]
         vectors = [e.get("values") if isinstance(e, dict) else None for e in raw]
         indexes = list(range(len(vectors)))
+    elif api == "vertex.embed":
+        raw = [p.get("embeddings") if isinstance(p, dict) else None for p in value["predictions"]]
+        vectors = [e.get("values") if isinstance(e, dict) else None for e in raw]
+        indexes = list(range(len(vectors)))
+        counts = [e.get("statistics", {}).get("token_count") for e in raw
+                  if isinstance(e, dict) and isinstance(e.get("statistics"), dict)]
+        if counts and all(_is_int(c) for c in counts):
+            value = {**value, "usage": {"input_tokens": sum(counts)}}  # read by _usage below
     elif api == "cohere.embed":
         many = value["embeddings"]
         if isinstance(many, dict):
