@@ -38,7 +38,7 @@ def iter_kind(doc: Mapping[str, Any]) -> Iterator[RenderableType]:
         yield _header(doc, [("models", Text(_models_count(doc)))])
         models = [m for m in doc.get("models") or () if isinstance(m, Mapping)]
         if models:
-            yield models_table(models[:MODELS_SHOWN])
+            yield models_table(models[:MODELS_SHOWN], compact=True)
         if len(models) > MODELS_SHOWN:  # Rich measures every row of a table: ~2,000 rows a second
             yield Text(f"… and {len(models) - MODELS_SHOWN:,} more models (-f text lists every id)", style="dim")
     elif kind == "batch":
@@ -117,29 +117,52 @@ def _models_count(doc: Mapping[str, Any]) -> str:
     return text
 
 
-def models_table(entries: list[Mapping[str, Any]]) -> Table:
+def models_table(entries: list[Mapping[str, Any]], *, compact: bool = False) -> Table:
     """The model table of `aimux models` and of prettify's model lists: a provider column when the entries name
     theirs, context length, creation date, owner, and OpenRouter-style prices per million tokens when any has
-    them."""
+    them. `compact` (prettify): also Ollama's size, parameters and quantization, no column that is empty in every
+    row, and model ids never cut (the display names and limits are in -f toon/json)."""
     from aimux_cli.models import per_million
 
-    priced = any("pricing" in e for e in entries)
-    named = any("provider" in e for e in entries)
-    grid = Table(show_edge=False, header_style="bold", pad_edge=False)
-    columns = (["provider"] if named else []) + ["model", "context", "created", "owned by"] \
-        + (["$/M in", "$/M out"] if priced else [])
-    for name in columns:
-        grid.add_column(name, justify="right" if name in ("context", "$/M in", "$/M out") else "left")
+    rows = []
     for e in entries:
-        context = e.get("context_length")
-        cells = ([str(e.get("provider", ""))] if named else []) + [
-            str(e.get("id", "")), f"{context:,}" if isinstance(context, int) else "",
-            str(e.get("created", ""))[:10], str(e.get("owned_by", ""))]
-        if priced:
-            pricing = e.get("pricing") if isinstance(e.get("pricing"), Mapping) else {}
-            cells += [per_million(pricing.get("prompt")), per_million(pricing.get("completion"))]
-        grid.add_row(*(Text(for_terminal(c)) for c in cells))
+        pricing = e.get("pricing") if isinstance(e.get("pricing"), Mapping) else {}
+        row = {"provider": str(e.get("provider", "")), "model": str(e.get("id", "")),
+               "context": _thousands(e.get("context_length")), "created": str(e.get("created", ""))[:10],
+               "owned by": str(e.get("owned_by", "")), "size": _size(e.get("size")),
+               "params": str(e.get("parameter_size", "")), "quant": str(e.get("quantization", "")),
+               "$/M in": per_million(pricing.get("prompt")), "$/M out": per_million(pricing.get("completion"))}
+        rows.append(row)
+    if compact:
+        columns = [c for c in rows[0] if any(row[c] for row in rows)] if rows else []
+    else:
+        priced = any("pricing" in e for e in entries)
+        columns = (["provider"] if any("provider" in e for e in entries) else []) \
+            + ["model", "context", "created", "owned by"] + (["$/M in", "$/M out"] if priced else [])
+    grid = Table(show_edge=False, header_style="bold", pad_edge=False)
+    widest = max((len(row["model"]) for row in rows), default=0)
+    for name in columns:
+        if compact and name == "model":  # an id is never cut: the other columns wrap first, a longer id folds
+            grid.add_column(name, min_width=min(widest, 30), overflow="fold")
+        else:
+            grid.add_column(name, justify="right" if name in _RIGHT else "left")
+    for row in rows:
+        grid.add_row(*(Text(for_terminal(row[c])) for c in columns))
     return grid
+
+
+_RIGHT = frozenset(("context", "size", "$/M in", "$/M out"))
+
+
+def _thousands(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else ""
+
+
+def _size(value: Any) -> str:
+    """Bytes as decimal GB/MB (Ollama's model sizes)."""
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        return ""
+    return f"{value / 1e9:.1f} GB" if value >= 1e9 else f"{value / 1e6:.0f} MB"
 
 
 def _batch(doc: Mapping[str, Any]) -> Iterator[RenderableType]:
