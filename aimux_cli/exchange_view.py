@@ -31,7 +31,7 @@ import re
 import sys
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import urlsplit
 
 # What httpx.Client adds to every request unless the request sets it (httpx 0.27/0.28, in its order); client.py
 # replaces accept-encoding and user-agent. tests/test_ask_exchange.py checks the result against what a server saw.
@@ -74,16 +74,19 @@ def sent_headers(prepared) -> list[tuple[str, str]]:
 
 
 def request_target(prepared) -> str:
-    """The path and query of the request line, a credential's value in the query replaced by [REDACTED]."""
+    """The path and query of the request line as sent, a credential's value in the query replaced by [REDACTED]."""
+    from urllib.parse import unquote_plus
+
     from aimux_cli.request import REDACTED, is_secret_header
 
     parts = urlsplit(prepared.url)
-    target = parts.path or "/"
-    if parts.query:
-        pairs = parse_qsl(parts.query, keep_blank_values=True)
-        shown = [(k, REDACTED if is_secret_header(k) or k.lower() in ("sig", "signature") else v) for k, v in pairs]
-        target += "?" + "&".join(f"{quote(k, safe='')}={quote(v, safe='[]')}" for k, v in shown)
-    return target
+    pieces = []
+    for piece in parts.query.split("&") if parts.query else ():
+        name, eq, _ = piece.partition("=")
+        key = unquote_plus(name)
+        secret = is_secret_header(key) or key.lower() in ("sig", "signature")
+        pieces.append(f"{name}={REDACTED}" if eq and secret else piece)
+    return (parts.path or "/") + ("?" + "&".join(pieces) if pieces else "")
 
 
 def request_lines(prepared) -> list[Line]:

@@ -111,9 +111,10 @@ def test_abbreviate_shortens_base64_payloads(value):
 
 def test_request_target_hides_credentials_in_the_query():
     class P:
-        url = "https://h.example/v1/models/m:streamGenerateContent?alt=sse&key=abcdefgh123"
+        url = "https://h.example/v1/models/m:streamGenerateContent?alt=sse&key=abcdefgh123&p=a%2Fb+c&sig=x"
 
-    assert exchange_view.request_target(P) == "/v1/models/m:streamGenerateContent?alt=sse&key=[REDACTED]"
+    assert exchange_view.request_target(P) == \
+        "/v1/models/m:streamGenerateContent?alt=sse&key=[REDACTED]&p=a%2Fb+c&sig=[REDACTED]"  # the rest as sent
 
 
 # --- --curl and --dry-run ------------------------------------------------------------------------------------------
