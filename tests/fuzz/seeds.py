@@ -52,7 +52,9 @@ class Seed:
             doc = normalize(Source("seed", self.data)).document
         except Exception:
             return None
-        return doc.api if doc is not None else None
+        if doc is None or getattr(doc, "kind", None) is not None:  # another kind (aimux_cli/kinds): not a wire
+            return None
+        return doc.api
 
     def events_before(self, cut: int) -> int:
         """How many events end (terminator included) at or before byte `cut`."""
