@@ -42,6 +42,7 @@ SCHEMA = {
 }
 SCHEMA_PROMPT = "What is the capital of France? Answer with the city and the country."
 REASONING_PROMPT = "What is 17 * 23? Think it through, then reply with the number alone."
+PROMPTS = {"tools": TOOL_PROMPT, "schema": SCHEMA_PROMPT, "reasoning": REASONING_PROMPT}  # for the log
 REASONING_MAX_TOKENS = 4096  # above Anthropic's smallest thinking budget (1024), with room for the answer
 
 

@@ -52,7 +52,7 @@ def check_row(resolved: Any, check: Any) -> dict[str, Any] | None:
     else:
         code = ExitCode.FAILURE
     return logdb.entry(command="test-providers", prepared=prepared, wire=resolved.wire, model=resolved.model,
-                       prompt=None if check.name == "models" else _prompt(), status=check.http_status,
+                       prompt=None if check.name == "models" else _prompt(check.name), status=check.http_status,
                        response_headers=getattr(source, "headers", None), raw=raw, doc=seen.get("doc"),
                        ttft_s=None, total_s=_seconds(check.latency_ms), exit_code=int(code))
 
@@ -92,10 +92,12 @@ def _raw(source: Any) -> bytes | None:
     return received if isinstance(received, bytes) else None
 
 
-def _prompt() -> str:
+def _prompt(check: str) -> str:
+    """The prompt a check sent: the capability checks (tools, schema, reasoning) ask their own questions."""
     from aimux_cli.health import PROMPT
+    from aimux_cli.health_capabilities import PROMPTS
 
-    return PROMPT
+    return PROMPTS.get(check, PROMPT)
 
 
 def _seconds(ms: float | int | None) -> float | None:

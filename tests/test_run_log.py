@@ -83,6 +83,20 @@ def test_test_providers_log_records_each_step_without_secrets(tmp_path, provider
     assert not leaks(db_bytes(db), KEY)
 
 
+def test_test_providers_log_keeps_the_prompt_each_check_sent(tmp_path, provider_server):
+    """The capability checks ask their own questions: the log named the plain check's prompt for all of them."""
+    from aimux_cli.health import PROMPT
+    from aimux_cli.health_capabilities import SCHEMA_PROMPT, TOOL_PROMPT
+
+    serve(provider_server, "openai")
+    config = write_config(tmp_path, provider_server, ["openai"])
+    db = tmp_path / "logs.db"
+    test_providers(tmp_path, config, db, "--log", "--checks", "complete,tools,schema", keys=keys_for("openai"))
+    got = rows(db)
+    assert [r["prompt"] for r in got] == [PROMPT, TOOL_PROMPT, SCHEMA_PROMPT]
+    assert [TOOL_PROMPT in r["request_body"] for r in got] == [False, True, False]
+
+
 def test_test_providers_logs_nothing_without_log(tmp_path, provider_server):
     serve(provider_server, "openai")
     config = write_config(tmp_path, provider_server, ["openai"])
