@@ -27,7 +27,7 @@ class ExitCode(IntEnum):
     PROVIDER = 7  # any other provider error (4xx/5xx)
     NETWORK = 8  # network error or timeout
     INCOMPLETE = 9  # a stream cut short: what arrived is still printed
-    CHECK_FAILED = 10  # test-providers: a check failed
+    CHECK_FAILED = 10  # test-providers: a check failed; bench compare --fail-on-regression: a metric worse beyond noise
     SCHEMA_INVALID = 11  # the answer does not validate against --schema (ask): the answer is still printed first
     INTERRUPTED = 130  # Ctrl-C
 
