@@ -227,3 +227,20 @@ def test_schema_from_stdin_is_not_taken_for_the_prompt(server, inline):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["schema"]["valid"] is True
     assert json.dumps(sent(server)["contents"]) == json.dumps([{"role": "user", "parts": [{"text": "who?"}]}])
+
+
+@pytest.mark.parametrize("args,model", [
+    (["-p", "openai/gpt-4o"], "gpt-4o"),
+    (["-p", "openai/gpt-4o", "-m", "gpt-other"], "gpt-4o"),  # the model named with the provider wins
+    (["-p", "openai", "-m", "gpt-other"], "gpt-other"),
+])
+def test_provider_slash_model_picks_the_model(server, inline, args, model):
+    route(server, "openai", Reply.file("openai/chat-text.json"), stream=False)
+    result = inline("ask", *args, "--no-stream", "-f", "text", "hi")
+    assert result.returncode == 0, result.stderr
+    assert sent(server)["model"] == model
+
+
+def test_an_unknown_provider_before_a_slash_is_named_whole(server):
+    result = ask(server, "-p", "nope/model-x", "hi")
+    assert result.returncode == 3 and b"'nope/model-x'" in result.stderr

@@ -100,13 +100,14 @@ def gather(opts: AskOptions, stdin_isatty: bool, state: dict) -> tuple[list[dict
 
 
 def prepare(opts: AskOptions, provider: str | None, messages: list[dict], system: str | None):
-    """-> (ResolvedProvider, PreparedRequest) of `provider` (None: the config's default) for these turns, with
-    opts' request options (--model, --base-url, --timeout, the request extras). ConfigError (3) for an unknown
+    """-> (ResolvedProvider, PreparedRequest) of `provider` (None: the config's default; PROVIDER/MODEL picks the
+    model too) for these turns, with opts' request options (--model, --base-url, --timeout, the request extras). ConfigError (3) for an unknown
     provider or a missing key."""
     from aimux_cli import config, request
 
-    overrides = {k: v for k, v in (("model", opts.model), ("base_url", opts.base_url), ("timeout", opts.timeout))
-                 if v is not None}
+    provider, model = split_model(provider)
+    overrides = {k: v for k, v in (("model", model or opts.model), ("base_url", opts.base_url),
+                                   ("timeout", opts.timeout)) if v is not None}
     resolved = config.resolve(provider, overrides)
     if opts.extras is None and wants_extras(opts):
         opts.extras = load_extras(opts)
@@ -116,6 +117,21 @@ def prepare(opts: AskOptions, provider: str | None, messages: list[dict], system
     prepared = request.build(resolved, messages=messages, system=system, temperature=opts.temperature,
                              max_tokens=opts.max_tokens, stream=opts.stream, **kw)
     return resolved, prepared
+
+
+def split_model(name: str | None) -> tuple[str | None, str | None]:
+    """`-p PROVIDER/MODEL` (as `aimux models -f text` prints them) -> (provider, model), so one fan-out can compare
+    two models of one provider (`-p openai/gpt-4.1,openai/gpt-4o`); the model given so wins over -m. A name that is
+    a provider itself, or whose part before the first "/" is not one, is left whole (resolve names it)."""
+    if not name or "/" not in name:
+        return name, None
+    from aimux_cli import config
+
+    cfg = config.load()
+    head, _, model = name.partition("/")
+    if config.row(cfg, name) is not None or config.row(cfg, head) is None or not model:
+        return name, None
+    return head, model
 
 
 def load_extras(opts: AskOptions):
