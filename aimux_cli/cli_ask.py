@@ -43,8 +43,9 @@ def ask(
     prompt: Optional[List[str]] = typer.Argument(None, metavar="[PROMPT]...",
                                                  help="The prompt; several words are joined with spaces."),
     provider: Optional[List[str]] = typer.Option(None, "--provider", "-p", metavar="NAME",
-                                                 help="Provider from the catalog or the config file. Default: "
-                                                 "default_provider of the config. Several (-p a,b or -p a -p b): "
+                                                 help="Provider from the catalog or the config file (NAME/MODEL "
+                                                 "picks the model too). Default: default_provider of the config. "
+                                                 "Several (-p a,b or -p a -p b): "
                                                  "the same request to each, concurrently."),
     fallback: Optional[List[str]] = typer.Option(None, "--fallback", metavar="NAME",
                                                  help="A provider to try next when the ones before it fail "
