@@ -329,3 +329,16 @@ def test_credentials_in_config_headers_and_the_url_query_stay_hidden(server, tmp
     out = curl.stdout.decode()
     assert "?key='\"$OPENAI_API_KEY\"'&x=1'" in out and "-H 'x-api-token: [REDACTED]'" in out
     assert b"x-api-token is not shown" in curl.stderr
+
+
+def test_a_schema_that_is_not_an_object_is_checked_unwrapped_for_anthropic(server):
+    """Anthropic's forced tool takes an object: a list schema goes under "value"; the answer is checked against
+    the schema as the user gave it, on what "value" holds."""
+    def wrapped(seen) -> None:
+        assert seen.json()["tools"][0]["input_schema"]["properties"]["value"]["type"] == "array"
+
+    route(server, "anthropic", Reply.file(DATA / "anthropic-list-wrapped.json"), stream=False, check=wrapped)
+    result = ask(server, "--no-stream", "-p", "anthropic", "--schema", '{"type": "array", "items": {"type": "string"}}',
+                 "-f", "json", "three colours")
+    assert result.returncode == 11, result.stderr
+    assert json.loads(result.stdout)["schema"]["errors"][0] == {"path": "$[2]", "message": "3 is not of type 'string'"}
