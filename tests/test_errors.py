@@ -18,6 +18,10 @@ CORPUS = ROOT.parent / "shared" / "provider-corpus"
 
 # every error fixture of the project -> the exit code --fail gives it
 ERROR_FIXTURES = {
+    "anthropic/complete-stream-error.sse": 7,
+    "bedrock/recorded-error-invalid-model.json": 7,
+    "cohere/error-404-model-not-found.json": 7,
+    "cohere/stream-error.sse": 7,
     "anthropic/error-401-authentication.json": 5,
     "anthropic/error-429-rate-limit.json": 6,
     "anthropic/error-529-overloaded.json": 7,
@@ -60,6 +64,12 @@ CORPUS_ERRORS = {
 }
 
 
+# Error bodies too plain to tell apart from any JSON ({"message": ...}): read as their wire only when it is named
+# (`--wire`, or `ask -p NAME`, which knows it)
+WIRED = {"bedrock/recorded-error-invalid-model.json": "bedrock.converse",
+         "cohere/error-404-model-not-found.json": "cohere.chat"}
+
+
 def run(capsys, *args: str) -> tuple[int, str, str]:
     from aimux_cli.cli import main
 
@@ -77,14 +87,15 @@ def test_every_error_fixture_is_listed():
 @pytest.mark.parametrize(("rel", "code"), sorted(ERROR_FIXTURES.items()))
 def test_text_format_reports_the_error_on_stderr_and_fail_maps_it(capsys, rel, code):
     path = str(FIX / rel)
-    rc, out, err = run(capsys, "prettify", "-f", "text", path)
+    wire = ["--wire", WIRED[rel]] if rel in WIRED else []
+    rc, out, err = run(capsys, "prettify", "-f", "text", *wire, path)
     assert rc == 0  # without --fail an error document is not a failure of aimux
     lines = err.splitlines()
     assert len(lines) == 1 and lines[0].startswith("aimux: error: "), err
     from aimux_cli.inputs import Source
     from aimux_cli.prettify import normalize
 
-    doc = normalize(Source(rel, (FIX / rel).read_bytes())).document
+    doc = normalize(Source(rel, (FIX / rel).read_bytes()), **({"wire": WIRED[rel]} if rel in WIRED else {})).document
     assert lines[0].startswith(f"aimux: error: {doc.provider}: ")
     message = doc.error.get("message", "")
     if message.isprintable():
@@ -93,7 +104,7 @@ def test_text_format_reports_the_error_on_stderr_and_fail_maps_it(capsys, rel, c
         assert doc.error["type"] in lines[0]
     assert "\x1b" not in err  # provider text is shown inert
 
-    rc_fail, out_fail, err_fail = run(capsys, "prettify", "-f", "text", "--fail", path)
+    rc_fail, out_fail, err_fail = run(capsys, "prettify", "-f", "text", "--fail", *wire, path)
     assert rc_fail == code, err_fail
     assert (out_fail, err_fail) == (out, err)  # --fail changes the exit code only
 
