@@ -580,6 +580,28 @@ def test_hostile_escapes_never_reach_a_terminal(server, fmt):
         assert b"\x1b" not in data
 
 
+def test_raw_on_a_terminal_is_shown_inert(server):
+    """-f raw writes the bytes exactly into a pipe, but a terminal gets them through the sanitizer: a raw ESC in an
+    SSE comment, a C1 CSI (U+009B, which JSON does not have to escape) in the text, and bytes that are not UTF-8."""
+    body = (b": \x1b[2J comment\n\n"
+            b'data: {"id":"c","object":"chat.completion.chunk","model":"m","choices":[{"index":0,'
+            b'"delta":{"content":"hi \xc2\x9b31m red"},"finish_reason":null}]}\n\n'
+            b": \xff\xfe not utf-8\n\n"
+            b'data: {"id":"c","object":"chat.completion.chunk","model":"m","choices":[{"index":0,'
+            b'"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n')
+    cut = body.index(b"\xc2\x9b") + 1  # a chunk ends inside the two bytes of U+009B
+    route(server, "openai", Reply(200, {"content-type": "text/event-stream"}, [(0.0, body[:cut]), (0.01, body[cut:])],
+                                  "chunked"))
+    code, data, _ = run_on_pty(server, "ask", "-p", "openai", "-f", "raw", "hello")
+    assert code == 0
+    assert b"\x1b" not in data and b"\xc2\x9b" not in data and b"\xff" not in data
+    for shown in (rb"\x1b[2J comment", rb"hi \x9b31m red", rb"\xff\xfe not utf-8", b"data: [DONE]"):
+        assert shown in data, data
+    route(server, "openai", Reply(200, {"content-type": "text/event-stream"}, [(0.0, body)], "chunked"))
+    piped = ask(server, "-p", "openai", "-f", "raw", "hello")
+    assert piped.returncode == 0 and piped.stdout == body  # into a pipe: exactly as received
+
+
 def test_text_format_shows_thinking_on_a_terminal_stderr(server):
     route(server, "anthropic", Reply.file("anthropic/thinking-stream.sse"))
     code, terminal, stdout = run_on_pty(server, "ask", "-p", "anthropic", "-f", "text", "hello", tty="stderr")

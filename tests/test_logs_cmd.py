@@ -205,3 +205,15 @@ def test_raw_of_an_exchange_that_got_no_answer_exits_4(server, inline):
     put(prompt="x", exit_code=8)
     result = inline("logs", "show", "last", "-f", "raw")
     assert result.returncode == 4 and b"has no response bytes: nothing arrived (exit code 8)" in result.stderr
+
+
+def test_raw_is_exact_into_a_pipe_and_inert_on_a_terminal(server, inline):
+    from test_ask import run_on_pty
+
+    data = b'data: {"x": "a \xc2\x9b31m b"}\n\n: \x1b[2J\xff\n\n'
+    put(provider="openai", response_raw=logdb.compress(data), status=200, exit_code=0)
+    assert inline("logs", "show", "last", "-f", "raw").stdout == data
+    code, terminal, _ = run_on_pty(server, "logs", "show", "last", "-f", "raw")
+    assert code == 0
+    assert b"\x1b" not in terminal and b"\xc2\x9b" not in terminal and b"\xff" not in terminal
+    assert rb"a \x9b31m b" in terminal and rb"\x1b[2J\xff" in terminal

@@ -23,6 +23,7 @@ class Exchange:
 
     def __init__(self, prepared, wire: str, timeout: float, retries: int, raw: bool) -> None:
         self.prepared, self.wire, self.timeout, self.retries, self.raw = prepared, wire, timeout, retries, raw
+        self._raw_out = None  # -f raw: render.raw_bytes.RawWriter
         self.attempts = 1
         self.t_start = time.monotonic()
         self.t_end: float | None = None
@@ -78,8 +79,10 @@ class Exchange:
                 self.received.append(chunk)
                 if self.raw:
                     self._arrived()
-                    output.write_bytes(chunk, flush=True)
+                    self._write_raw(chunk)
                 pump.feed(chunk)
+            if self.raw:
+                self._write_raw(b"", final=True)
 
     def _send(self, client, pump: Pump) -> None:
         response = client.send(self.prepared, timeout=self.timeout, retries=self.retries, on_retry=self._on_retry)
@@ -89,7 +92,7 @@ class Exchange:
         self.received.append(response.body)
         if self.raw:
             self._arrived()
-            output.write_bytes(response.body, flush=True)
+            self._write_raw(response.body, final=True)
         pump.feed(response.body)
 
     def _on_retry(self, attempt: int, delay: float, reason: str) -> None:
@@ -113,6 +116,14 @@ class Exchange:
             with self.view.note():
                 show(response_lines(self.status, self.headers), self.verbose_env)
 
+    def _write_raw(self, data: bytes, final: bool = False) -> None:
+        """-f raw: exact bytes into a pipe or file, shown inert on a terminal (render/raw_bytes.py)."""
+        if self._raw_out is None:
+            from aimux_cli.render.raw_bytes import RawWriter
+
+            self._raw_out = RawWriter()
+        self._raw_out.write(data, final=final)
+
     def _arrived(self) -> None:
         if self.view is not None:
             self.view.arrived()
@@ -122,7 +133,7 @@ class Exchange:
         status, body = exc.status, getattr(exc, "body", b"") or b""  # type: ignore[attr-defined]
         if self.raw and body:
             self._arrived()
-            output.write_bytes(body, flush=True)
+            self._write_raw(body, final=True)
         detail = _error_detail(body, self.wire, self.prepared.provider, status)
         tries = f" after {self.attempts} attempts" if self.attempts > 1 else ""
         line = f"{self.prepared.provider}: HTTP {status}{tries}: {detail}" if detail else f"{exc}{tries}"

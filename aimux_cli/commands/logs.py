@@ -219,7 +219,9 @@ def run_show(ident: str, fmt: str | None, color: bool | None) -> int:
         if row["response_raw"] is None:
             raise InputError(f"log entry {row['id']} has no response bytes: nothing arrived "
                              f"(exit code {row['exit_code']})")
-        output.write_bytes(logdb.decompress(row["response_raw"]))
+        from aimux_cli.render.raw_bytes import RawWriter  # exact into a pipe, inert on a terminal
+
+        RawWriter().write(logdb.decompress(row["response_raw"]), final=True)
         return 0
     if fmt == "request":
         import orjson
