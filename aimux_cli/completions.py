@@ -1,7 +1,7 @@
 """Static shell completion scripts (bash, zsh, fish) generated from the Typer app's command tree.
 
 Contract: `script(shell) -> str`. The scripts list every command, option and fixed choice, so completing costs
-no Python start-up. Provider names (`-p/--provider`, `test-providers NAME...`) are the built-in catalog's, written
+no Python start-up. Provider names (`-p/--provider`, `--fallback`, `test-providers NAME...`) are the built-in catalog's, written
 into the script, plus the `[providers.NAME]` tables of the config file ($AIMUX_CONFIG, else
 ${XDG_CONFIG_HOME:-~/.config}/aimux/config.toml), read with one `sed` at completion time. `python -m
 aimux_cli.completions` rewrites completions/; a test fails when they are stale.
@@ -40,7 +40,7 @@ def _tree() -> dict[str, dict]:
                 continue
             names = [*param.opts, *param.secondary_opts]
             opts.extend(names)
-            values = [PROVIDERS] if param.name == "provider" else _choices(param)
+            values = [PROVIDERS] if param.name in ("provider", "providers", "fallback") else _choices(param)
             if values:
                 for name in names:
                     choices[name] = [str(getattr(v, "value", v)) for v in values]

@@ -16,6 +16,7 @@ _aimux() {
     "")
       COMPREPLY=($(compgen -W "ask bench logs models prettify test-providers --debug --help --version" -- "$cur")) ;;
     "ask")
+      if [[ "$prev" == "--fallback" ]]; then COMPREPLY=($(compgen -W "$(_aimux_providers)" -- "$cur")); return; fi
       if [[ "$prev" == "--format" ]]; then COMPREPLY=($(compgen -W "rich text toon json raw" -- "$cur")); return; fi
       if [[ "$prev" == "--provider" ]]; then COMPREPLY=($(compgen -W "$(_aimux_providers)" -- "$cur")); return; fi
       if [[ "$prev" == "--reasoning" ]]; then COMPREPLY=($(compgen -W "none low medium high" -- "$cur")); return; fi
@@ -64,7 +65,9 @@ _aimux() {
       COMPREPLY=($(compgen -W "--color --debug --format --help --no-color -f" -- "$cur")) ;;
     "models")
       if [[ "$prev" == "--format" ]]; then COMPREPLY=($(compgen -W "rich text toon json" -- "$cur")); return; fi
+      if [[ "$prev" == "--provider" ]]; then COMPREPLY=($(compgen -W "$(_aimux_providers)" -- "$cur")); return; fi
       if [[ "$prev" == "-f" ]]; then COMPREPLY=($(compgen -W "rich text toon json" -- "$cur")); return; fi
+      if [[ "$prev" == "-p" ]]; then COMPREPLY=($(compgen -W "$(_aimux_providers)" -- "$cur")); return; fi
       COMPREPLY=($(compgen -W "--color --debug --format --help --no-color --provider --query --timeout -f -p -q -t" -- "$cur")) ;;
     "prettify")
       if [[ "$prev" == "--delimiter" ]]; then COMPREPLY=($(compgen -W "comma tab pipe" -- "$cur")); return; fi

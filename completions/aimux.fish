@@ -28,7 +28,7 @@ complete -c aimux -n '__fish_seen_subcommand_from ask' -l continue
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l curl
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l debug
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l dry-run
-complete -c aimux -n '__fish_seen_subcommand_from ask' -l fallback
+complete -c aimux -n '__fish_seen_subcommand_from ask' -l fallback -x -a '(__aimux_providers)'
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l format -x -a 'rich text toon json raw'
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l help
 complete -c aimux -n '__fish_seen_subcommand_from ask' -l max-tokens
@@ -188,11 +188,11 @@ complete -c aimux -n '__fish_seen_subcommand_from models' -l debug
 complete -c aimux -n '__fish_seen_subcommand_from models' -l format -x -a 'rich text toon json'
 complete -c aimux -n '__fish_seen_subcommand_from models' -l help
 complete -c aimux -n '__fish_seen_subcommand_from models' -l no-color
-complete -c aimux -n '__fish_seen_subcommand_from models' -l provider
+complete -c aimux -n '__fish_seen_subcommand_from models' -l provider -x -a '(__aimux_providers)'
 complete -c aimux -n '__fish_seen_subcommand_from models' -l query
 complete -c aimux -n '__fish_seen_subcommand_from models' -l timeout
 complete -c aimux -n '__fish_seen_subcommand_from models' -s f -x -a 'rich text toon json'
-complete -c aimux -n '__fish_seen_subcommand_from models' -s p
+complete -c aimux -n '__fish_seen_subcommand_from models' -s p -x -a '(__aimux_providers)'
 complete -c aimux -n '__fish_seen_subcommand_from models' -s q
 complete -c aimux -n '__fish_seen_subcommand_from models' -s t
 complete -c aimux -n '__fish_seen_subcommand_from prettify' -l color
