@@ -15,7 +15,7 @@ Definitions follow vLLM's `benchmark_serving`, guidellm and genai-perf:
 - TPOT = (E2E - TTFT) / (output tokens - 1); ITL = the gaps between consecutive text-carrying chunks, pooled over
   requests. Chunks are timestamped as they leave the transport, before any parsing. Streams go through
   client_lean.LeanSession (a few µs per chunk where httpx's async layers cost hundreds, which would delay the very
-  chunks being timed), or client.AsyncSession when a proxy variable applies to the URL.
+  chunks being timed), or client_async.AsyncSession when a proxy variable applies to the URL.
 
 Load: without a rate, `concurrency` requests are kept in flight (closed loop). With `rate`, request starts follow a
 Poisson process (exponential gaps, mean 1/rate; open loop) and `concurrency`, when given, caps the requests in
@@ -223,7 +223,7 @@ async def run(prepared: Any, wire: str, plan: Plan, *, timeout: float, on_sample
     fails; returns a Run marked `interrupted` when cancelled (Ctrl-C). `log` (bench_request.LOG_ROWS or LOG_BODIES)
     keeps each measured request's exchange on its Sample, for the caller to write to the log after the run
     (bench_log). `start_at` lets worker processes start measuring together (bench_workers)."""
-    from aimux_cli import client, client_lean
+    from aimux_cli import client_async, client_lean
     from aimux_cli.bench_request import measure, preload
 
     preload(wire)
@@ -236,7 +236,7 @@ async def run(prepared: Any, wire: str, plan: Plan, *, timeout: float, on_sample
         lean = client_lean.lean_supported(pool[0].url)
         if not lean:
             _cache_missing_sniffio()
-        session = (client_lean.LeanSession if lean else client.AsyncSession)(max_connections=cap or UNCAPPED_CONNECTIONS)
+        session = (client_lean.LeanSession if lean else client_async.AsyncSession)(max_connections=cap or UNCAPPED_CONNECTIONS)
         if lean:
             session.prepare(pool[0].url.partition(":")[0].lower())
     try:

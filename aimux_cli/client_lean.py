@@ -3,7 +3,7 @@
 httpx spends hundreds of µs of CPU per body chunk in its async layers (anyio cancel scopes, h11 events, pool
 bookkeeping); at 64 streams of 200 chunks/s that alone saturates a core and delays the very chunks being timed.
 LeanSession speaks HTTP/1.1 on asyncio protocols instead (the parser is lean_http.LeanConn) and stamps each chunk
-in data_received, before parsing. It has the same stream interface as client.AsyncSession (aopen/aclose,
+in data_received, before parsing. It has the same stream interface as client_async.AsyncSession (aopen/aclose,
 aiter_timed, timing, status, headers, received) and the same errors, but no proxies (see lean_supported), redirects
 or retries: bench falls back to AsyncSession where those are needed. `LeanStream.connect_s` is the time its new
 connection took to open (TCP, and TLS for https), None when an idle one was reused (bench reports it apart).
@@ -33,12 +33,12 @@ import orjson
 from aimux_cli.client import (
     BACKOFF_BASE,
     ERROR_BODY_LIMIT,
-    AsyncStream,
     _cut_short,
     _network_error,
     _policy,
     http_error,
 )
+from aimux_cli.client_async import AsyncStream
 from aimux_cli.client_text import log, log_error_body, log_request, log_response, one_line, who
 from aimux_cli.errors import AimuxError, IncompleteError, NetworkError, ProviderError
 from aimux_cli.lean_http import BadResponse, LeanConn

@@ -33,7 +33,7 @@ from aimux_cli.health_budget import Budget, tps
 from aimux_cli.health_checks import MAX_TOKENS, PROMPT  # noqa: F401 - part of this module's interface (health_log)
 
 if TYPE_CHECKING:
-    from aimux_cli.client import AsyncSession
+    from aimux_cli.client_async import AsyncSession
     from aimux_cli.config import Config, ResolvedProvider
 
 CHECKS = ("models", "complete", "stream", "stream-usage", "tools", "schema", "reasoning")  # in the order they run
@@ -244,10 +244,10 @@ async def check_all(targets: Sequence[Target], timeout: float,
 
 def session_for(targets: Sequence[Target]) -> AsyncSession:
     """One client session for the targets, with the client and the wire parsers imported before any clock starts."""
-    from aimux_cli import client, streams, wire  # noqa: F401 - imported before the clocks start
-    from aimux_cli.client import AsyncSession
+    from aimux_cli import client_async, streams, wire  # noqa: F401 - imported before the clocks start
+    from aimux_cli.client_async import AsyncSession
 
-    client.warm_async()
+    client_async.warm_async()
     for t in targets:
         if t.resolved is not None:
             wire.module(t.resolved.wire)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from aimux_cli.health_checks import MAX_TOKENS, PROMPT, failed, judge, send_stream, send_whole
 
 if TYPE_CHECKING:
-    from aimux_cli.client import AsyncSession
+    from aimux_cli.client_async import AsyncSession
     from aimux_cli.config import ResolvedProvider
     from aimux_cli.health import Check
 

@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 from aimux_cli.errors import CheckFailed, ExitCode
 
 if TYPE_CHECKING:
-    from aimux_cli.client import AsyncSession
+    from aimux_cli.client_async import AsyncSession
     from aimux_cli.config import ResolvedProvider
     from aimux_cli.health import Check
 

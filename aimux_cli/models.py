@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 from aimux_cli.errors import ProviderError
 
 if TYPE_CHECKING:
-    from aimux_cli.client import AsyncSession
+    from aimux_cli.client_async import AsyncSession
     from aimux_cli.config import ResolvedProvider
 
 MAX_PAGES = 50

@@ -8,7 +8,7 @@ measured against the 5 ms schedule (bar: within 2 ms), plus aimux's CPU per chun
     .venv/bin/python benchmarks/bench_client_overhead.py [--concurrency 64] [--chunks 200] [--rounds 2]
         [--transport lean|httpx] [--no-check]
 
-Exit 1 when the bar is missed, unless --no-check. `--transport httpx` measures client.AsyncSession instead of the
+Exit 1 when the bar is missed, unless --no-check. `--transport httpx` measures client_async.AsyncSession instead of the
 lean transport bench uses, for comparison.
 """
 
@@ -78,7 +78,7 @@ def serve(chunks: int, gap: float) -> None:
 
 
 def measure(port: int, args: argparse.Namespace) -> dict:
-    from aimux_cli import bench, client, client_lean
+    from aimux_cli import bench, client_async, client_lean
     from aimux_cli.config import ResolvedProvider
     from aimux_cli.request import build
 
@@ -86,7 +86,7 @@ def measure(port: int, args: argparse.Namespace) -> dict:
                                 model="m", api_key="sk-loopback", headers={}, timeout=30.0, auth="bearer",
                                 key_env=None, config_path="-")
     prepared = build(resolved, prompt="go", max_tokens=args.chunks, stream=True)
-    make = client_lean.LeanSession if args.transport == "lean" else client.AsyncSession
+    make = client_lean.LeanSession if args.transport == "lean" else client_async.AsyncSession
 
     async def go(plan: bench.Plan) -> bench.Run:
         session = make(max_connections=args.concurrency)

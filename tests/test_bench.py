@@ -246,15 +246,15 @@ def test_lean_transport_only_without_a_proxy(monkeypatch):
 
 
 def test_through_the_httpx_session_too(provider_server):
-    """With a proxy variable set bench uses client.AsyncSession: same measurements, same categories."""
-    from aimux_cli import client
+    """With a proxy variable set bench uses client_async.AsyncSession: same measurements, same categories."""
+    from aimux_cli import client_async
 
     provider_server.route(ROUTE, Reply.json({"error": {"message": "no"}}, 401), scheduled(first=0.0, gap=0.0))
     resolved = resolved_for(provider_server)
     prepared = build(resolved, prompt="hello", stream=True)
 
     async def go():
-        async with client.AsyncSession(max_connections=1, tls=False) as session:
+        async with client_async.AsyncSession(max_connections=1, tls=False) as session:
             return await bench.run(prepared, resolved.wire, Plan(requests=2, warmup=0), timeout=5, session=session)
 
     result = asyncio.run(go())

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from aimux_cli import client, client_text, config, request
+from aimux_cli import client, client_async, client_text, config, request
 from aimux_cli.config import Config, ResolvedProvider
 from aimux_cli.errors import (
     AuthError,
@@ -285,7 +285,7 @@ def test_64_concurrent_async_streams(provider_server):
     prepared = chat(provider_server)
 
     async def run() -> list[tuple[bytes, int]]:
-        async with client.AsyncSession(max_connections=64) as session:
+        async with client_async.AsyncSession(max_connections=64) as session:
             async def one() -> tuple[bytes, int]:
                 async with session.stream(prepared, timeout=10) as s:
                     return b"".join([c async for c in s]), s.timing.chunks
@@ -302,7 +302,7 @@ def test_async_stream_retries_and_cuts_short_like_the_sync_one(provider_server):
 
     async def run() -> IncompleteError:
         with pytest.raises(IncompleteError) as info:
-            async with client.astream(chat(provider_server), timeout=5) as s:
+            async with client_async.astream(chat(provider_server), timeout=5) as s:
                 async for _ in s:
                     pass
         assert s.attempts == 2
@@ -448,7 +448,7 @@ def test_async_streams_decode_and_bound_like_the_sync_ones(provider_server):
 
     async def run() -> IncompleteError:
         with pytest.raises(IncompleteError) as info:
-            async with client.astream(chat(provider_server), timeout=5) as s:
+            async with client_async.astream(chat(provider_server), timeout=5) as s:
                 async for _ in s:
                     pass
         return info.value

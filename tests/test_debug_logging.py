@@ -2,7 +2,7 @@
 
 cli.py installs the one stderr handler for the "aimux" loggers (with redact.LogFilter); test-providers' case is in
 tests/test_test_providers.py, ask's in tests/test_ask.py and tests/test_faults.py. Here `bench provider`: its lean
-transport (client_lean.py) logs nothing yet, so the run goes through a proxy, which makes bench use client.py's
+transport (client_lean.py) logs nothing yet, so the run goes through a proxy, which makes bench use client_async.py's
 AsyncSession (the proxy is the loopback server itself, answering the absolute-form request).
 """
 

@@ -82,7 +82,7 @@ def select(names: list[str]) -> list[tuple[str, Any]]:
 
 async def fetch_all(targets: list[tuple[str, Any]], timeout: float) -> list[tuple[str, list | None, Any]]:
     """(name, models or None, AimuxError or None) per target, in order; the providers are asked concurrently."""
-    from aimux_cli.client import AsyncSession
+    from aimux_cli.client_async import AsyncSession
     from aimux_cli.models import list_models
 
     async with AsyncSession(max_connections=max(4, len(targets))) as session:
