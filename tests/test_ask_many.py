@@ -113,6 +113,26 @@ def test_fan_out_text_is_in_the_order_given_with_the_failure_under_its_header(se
     assert [seen.path for seen in server.requests].count(GEMINI) == 1  # --retries 0
 
 
+def test_fan_out_compares_two_models_of_one_provider_under_their_own_names(server):
+    """-p PROVIDER/MODEL: two lanes of one provider are named NAME/MODEL (they were both 'openai', then refused as
+    a provider named twice), in sections, documents and the fallback's notes."""
+    server.route(CHAT, answer("openai"))
+    result = ask(server, "-p", "openai/m-one,openai/m-two", "hello")
+    assert result.returncode == 0, result.stderr
+    body = text_of("openai")
+    assert result.stdout.decode() == f"== openai/m-one ==\n{body}\n== openai/m-two ==\n{body}"
+    assert sorted(seen.json()["model"] for seen in server.seen(CHAT)) == ["m-one", "m-two"]
+    docs = json.loads(ask(server, "-p", "openai/m-one,openai/m-two", "-f", "json", "hello").stdout)
+    assert [d["client"]["provider"] for d in docs] == ["openai/m-one", "openai/m-two"]
+    server.route(CHAT, lambda seen: server_error() if seen.json()["model"] == "m-one" else answer("openai"))
+    result = ask(server, "-p", "openai/m-one", "--fallback", "openai/m-two", "--retries", "0", "-f", "json", "hi")
+    assert result.returncode == 0, result.stderr
+    assert "falling back to openai/m-two" in result.stderr.decode()
+    client = json.loads(result.stdout)["client"]
+    assert client["provider"] == "openai/m-two" and client["fallback"][0]["provider"] == "openai/m-one"
+    assert ask(server, "-p", "openai/m-one,openai/m-one", "hello").returncode == 2
+
+
 def test_fan_out_worst_exit_code_wins_and_a_cut_answer_keeps_what_arrived(server):
     """A dropped connection mid-stream (9) outranks an HTTP 500 (7); each failure is one line, in the order given."""
     server.route(CHAT, server_error())

@@ -79,8 +79,8 @@ def failure_of(exc: BaseException) -> tuple[int, str]:
 class Run:
     """One provider of the fan-out: its lane, exchange and thread, then its document, exit code and error line."""
 
-    def __init__(self, opts, env, resolved, prepared, wake: threading.Event) -> None:
-        self.lane = Lane(prepared.provider, resolved.model)
+    def __init__(self, opts, env, resolved, prepared, wake: threading.Event, label: str | None = None) -> None:
+        self.lane = Lane(label or prepared.provider, resolved.model)
         self.exchange = new_exchange(opts, env, resolved, prepared, False, cls=LaneExchange)
         self.exchange.view = self.lane
         self.wake = wake
@@ -127,10 +127,11 @@ def _what_arrived(pump):
         return None
 
 
-def fan_out(opts, env, fmt: str, plans: list, state: dict) -> int:
+def fan_out(opts, env, fmt: str, plans: list, state: dict, labels: list[str] | None = None) -> int:
     """Ask every prepared provider at once; show, print and log as commands/ask_many.py says; the exit code."""
     wake = threading.Event()
-    runs = [Run(opts, env, resolved, prepared, wake) for resolved, prepared in plans]
+    labels = labels or [prepared.provider for _, prepared in plans]
+    runs = [Run(opts, env, resolved, prepared, wake, label) for (resolved, prepared), label in zip(plans, labels)]
     view, waiting = _views(opts, env, fmt, runs)
     printer = Printer(runs, env, opts.thinking, waiting) if fmt == "text" else None
     interrupted = False

@@ -58,21 +58,29 @@ def run_many(opts: AskOptions) -> int:
     state: dict = {}
     messages, system = gather(opts, env.stdin_isatty, state)
     plans = [prepare(opts, name, messages, system) for name in chain]  # exit 3 here, before anything is sent
-    names = [prepared.provider for _, prepared in plans]
-    twice = next((name for n, name in enumerate(names) if name in names[:n]), None)
+    labels = lane_labels(plans)
+    twice = next((name for n, name in enumerate(labels) if name in labels[:n]), None)
     if twice is not None:  # the default provider (no -p) named again with --fallback
         raise UsageError(f"provider {twice!r} is named twice")
     if opts.curl or opts.dry_run:  # nothing is sent, so nothing is logged
         for resolved, prepared in plans:
             if opts.curl:
-                output.write(f"# {_clean(prepared.provider, env)}\n")
+                output.write(f"# {_clean(labels[plans.index((resolved, prepared))], env)}\n")
             unsent(prepared, resolved, env, curl=opts.curl)
         return 0
     if opts.fallback:
-        return fallback(opts, env, fmt, plans, state)
+        return fallback(opts, env, fmt, plans, state, labels)
     from aimux_cli.commands.ask_fanout import fan_out
 
-    return fan_out(opts, env, fmt, plans, state)
+    return fan_out(opts, env, fmt, plans, state, labels)
+
+
+def lane_labels(plans: list) -> list[str]:
+    """What each provider is called in views, sections, documents and messages: its name, or NAME/MODEL when
+    another of the run has the same provider (`-p openai/gpt-4.1,openai/gpt-4o` compares two models)."""
+    providers = [prepared.provider for _, prepared in plans]
+    return [f"{prepared.provider}/{resolved.model}" if providers.count(prepared.provider) > 1 else prepared.provider
+            for resolved, prepared in plans]
 
 
 def check_usage(opts: AskOptions, fmt: str) -> list:
@@ -135,13 +143,13 @@ class FallBack(Exception):
         self.error = error
 
 
-def fallback(opts: AskOptions, env, fmt: str, plans: list, state: dict) -> int:
+def fallback(opts: AskOptions, env, fmt: str, plans: list, state: dict, labels: list[str]) -> int:
     failed: list[dict] = []  # provider, exit_code, error of each that failed first
     for n, (resolved, prepared) in enumerate(plans):
         exchange = new_exchange(opts, env, resolved, prepared, fmt == "raw", cls=Attempt)
         exchange.last = n == len(plans) - 1
-        exchange.label = prepared.provider
-        exchange.client_extra = {"provider": prepared.provider, **({"fallback": list(failed)} if failed else {})}
+        exchange.label = labels[n]
+        exchange.client_extra = {"provider": labels[n], **({"fallback": list(failed)} if failed else {})}
         attempt = {**state, "exchange": exchange}
         code: int | None = None
         try:
@@ -149,8 +157,8 @@ def fallback(opts: AskOptions, env, fmt: str, plans: list, state: dict) -> int:
             return code
         except FallBack as exc:
             code = int(exc.error.exit_code)
-            failed.append({"provider": prepared.provider, "exit_code": code, "error": scrubbed(str(exc.error))})
-            warn(f"{exc.error}; falling back to {plans[n + 1][1].provider}")
+            failed.append({"provider": labels[n], "exit_code": code, "error": scrubbed(str(exc.error))})
+            warn(f"{exc.error}; falling back to {labels[n + 1]}")
         except BaseException as exc:
             code = ask_log.exit_code_of(exc)
             raise
