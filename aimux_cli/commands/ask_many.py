@@ -59,9 +59,10 @@ def run_many(opts: AskOptions) -> int:
     messages, system = gather(opts, env.stdin_isatty, state)
     plans = [prepare(opts, name, messages, system) for name in chain]  # exit 3 here, before anything is sent
     labels = lane_labels(plans)
-    twice = next((name for n, name in enumerate(labels) if name in labels[:n]), None)
-    if twice is not None:  # the default provider (no -p) named again with --fallback
-        raise UsageError(f"provider {twice!r} is named twice")
+    keys = [(prepared.provider, resolved.model) for resolved, prepared in plans]
+    twice = next((n for n, key in enumerate(keys) if key in keys[:n]), None)
+    if twice is not None:  # the default provider (no -p) named again with --fallback, or one model twice
+        raise UsageError(f"provider {keys[twice][0]!r} is named twice (model {keys[twice][1]!r})")
     if opts.curl or opts.dry_run:  # nothing is sent, so nothing is logged
         for resolved, prepared in plans:
             if opts.curl:
