@@ -33,7 +33,7 @@ class ModelsOptions:
 
 def run(opts: ModelsOptions) -> int:
     from aimux_cli import fastexit
-    from aimux_cli.config import check_timeout
+    from aimux_cli.config_check import check_timeout
     from aimux_cli.render.console import TerminalEnv
 
     fastexit.clean()

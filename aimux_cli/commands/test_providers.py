@@ -97,7 +97,7 @@ def run(opts: TestProvidersOptions) -> int:
 
 def check_options(opts: TestProvidersOptions) -> None:
     """Refuse contradictory or out-of-range options (UsageError, exit 2)."""
-    from aimux_cli.config import check_timeout
+    from aimux_cli.config_check import check_timeout
     from aimux_cli.health_budget import check_limit
 
     opts.timeout = check_timeout(opts.timeout, "--timeout", UsageError)  # nan and inf pass Click's range
