@@ -127,10 +127,10 @@ def chunks(data: bytes, n: int = PIECES) -> list[Chunk]:
 def test_follow_reads_a_long_first_line_in_linear_work(monkeypatch) -> None:
     """prettify --follow sniffs a stream from its head, which for NDJSON is its whole first line: a line of 100 MB
     read in 64 KB pieces took 16 s (the head grown by `bytes +=` and scanned again per read)."""
-    from aimux_cli import live, streams
+    from aimux_cli import live_follow, streams
 
     line = json.dumps({"model": "m", "response": "x" * 20 * PIECES, "done": True}).encode() + b"\n"
-    monkeypatch.setattr(live, "_read_chunks", lambda: iter(chunks(line)))
+    monkeypatch.setattr(live_follow, "_read_chunks", lambda: iter(chunks(line)))
     scanned = []
     needs_more = streams.needs_more
     monkeypatch.setattr(streams, "needs_more", lambda head: scanned.append(len(head)) or needs_more(head))

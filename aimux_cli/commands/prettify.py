@@ -1,5 +1,5 @@
 """`aimux prettify`: read inputs, normalize each (aimux_cli.prettify), present it (aimux_cli.present), pick the
-exit code; `--follow` hands stdin to the live view (aimux_cli.live).
+exit code; `--follow` hands stdin to the live view (aimux_cli.live_follow).
 
 Exit codes: 0; 4 for unreadable or invalid input (other inputs are still written); 9 when a stream ended without
 its terminal event (after printing what arrived); with --fail, 5/6/7 for an error document by its HTTP status.
@@ -36,7 +36,7 @@ def run(opts: PrettifyOptions) -> int:
             raise UsageError("--follow reads a stream from stdin; do not give files")
         if opts.wire == "none":
             raise UsageError("--follow needs a provider stream; it cannot be used with --wire none")
-        from aimux_cli.live import follow
+        from aimux_cli.live_follow import follow
         return follow(opts, fmt, env)
     multi = len(opts.files) > 1
     codes: list[int] = []
