@@ -3,10 +3,10 @@ Pure, no I/O.
 
 One builder per wire format (`openai.chat`, `openai.responses`, `anthropic.messages`, `gemini.generate`,
 `ollama.chat`; the wires of EXTERNAL_WIRES are built in modules of their own), plus `models_request` for each wire's
-model-list endpoint. Conversation turns, tool calls and results and attachments are written in each wire's form by
-request_wire.py; `ask`'s tools, tool choice, schema and reasoning (request_extras.Extras) by request_tools.py; then
-the `-o` options are merged last. Headers are merged in this order, later wins: wire defaults < the provider row
-and config headers < the auth header.
+model-list endpoint. Conversation turns, tool calls and results and attachments are checked and written in each
+wire's form by request_wire.py; `ask`'s tools, tool choice, schema and reasoning (request_extras.Extras) by
+request_tools.py; then the `-o` options are merged last. Headers are merged in this order, later wins: wire
+defaults < the provider row and config headers < the auth header.
 
 Secrets: a PreparedRequest holds the key in its headers, so its repr shows the URL without userinfo or query and
 the headers with every credential replaced. Building a request registers its secrets (the key and the values of
@@ -136,7 +136,7 @@ def build(
     builder = _builder(resolved.wire)
     if extras is not None and extras.body is not None:
         return _from_body(resolved, extras, model, stream, (messages, prompt, system, temperature, max_tokens))
-    turns = normalize_turns(messages, prompt)
+    turns = request_wire.normalize_turns(messages, prompt)
     system_text = _system_text(system, turns)
     turns = [t for t in turns if t["role"] != "system"]
     attachments = extras.attachments if extras is not None else ()
@@ -231,51 +231,6 @@ class _Args:
     max_tokens: int | None
     stream: bool
     attachments: tuple = ()
-
-
-def normalize_turns(messages: Sequence[Mapping[str, Any]] | None, prompt: str | None) -> list[dict[str, Any]]:
-    """Checked copies of neutral turns (request_wire.py has the forms). A tool call without an id gets `call_N`; a
-    tool result without `tool_call_id` answers the earliest unanswered call of its name (Gemini reports no ids)."""
-    if (messages is None) == (prompt is None):
-        raise ValueError("give exactly one of messages= or prompt=")
-    if prompt is not None:
-        return [{"role": "user", "content": prompt}]
-    turns: list[dict[str, Any]] = []
-    pending: list[dict[str, str]] = []  # calls not answered yet, in order
-    for msg in messages or ():
-        role, content = msg.get("role"), msg.get("content")
-        if role not in ("system", "user", "assistant", "tool") or not isinstance(content, str):
-            raise ValueError(f"a message needs role system/user/assistant/tool and string content, got {msg!r}")
-        turn: dict[str, Any] = {"role": role, "content": content}
-        if role == "assistant" and msg.get("tool_calls"):
-            turn["tool_calls"] = [_call(c, len(pending) + i) for i, c in enumerate(msg["tool_calls"])]
-            pending += turn["tool_calls"]
-        elif role == "tool":
-            turn.update(_result(msg, pending))
-        turns.append(turn)
-    return turns
-
-
-def _call(call: Mapping[str, Any], index: int) -> dict[str, str]:
-    name, arguments = call.get("name"), call.get("arguments", "{}")
-    if not isinstance(name, str) or not name or not isinstance(arguments, str):
-        raise ValueError(f"a tool call needs a name and its arguments as JSON text, got {call!r}")
-    call_id = call.get("id")
-    return {"id": call_id if isinstance(call_id, str) and call_id else f"call_{index + 1}", "name": name,
-            "arguments": arguments}
-
-
-def _result(msg: Mapping[str, Any], pending: list[dict[str, str]]) -> dict[str, str]:
-    call_id, name = msg.get("tool_call_id"), msg.get("name")
-    match = next((c for c in pending if c["id"] == call_id), None) if call_id else \
-        next((c for c in pending if c["name"] == name), pending[0] if pending else None)
-    if match is not None:
-        pending.remove(match)
-    call_id = call_id or (match["id"] if match else None)
-    name = name or (match["name"] if match else None)
-    if not isinstance(call_id, str) or not isinstance(name, str):
-        raise ValueError(f"a tool result needs tool_call_id and name (or a call before it to answer), got {msg!r}")
-    return {"tool_call_id": call_id, "name": name}
 
 
 def _system_text(system: str | None, turns: list[dict[str, str]]) -> str | None:

@@ -58,7 +58,7 @@ def converse(args: Any, resolved: ResolvedProvider) -> tuple[str, dict, dict]:
 
 
 def messages(turns: list[dict[str, Any]], attachments: tuple = ()) -> list[dict]:
-    """Neutral turns (request.normalize_turns) as Converse messages; attachments go with the last user turn."""
+    """Neutral turns (request_wire.normalize_turns) as Converse messages; attachments go with the last user turn."""
     last_user = max((i for i, t in enumerate(turns) if t["role"] == "user"), default=-1)
     if attachments and last_user < 0:
         raise UsageError("--attach needs a user turn to attach the files to")

@@ -43,7 +43,7 @@ def cohere_chat(args: Any, resolved: ResolvedProvider) -> tuple[str, dict, dict]
 
 
 def cohere_messages(turns: list[dict[str, Any]], system: str | None, attachments: tuple = ()) -> list[dict]:
-    """Neutral turns (request.normalize_turns) as Cohere v2 messages; attachments go with the last user turn."""
+    """Neutral turns (request_wire.normalize_turns) as Cohere v2 messages; attachments go with the last user turn."""
     out: list[dict] = [{"role": "system", "content": system}] if system else []
     last_user = max((i for i, t in enumerate(turns) if t["role"] == "user"), default=-1)
     for position, turn in enumerate(turns):

@@ -1,6 +1,6 @@
 """Neutral conversation turns -> each wire's own messages. Pure, no I/O; request.py calls it.
 
-A turn is one of (request.normalize_turns checks them):
+A turn is one of (normalize_turns, below, checks them and gives calls without an id one):
   {"role": "system" | "user", "content": str}
   {"role": "assistant", "content": str, "tool_calls": [{"id", "name", "arguments": JSON text}]}  (tool_calls optional)
   {"role": "tool", "tool_call_id", "name", "content": str}                                       (a call's result)
@@ -20,6 +20,7 @@ Anthropic, Gemini and Ollama take a call's arguments as an object: JSON text tha
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aimux_cli.errors import UsageError
@@ -28,6 +29,52 @@ if TYPE_CHECKING:
     from aimux_cli.request_extras import Attachment
 
 Turns = list[dict[str, Any]]
+
+
+def normalize_turns(messages: Sequence[Mapping[str, Any]] | None, prompt: str | None) -> list[dict[str, Any]]:
+    """Checked copies of neutral turns (the forms are in this module's docstring). A tool call without an id gets
+    `call_N`; a tool result without `tool_call_id` answers the earliest unanswered call of its name (Gemini reports
+    no ids)."""
+    if (messages is None) == (prompt is None):
+        raise ValueError("give exactly one of messages= or prompt=")
+    if prompt is not None:
+        return [{"role": "user", "content": prompt}]
+    turns: list[dict[str, Any]] = []
+    pending: list[dict[str, str]] = []  # calls not answered yet, in order
+    for msg in messages or ():
+        role, content = msg.get("role"), msg.get("content")
+        if role not in ("system", "user", "assistant", "tool") or not isinstance(content, str):
+            raise ValueError(f"a message needs role system/user/assistant/tool and string content, got {msg!r}")
+        turn: dict[str, Any] = {"role": role, "content": content}
+        if role == "assistant" and msg.get("tool_calls"):
+            turn["tool_calls"] = [_call(c, len(pending) + i) for i, c in enumerate(msg["tool_calls"])]
+            pending += turn["tool_calls"]
+        elif role == "tool":
+            turn.update(_result(msg, pending))
+        turns.append(turn)
+    return turns
+
+
+def _call(call: Mapping[str, Any], index: int) -> dict[str, str]:
+    name, arguments = call.get("name"), call.get("arguments", "{}")
+    if not isinstance(name, str) or not name or not isinstance(arguments, str):
+        raise ValueError(f"a tool call needs a name and its arguments as JSON text, got {call!r}")
+    call_id = call.get("id")
+    return {"id": call_id if isinstance(call_id, str) and call_id else f"call_{index + 1}", "name": name,
+            "arguments": arguments}
+
+
+def _result(msg: Mapping[str, Any], pending: list[dict[str, str]]) -> dict[str, str]:
+    call_id, name = msg.get("tool_call_id"), msg.get("name")
+    match = next((c for c in pending if c["id"] == call_id), None) if call_id else \
+        next((c for c in pending if c["name"] == name), pending[0] if pending else None)
+    if match is not None:
+        pending.remove(match)
+    call_id = call_id or (match["id"] if match else None)
+    name = name or (match["name"] if match else None)
+    if not isinstance(call_id, str) or not isinstance(name, str):
+        raise ValueError(f"a tool result needs tool_call_id and name (or a call before it to answer), got {msg!r}")
+    return {"tool_call_id": call_id, "name": name}
 
 
 def _b64(att: Attachment) -> str:

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from aimux_cli import request, request_extras
+from aimux_cli import request, request_extras, request_wire
 from aimux_cli.document import Document
 from aimux_cli.errors import InputError, UsageError
 from aimux_cli.request_extras import (
@@ -344,7 +344,7 @@ def test_tool_turns_ollama():
 
 
 def test_tool_result_matched_by_name_without_ids():
-    turns = request.normalize_turns([
+    turns = request_wire.normalize_turns([
         {"role": "assistant", "content": "", "tool_calls": [{"name": "a", "arguments": "{}"},
                                                             {"name": "b", "arguments": "{}"}]},
         {"role": "tool", "name": "b", "content": "2"}, {"role": "tool", "content": "1"}], None)
@@ -359,7 +359,7 @@ def test_tool_result_matched_by_name_without_ids():
 ])
 def test_malformed_turns(turn):
     with pytest.raises(ValueError):
-        request.normalize_turns([turn], None)
+        request_wire.normalize_turns([turn], None)
 
 
 # ------------------------------------------------------------------------------------------ tools and choice
