@@ -146,7 +146,8 @@ def build(
         from aimux_cli import request_tools
         from aimux_cli.request_extras import merge_options
 
-        request_tools.apply(resolved.wire, body, extras, max_tokens)
+        own = external(resolved.wire, "apply_extras") if resolved.wire in EXTERNAL_WIRES else None
+        request_tools.apply(resolved.wire, body, extras, max_tokens, own)
         merge_options(body, _checked_options(resolved.wire, extras.options))
         stream = _stream_of(resolved.wire, body, stream)
         if not stream and "stream_options" in body and not any(p[0] == "stream_options" for p, _ in extras.options):

@@ -32,20 +32,19 @@ WRAP_KEY = "value"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")  # as request_extras' tool names: every wire takes it
 
 
-def apply(wire: str, body: dict, extras: Extras, max_tokens: int | None) -> None:
-    """Add `extras`' tools, tool choice, schema and reasoning to `body` in `wire`'s form (in place). Without tools,
-    `--tool-choice auto|none` is not sent: OpenAI and Anthropic refuse a tool choice without tools, and there is
-    nothing to choose."""
+def apply(wire: str, body: dict, extras: Extras, max_tokens: int | None, own: Any = None) -> None:
+    """Add `extras`' tools, tool choice, schema and reasoning to `body` in `wire`'s form (in place). `own`: the
+    `apply_extras` of a wire built in a module of its own (request.EXTERNAL_WIRES), which writes them itself. Without
+    tools, `--tool-choice auto|none` is not sent: OpenAI and Anthropic refuse a tool choice without tools, and there
+    is nothing to choose."""
     _check(extras)
     if not extras.tools and extras.tool_choice is not None:
         from dataclasses import replace
 
         extras = replace(extras, tool_choice=None)
-    apply_wire = _APPLY.get(wire)
-    if apply_wire is None:  # the wires built in modules of their own (cohere.chat, bedrock.converse) write their own
-        from aimux_cli.request import external
-
-        apply_wire = external(wire, "apply_extras")
+    apply_wire = _APPLY.get(wire) or own
+    if apply_wire is None:
+        raise ValueError(f"unknown wire format {wire!r}")
     apply_wire(body, extras, max_tokens)
 
 
