@@ -146,8 +146,10 @@ def models_table(entries: list[Mapping[str, Any]], *, compact: bool = False) -> 
             grid.add_column(name, min_width=min(widest, 30), overflow="fold")
         else:
             grid.add_column(name, justify="right" if name in _RIGHT else "left")
+    from aimux_cli.render.rich_view import bounded  # a cell of 200,000 lines took minutes to lay out (issue 9)
+
     for row in rows:
-        grid.add_row(*(Text(for_terminal(row[c])) for c in columns))
+        grid.add_row(*(Text(for_terminal(bounded(row[c]))) for c in columns))
     return grid
 
 

@@ -17,7 +17,8 @@ Safety: every string taken from the document goes through `for_terminal` before 
 `Text` object or as Markdown source, never as a markup string, so `[link=…]` or `[bold]` in a response is shown as
 typed. Markdown links are drawn as "text (url)", not as terminal hyperlinks, so a link cannot hide its target.
 
-Bounds: the answer's own content (text, thinking, refusal, tool-call arguments) is drawn whole; any other single
+Bounds: the answer's own content (text, thinking, refusal, tool-call arguments) is drawn whole, printed a few
+hundred lines at a time (a `Chunked` part: Rich holds every segment of one print until it ends); any other single
 value (a finish reason, a model name, an error message, a field of an unknown block) draws at most FIELD_LINES lines
 and FIELD_CHARS characters, then "… N more lines" (issue 9: a finish_reason of 200,000 newlines once took 42 s to
 draw). Of each kind of block in a choice, at most SHOWN_BLOCKS (SHOWN_CALLS tool calls) are drawn, then one
@@ -327,8 +328,16 @@ def block_view(block: Mapping[str, Any]) -> RenderableType:
     if kind == "tool_call":
         return tool_call_block(block)
     if kind == "refusal":
-        return Text.assemble(("refusal ", "bold reverse yellow"), " ", (content(block.get("text", "")), "yellow"))
+        return refusal_block(block)
     return other_block(block)
+
+
+def refusal_block(block: Mapping[str, Any]) -> RenderableType:
+    """The label, then the refusal in yellow, printed a few hundred lines at a time as thinking is: in one print,
+    200,000 newlines held 100 MiB of Rich segments (issue 9, fuzz seed 5 case 111)."""
+    first, *rest = line_chunks(content(block.get("text", "")))
+    head = Text.assemble(("refusal ", "bold reverse yellow"), " ", (first, "yellow"))
+    return Chunked(head, *(Text(piece, style="yellow") for piece in rest)) if rest else head
 
 
 def text_run(run: list[Mapping[str, Any]]) -> RenderableType:
@@ -337,12 +346,13 @@ def text_run(run: list[Mapping[str, Any]]) -> RenderableType:
     cites = [c for block in run if isinstance(block.get("citations"), list) for c in block["citations"]]
     if not cites:
         return pieces[0] if len(pieces) == 1 else Chunked(*pieces)
-    notes = Text(style="dim")
+    lines = []
     for n, cite in enumerate(cites, 1):
         cite = cite if isinstance(cite, Mapping) else {"url": cite}
         fields = [safe(cite[k]) for k in ("title", "url") if cite.get(k) not in (None, "")]
-        notes.append(f"{chr(10) if n > 1 else ''}[{n}] " + " — ".join(fields))
-    return (Group if len(pieces) == 1 else Chunked)(*pieces, Text(), notes)
+        lines.append(f"[{n}] " + " — ".join(fields))
+    notes = [Text(piece, style="dim") for piece in line_chunks("\n".join(lines))]  # 20,000 sources: in pieces
+    return (Group if len(pieces) == 1 and len(notes) == 1 else Chunked)(*pieces, Text(), *notes)
 
 
 def thinking_block(block: Mapping[str, Any]) -> RenderableType:

@@ -330,8 +330,9 @@ class StreamRenderer:
                 target.print(Text("thinking", style="dim italic"))
                 _print_lines(target, for_terminal(buffer))
         elif buffer:
-            style = "yellow" if kind == "refusal" else ""
-            self._print_part(Text(for_terminal(buffer), style=style))
+            style = "yellow" if kind == "refusal" else ""  # in pieces: see rich_view.refusal_block
+            pieces = long_content.line_chunks(for_terminal(buffer))
+            self._print_part(long_content.Chunked(*(Text(piece, style=style) for piece in pieces)))
 
 
 def _print_lines(console: Console, text: str, end: str = "\n", soft_wrap: bool = False) -> None:
