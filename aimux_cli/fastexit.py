@@ -5,6 +5,9 @@ process ends with `os._exit` as soon as stdout and stderr are flushed, instead o
 freeing every module and object took about 20 ms after `aimux ask` had written its last byte, as long as a whole
 short answer from a fast provider. Other commands exit the usual way. In-process callers of `cli.main` (the tests)
 are not affected: only `entry()` leaves early.
+
+Before anything else, `entry()` rebuilds stdout and stderr so that no write is ever cut short silently
+(output.whole_writes: a signal or uvloop's io_uring interrupting a write into a full pipe, a non-blocking pipe).
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ def clean() -> None:
 
 
 def entry() -> None:
+    from aimux_cli import output
+
+    output.whole_writes()  # before anything is written: no write is ever cut short silently
     from aimux_cli.cli import main
 
     try:

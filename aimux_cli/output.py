@@ -9,14 +9,79 @@ Secrets: text passes `redact` (every registered key, in every printed form, beco
 the guarded stdout (a key split across two streamed writes is still caught; `flush()` writes the held-back tail at
 the end of a run), `write_file` whole. `write_bytes` is the one exception by design: `ask -f raw` writes the
 provider's bytes exactly as received.
+
+Whole writes: the process's entry point (fastexit.entry) calls `whole_writes()` first, so that every byte given to
+stdout or stderr is written, whatever cuts a write short (a signal, uvloop's io_uring, a pipe made non-blocking by
+another process): nothing written is ever dropped while the command goes on to exit 0 (see `_WholeWrites`).
 """
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 
 from aimux_cli.errors import OutputError
+
+
+class _WholeWrites(io.RawIOBase):
+    """A file descriptor whose every write completes: a short write goes on with the rest, EAGAIN waits for room.
+
+    Python's text streams take a write to a pipe as done or failed. It can be neither: a blocking write into a full
+    pipe returns early, short, when a signal or io_uring's task work (uvloop's loop, closed just before a report is
+    written) interrupts it, and a pipe that another process holding it made non-blocking refuses with EAGAIN. With
+    PYTHONUNBUFFERED=1 (`python -u`, common in containers) stdout's text layer writes straight to the file and
+    drops whatever a short write left: a report cut at 64 KiB, exit 0."""
+
+    def __init__(self, fd: int, name: str) -> None:
+        super().__init__()
+        self._fd, self._name = fd, name
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return os.isatty(self._fd)
+
+    def write(self, data) -> int:
+        view = memoryview(data).cast("B")
+        done = 0
+        while done < len(view):
+            try:
+                done += os.write(self._fd, view[done:])  # PEP 475: EINTR with nothing written is retried
+            except BlockingIOError:
+                import select
+
+                select.select([], [self._fd], [])
+        return done
+
+
+def whole_writes() -> None:
+    """Rebuild stdout and stderr over `_WholeWrites` (the process's entry point calls this before anything is
+    written), keeping their encoding, errors and buffering: buffered stays buffered, `-u` stays unbuffered."""
+    if os.name != "posix":
+        return
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is None or stream is not getattr(sys, f"__{name}__"):  # already replaced (tests, a wrapper)
+            continue
+        try:
+            fd = stream.fileno()
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            continue
+        raw = _WholeWrites(fd, stream.name)
+        buffered = isinstance(stream.buffer, io.BufferedIOBase)
+        binary = io.BufferedWriter(raw) if buffered else raw
+        setattr(sys, name, io.TextIOWrapper(binary, encoding=stream.encoding, errors=stream.errors, newline="\n",
+                                            line_buffering=stream.line_buffering, write_through=stream.write_through))
 
 
 def _redact():
