@@ -9,10 +9,10 @@ import io
 import json
 
 import pytest
-from rich.console import Console
+from rich.console import Console, Group
 from rich.text import Text
 
-from aimux_cli.render.rich_view import render_rich
+from aimux_cli.render.rich_view import markdown, render_rich
 from fuzz import harness
 
 NEWLINES = "\n" * 200_000
@@ -121,6 +121,7 @@ def test_a_refusal_in_pieces_draws_what_it_drew_whole(text: str) -> None:
 
 def test_many_citations_draw_what_they_drew_whole() -> None:
     cites = [{"url": f"https://example.com/{n}", "title": f"page {n}"} for n in range(3000)]
-    lines = draw({"api": "x", "blocks": [{"type": "text", "text": "hi", "citations": cites}]}).splitlines()
-    notes = [line for line in lines if line.startswith("\x1b[2m[")]
-    assert len(notes) == 3000 and "[3000] page 2999 — https://example.com/2999" in notes[-1]
+    drawn = draw({"api": "x", "blocks": [{"type": "text", "text": "hi", "citations": cites}]})
+    notes = "\n".join(f"[{n}] page {n - 1} — https://example.com/{n - 1}" for n in range(1, 3001))
+    assert drawn == draw({"api": "x"}) + "\n" + draw(renderable=Group(markdown("hi"), Text(), Text(notes, style="dim")))
+    assert drawn.count("https://example.com/") == 3000
