@@ -44,7 +44,7 @@ from rich.table import Table
 from rich.text import Text
 
 from aimux_cli.jsondump import dumps
-from aimux_cli.render.long_content import Chunked, line_chunks, markdown_pieces
+from aimux_cli.render.long_content import Chunked, Verbatim, line_chunks, markdown_pieces
 from aimux_cli.render.sanitize import for_terminal
 
 _USAGE_LABELS = (
@@ -337,7 +337,7 @@ def refusal_block(block: Mapping[str, Any]) -> RenderableType:
     200,000 newlines held 100 MiB of Rich segments (issue 9, fuzz seed 5 case 111)."""
     first, *rest = line_chunks(content(block.get("text", "")))
     head = Text.assemble(("refusal ", "bold reverse yellow"), " ", (first, "yellow"))
-    return Chunked(head, *(Text(piece, style="yellow") for piece in rest)) if rest else head
+    return Chunked(head, *(Verbatim(piece, "yellow") for piece in rest)) if rest else head
 
 
 def text_run(run: list[Mapping[str, Any]]) -> RenderableType:
@@ -359,8 +359,7 @@ def thinking_block(block: Mapping[str, Any]) -> RenderableType:
     if block.get("redacted") and not block.get("text"):
         return Text("[redacted thinking]", style="dim italic")
     return Chunked(Text("thinking", style="dim italic"),
-                   *(Padding(Text(piece, style="dim"), (0, 0, 0, 2))
-                     for piece in line_chunks(content(block.get("text", "")))))
+                   *(Verbatim(piece, "dim", indent=2) for piece in line_chunks(content(block.get("text", "")))))
 
 
 def tool_call_block(block: Mapping[str, Any]) -> RenderableType:
@@ -372,10 +371,9 @@ def tool_call_block(block: Mapping[str, Any]) -> RenderableType:
         return head
     if isinstance(args, str):
         head.append("  (arguments are not valid JSON)", style="dim")
-        pieces = [Text(piece) for piece in line_chunks(content(args))]
-    else:
-        highlight = JSONHighlighter()
-        pieces = [highlight(Text(piece)) for piece in line_chunks(for_terminal(dumps(args, 2)))]
+        return Chunked(head, *(Verbatim(piece, indent=2) for piece in line_chunks(content(args))))
+    highlight = JSONHighlighter()
+    pieces = [highlight(Text(piece)) for piece in line_chunks(for_terminal(dumps(args, 2)))]
     return Chunked(head, *(Padding(piece, (0, 0, 0, 2)) for piece in pieces))
 
 

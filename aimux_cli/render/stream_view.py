@@ -332,7 +332,7 @@ class StreamRenderer:
         elif buffer:
             style = "yellow" if kind == "refusal" else ""  # in pieces: see rich_view.refusal_block
             pieces = long_content.line_chunks(for_terminal(buffer))
-            self._print_part(long_content.Chunked(*(Text(piece, style=style) for piece in pieces)))
+            self._print_part(long_content.Chunked(*(long_content.Verbatim(piece, style) for piece in pieces)))
 
 
 def _print_lines(console: Console, text: str, end: str = "\n", soft_wrap: bool = False) -> None:
