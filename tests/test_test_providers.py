@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import os
+import select
 import pty
 import subprocess
 import sys
@@ -533,21 +534,28 @@ def test_on_a_terminal_rows_appear_as_each_provider_finishes(tmp_path, provider_
                             stdout=slave, stderr=slave, cwd=ROOT, env=env)
     os.close(slave)
     received = b""
+
+    def more() -> bytes:
+        """The next bytes on the terminal; b"" once the child has ended and left nothing to read (a read would
+        block for ever if another process still held the terminal open)."""
+        while True:
+            if select.select([master], [], [], 0.5)[0]:
+                try:
+                    return os.read(master, 65536)
+                except OSError:  # EIO: the child closed the terminal
+                    return b""
+            if proc.poll() is not None:
+                return b""
+
     try:
         while b"openai" not in received.split(b"provider", 1)[-1]:  # openai's row, below the header
-            chunk = os.read(master, 65536)
-            assert chunk, received
+            chunk = more()
+            assert chunk, (proc.poll(), received.decode(errors="replace"))
             received += chunk
         assert not gate.is_set() and proc.poll() is None  # anthropic is still being checked
         assert "checking 2 providers".encode() in received  # the spinner, on the same terminal (stderr)
         gate.set()
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
+        while chunk := more():
             received += chunk
     finally:
         gate.set()
