@@ -40,3 +40,15 @@ def _log_db(tmp_path_factory, monkeypatch) -> Iterator[None]:
 
     logdb._warned = False
     yield
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """No test module may import locust (or gevent) into the pytest process: locust monkey-patches the standard
+    library with gevent for the whole process (subprocess pipes turned non-blocking, signals, exec), which made
+    unrelated tests fail or hang. Locust runs in the subprocesses its tests start."""
+    import sys
+
+    loaded = [name for name in ("locust", "gevent") if name in sys.modules]
+    if loaded:
+        raise pytest.UsageError(f"{' and '.join(loaded)} imported while collecting the tests: import it only in "
+                                "subprocesses (see tests/test_bench_locust.py)")

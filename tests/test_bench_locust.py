@@ -9,6 +9,7 @@ near that). Skips when Locust is not installed (the `distributed` extra).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -21,7 +22,11 @@ import pytest
 
 from provider_server import Reply, split_body
 
-pytest.importorskip("locust", reason="Locust is not installed (pip install 'aimux[distributed]')")
+# Looked up, not imported: importing locust monkey-patches the standard library with gevent (subprocess, os, signal,
+# select) for the whole pytest process, and other tests then failed (pipes non-blocking, Ctrl-C handling, exec errors).
+# Locust runs only in the subprocesses these tests start.
+if importlib.util.find_spec("locust") is None:
+    pytest.skip("Locust is not installed (pip install 'aimux[distributed]')", allow_module_level=True)
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "sk-locust-secret-0123456789"
