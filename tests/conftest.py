@@ -52,3 +52,13 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if loaded:
         raise pytest.UsageError(f"{' and '.join(loaded)} imported while collecting the tests: import it only in "
                                 "subprocesses (see tests/test_bench_locust.py)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A test run started in the background of a non-interactive shell (`nohup … &`, some CI runners) inherits SIGINT
+    ignored, and so does every process the tests start: the Ctrl-C tests need Python's default handler (and their
+    children the default action), as an interactive run has them."""
+    import signal
+
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
