@@ -28,6 +28,7 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from aimux_cli import request_tools, request_wire
 from aimux_cli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -38,7 +39,6 @@ EVENTSTREAM = "application/vnd.amazon.eventstream"
 BASE_URL = "https://bedrock-runtime.{region}.amazonaws.com"
 _FORMATS = {"image/png": "png", "image/jpeg": "jpeg", "image/gif": "gif", "image/webp": "webp"}
 _NAME = re.compile(r"[^A-Za-z0-9\s\-()\[\]]")  # what Converse allows in a document's name
-_BUDGETS = {"low": 1024, "medium": 4096, "high": 16384}  # as anthropic.messages sends them (request_tools)
 
 
 def converse(args: Any, resolved: ResolvedProvider) -> tuple[str, dict, dict]:
@@ -76,23 +76,11 @@ def messages(turns: list[dict[str, Any]], attachments: tuple = ()) -> list[dict]
         content: list[dict] = [{"text": turn["content"]}] if turn["content"] else []
         for call in turn.get("tool_calls") or () if role == "assistant" else ():
             content.append({"toolUse": {"toolUseId": call["id"], "name": call["name"],
-                                        "input": _arguments_object(call["arguments"])}})
+                                        "input": request_wire.arguments_object(call["arguments"])}})
         if position == last_user:
             content += [_attachment(att) for att in attachments]
         out.append({"role": role, "content": content or [{"text": " "}]})  # Converse refuses an empty content
     return out
-
-
-def _arguments_object(text: Any) -> dict:
-    import orjson
-
-    if not isinstance(text, str):
-        return text if isinstance(text, dict) else {"value": text}
-    try:
-        value = orjson.loads(text) if text.strip() else {}
-    except orjson.JSONDecodeError:
-        return {"value": text}
-    return value if isinstance(value, dict) else {"value": value}
 
 
 def _attachment(att: Any) -> dict:
@@ -112,19 +100,11 @@ def apply_extras(body: dict, extras: Extras, max_tokens: int | None) -> None:
     if extras.tool_choice == "none":
         tools = []  # Converse has no "none": a request without tools cannot call one
     if extras.schema is not None:
-        name = extras.answer_name()
-        if name in {t.name for t in extras.tools}:
-            raise UsageError(f"--schema: a tool is already named {name!r}; on bedrock.converse the schema is sent as "
-                             "a tool of that name (set another name with the schema's title)")
-        if extras.tool_choice is not None:
-            raise UsageError("--tool-choice cannot be combined with --schema on bedrock.converse: the schema is sent "
-                             "as a forced tool")
+        name, schema = request_tools.forced_schema(extras, "bedrock.converse")
         if extras.reasoning not in (None, "none"):
             raise UsageError("--reasoning cannot be combined with --schema on bedrock.converse: the schema is sent as "
                              "a forced tool, which Claude refuses while it thinks")
-        schema = extras.schema if extras.schema.get("type") == "object" else {
-            "type": "object", "properties": {"value": extras.schema}, "required": ["value"]}
-        tools.append(_spec(name, "Give the answer as this tool's input, following its schema.", schema))
+        tools.append(_spec(name, request_tools.FORCED_SCHEMA_DESCRIPTION, schema))
         choice = {"any": {}} if extras.tools else {"tool": {"name": name}}
     if tools:
         body["toolConfig"] = {"tools": tools, **({"toolChoice": choice} if choice else {})}
@@ -146,7 +126,7 @@ def _reasoning(body: dict, level: str) -> None:
     if level == "none":
         extra["thinking"] = {"type": "disabled"}
         return
-    budget = _BUDGETS[level]
+    budget = request_tools.ANTHROPIC_BUDGETS[level]  # as anthropic.messages sends them
     extra["thinking"] = {"type": "enabled", "budget_tokens": budget}
     config = body.setdefault("inferenceConfig", {})
     config["maxTokens"] = budget + config.get("maxTokens", 4096) if config.get("maxTokens", 0) <= budget \

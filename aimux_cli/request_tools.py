@@ -101,6 +101,23 @@ def gemini_subset(schema: Any) -> bool:
     return all(gemini_subset(s) for s in schema.get("anyOf") or ())
 
 
+def forced_schema(extras: Extras, wire: str) -> tuple[str, dict]:
+    """--schema sent as a forced tool (anthropic.messages, bedrock.converse): the tool's name and input schema (an
+    object: another root is wrapped under WRAP_KEY, which structured_answer unwraps). UsageError when a tool already
+    has that name or a --tool-choice is given (the schema's tool is the one forced)."""
+    name = extras.answer_name()
+    if name in {t.name for t in extras.tools}:
+        raise UsageError(f"--schema: a tool is already named {name!r}; on {wire} the schema is sent as a tool of that "
+                         "name (set another name with the schema's title)")
+    if extras.tool_choice is not None:
+        raise UsageError(f"--tool-choice cannot be combined with --schema on {wire}: the schema is sent as a forced "
+                         "tool")
+    return name, _object_schema(extras.schema)[0]
+
+
+FORCED_SCHEMA_DESCRIPTION = "Give the answer as this tool's input, following its schema."
+
+
 def _object_schema(schema: dict) -> tuple[dict, bool]:
     """The schema as a tool's input schema (an object), and whether it was wrapped under WRAP_KEY."""
     if schema.get("type") == "object":
@@ -155,15 +172,8 @@ def _anthropic(body: dict, extras: Extras, max_tokens: int | None) -> None:
     if extras.schema is not None and thinking:
         body["output_config"] = {"format": {"type": "json_schema", "schema": extras.schema}}
     elif extras.schema is not None:
-        name = extras.answer_name()
-        if name in {t.name for t in extras.tools}:
-            raise UsageError(f"--schema: a tool is already named {name!r}; on anthropic.messages the schema is sent "
-                             "as a tool of that name (set another name with the schema's title)")
-        if extras.tool_choice is not None:
-            raise UsageError("--tool-choice cannot be combined with --schema on anthropic.messages: the schema is "
-                             "sent as a forced tool")
-        tools.append({"name": name, "description": "Give the answer as this tool's input, following its schema.",
-                      "input_schema": _object_schema(extras.schema)[0]})
+        name, schema = forced_schema(extras, "anthropic.messages")
+        tools.append({"name": name, "description": FORCED_SCHEMA_DESCRIPTION, "input_schema": schema})
         choice = {"type": "any"} if extras.tools else {"type": "tool", "name": name}
     if tools:
         body["tools"] = tools

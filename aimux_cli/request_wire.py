@@ -102,9 +102,13 @@ def _with_attachments(turns: Turns, attachments: tuple[Attachment, ...]) -> list
     return [(t, attachments if i == at else ()) for i, t in enumerate(turns)]
 
 
-def _arguments_object(text: str) -> dict:
+def arguments_object(text: Any) -> dict:
+    """A call's arguments (JSON text) as the object the wires that take an object want; anything that is not an
+    object goes under "value"."""
     import orjson
 
+    if not isinstance(text, str):
+        return text if isinstance(text, dict) else {"value": text}
     try:
         value = orjson.loads(text) if text.strip() else {}
     except orjson.JSONDecodeError:
@@ -194,7 +198,7 @@ def anthropic(turns: Turns, attachments: tuple) -> list[dict]:
         if role == "assistant" and turn.get("tool_calls"):
             blocks: list[dict] = [{"type": "text", "text": turn["content"]}] if turn["content"] else []
             blocks += [{"type": "tool_use", "id": _anthropic_id(c["id"]), "name": c["name"],
-                        "input": _arguments_object(c["arguments"])} for c in turn["tool_calls"]]
+                        "input": arguments_object(c["arguments"])} for c in turn["tool_calls"]]
             out.append({"role": "assistant", "content": blocks})
             continue
         content: Any = turn["content"]
@@ -225,7 +229,7 @@ def gemini(turns: Turns, attachments: tuple) -> list[dict]:
         parts: list[dict] = [{"inlineData": {"mimeType": a.mime, "data": _b64(a)}} for a in atts]
         if turn["content"] or not (parts or turn.get("tool_calls")):
             parts.append({"text": turn["content"]})
-        parts += [{"functionCall": {"name": c["name"], "args": _arguments_object(c["arguments"])}}
+        parts += [{"functionCall": {"name": c["name"], "args": arguments_object(c["arguments"])}}
                   for c in turn.get("tool_calls") or ()]
         out.append({"role": "model" if role == "assistant" else "user", "parts": parts})
     return out
@@ -257,7 +261,7 @@ def ollama(turns: Turns, system: str | None, attachments: tuple) -> list[dict]:
         if atts:
             message["images"] = [_b64(a) for a in atts]
         if turn.get("tool_calls"):
-            message["tool_calls"] = [{"function": {"name": c["name"], "arguments": _arguments_object(c["arguments"])}}
+            message["tool_calls"] = [{"function": {"name": c["name"], "arguments": arguments_object(c["arguments"])}}
                                      for c in turn["tool_calls"]]
         out.append(message)
     return out
