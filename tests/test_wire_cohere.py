@@ -6,14 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from aimux_cli import streams
 from aimux_cli.document import Accumulator
 from aimux_cli.inputs import Source
 from aimux_cli.prettify import normalize
 from aimux_cli.wire import StreamFolder, canonical, detect, parse_body
 from aimux_cli.wire import cohere as wire
 
-from wire_support import load_document, without_ids
+from wire_support import fold_sse, load_document, without_ids
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures" / "cohere"
@@ -24,14 +23,7 @@ def fixture(name: str, api: str | None = None) -> dict:
     return load_document(FIXTURES / name, api)
 
 
-def fold_events(data: bytes) -> tuple[dict, list]:
-    """A stream's document and the visible deltas of its events, as --follow and ask see them."""
-    folder = StreamFolder()
-    deltas = []
-    _, events = streams.iter_events(data)
-    for event in events:
-        deltas += folder.feed_sse(event.data, event.event)
-    return folder.document().to_dict(), deltas
+
 
 
 # -- detection ------------------------------------------------------------------------------------------------
@@ -113,7 +105,7 @@ def test_stream_and_body_give_the_same_document(body, stream):
 
 
 def test_recorded_stream_arguments_are_parsed_and_deltas_follow():
-    doc, deltas = fold_events((FIXTURES / "recorded-tool-calls-stream.sse").read_bytes())
+    doc, deltas = fold_sse((FIXTURES / "recorded-tool-calls-stream.sse").read_bytes())
     assert [b.get("name") for b in doc["blocks"]] == [None, "get_time", "get_weather"]
     assert doc["blocks"][1]["arguments"] == {"location": "Tokyo"}
     assert {kind for kind, _ in deltas} == {"thinking"}  # the tool plan, as it streams
@@ -121,7 +113,7 @@ def test_recorded_stream_arguments_are_parsed_and_deltas_follow():
 
 
 def test_thinking_then_text_with_document_citations():
-    doc, deltas = fold_events((FIXTURES / "thinking-citations-stream.sse").read_bytes())
+    doc, deltas = fold_sse((FIXTURES / "thinking-citations-stream.sse").read_bytes())
     assert [b["type"] for b in doc["blocks"]] == ["thinking", "text"]
     assert [kind for kind, _ in deltas] == ["thinking"] * 4 + ["text"] * 4
     # a document's url and title; each source once, though doc:0 backs two spans
@@ -140,7 +132,7 @@ def test_stream_error_at_message_end_keeps_the_text():
 def test_stream_cut_before_message_end_is_incomplete():
     data = (FIXTURES / "recorded-tool-calls-stream.sse").read_bytes()
     cut = data[:data.index(b"event: tool-call-end")]
-    doc, _ = fold_events(cut)
+    doc, _ = fold_sse(cut)
     assert doc["status"] == "incomplete"
     assert doc["blocks"][1]["name"] == "get_time"
 

@@ -8,13 +8,12 @@ from pathlib import Path
 import orjson
 import pytest
 
-from aimux_cli import streams
 from aimux_cli.inputs import Source
 from aimux_cli.prettify import normalize
 from aimux_cli.wire import StreamFolder, canonical, detect, parse_body
 from aimux_cli.wire import anthropic_complete, openai_completions
 
-from wire_support import load_document, without_ids
+from wire_support import fold_sse, load_document, without_ids
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
@@ -25,13 +24,7 @@ def fixture(name: str, api: str | None = None) -> dict:
     return load_document(FIXTURES / name, api)
 
 
-def fold_events(data: bytes) -> tuple[dict, list]:
-    folder = StreamFolder()
-    deltas = []
-    _, events = streams.iter_events(data)
-    for event in events:
-        deltas += folder.feed_sse(event.data, event.event)
-    return folder.document().to_dict(), deltas
+
 
 
 # -- detection ------------------------------------------------------------------------------------------------
@@ -77,7 +70,7 @@ def test_completion_stream_and_body_agree():
 
 
 def test_completion_stream_deltas_are_text():
-    doc, deltas = fold_events((FIXTURES / "openai-completions/text-stream.sse").read_bytes())
+    doc, deltas = fold_sse((FIXTURES / "openai-completions/text-stream.sse").read_bytes())
     assert {kind for kind, _ in deltas} == {"text"}
     assert "".join(text for _, text in deltas) == doc["blocks"][0]["text"]
 
@@ -91,7 +84,7 @@ def test_choices_and_logprobs_never_copied():
 
 def test_completion_stream_cut_is_incomplete():
     data = (FIXTURES / "openai-completions/text-stream.sse").read_bytes()
-    doc, _ = fold_events(data[:data.index(b'"finish_reason":"stop"')].rsplit(b"\n\n", 1)[0] + b"\n\n")
+    doc, _ = fold_sse(data[:data.index(b'"finish_reason":"stop"')].rsplit(b"\n\n", 1)[0] + b"\n\n")
     assert doc["status"] == "incomplete"
 
 
@@ -117,7 +110,7 @@ def test_anthropic_complete_body():
 
 def test_anthropic_complete_stream_and_body_agree():
     whole = fixture("anthropic/complete-stop-sequence.json")
-    streamed, deltas = fold_events((FIXTURES / "anthropic/complete-stop-sequence-stream.sse").read_bytes())
+    streamed, deltas = fold_sse((FIXTURES / "anthropic/complete-stop-sequence-stream.sse").read_bytes())
     assert without_ids(whole) == without_ids(streamed)
     assert [text for _, text in deltas] == [" Paris", " is the", " capital of", " France."]
 
@@ -131,7 +124,7 @@ def test_anthropic_complete_stream_error_keeps_the_text():
 
 def test_anthropic_complete_stream_without_stop_reason_is_incomplete():
     data = (FIXTURES / "anthropic/complete-stop-sequence-stream.sse").read_bytes()
-    doc, _ = fold_events(data[:data.rindex(b"event: completion")])
+    doc, _ = fold_sse(data[:data.rindex(b"event: completion")])
     assert doc["status"] == "incomplete" and doc["finish"] is None
 
 

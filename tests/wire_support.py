@@ -36,3 +36,13 @@ def load_document(path: Path, api: str | Callable[[Any], str] | None) -> dict:
 def without_ids(doc: dict) -> dict:
     """A document without what differs between a stream and the body of the same answer."""
     return {k: v for k, v in doc.items() if k not in ("id", "timing")}
+
+
+def fold_sse(data: bytes) -> tuple[dict, list]:
+    """An SSE stream's document and the visible deltas of its events, as --follow and ask see them."""
+    folder = StreamFolder()
+    deltas = []
+    _, events = streams.iter_events(data)
+    for event in events:
+        deltas += folder.feed_sse(event.data, event.event)
+    return folder.document().to_dict(), deltas
