@@ -34,20 +34,13 @@ BAR_MS = 1.0
 
 
 def encoded(chunks: int) -> list[bytes]:
-    """`chunks` text events, then finish, usage and [DONE], each framed as one HTTP chunk; the last ends the body."""
-    base = {"id": "chatcmpl-scale", "object": "chat.completion.chunk", "created": 1760000000, "model": "m"}
+    """bench_client_overhead's events, framed as HTTP chunks: `chunks` text events, then finish, usage and [DONE]
+    with the body's end, all in the last chunk."""
+    from bench_client_overhead import events  # beside this file
 
-    def event(obj: dict) -> bytes:
-        data = b"data: " + json.dumps({**base, **obj}, separators=(",", ":")).encode() + b"\n\n"
-        return b"%x\r\n%s\r\n" % (len(data), data)
-
-    out = [event({"choices": [{"index": 0, "delta": {"content": f" w{i}"}, "finish_reason": None}]})
-           for i in range(chunks)]
-    usage = {"prompt_tokens": 5, "completion_tokens": chunks, "total_tokens": chunks + 5}
-    tail = event({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}) + event(
-        {"choices": [], "usage": usage}) + b"e\r\ndata: [DONE]\n\n\r\n0\r\n\r\n"
-    out[-1] += tail
-    return out
+    *texts, finish, usage, done = events(chunks)
+    texts[-1] += finish + usage + b"%x\r\n%s\r\n0\r\n\r\n" % (len(done), done)
+    return texts
 
 
 HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
