@@ -149,3 +149,17 @@ def _split_think_tags(blocks: list[dict]) -> list[dict]:
         rest["text"] = answer
         out.append(rest)
     return out + blocks[1:]
+
+
+def without_opaque(value: Any, opaque: frozenset, depth: int = 0, limit: int = 32) -> Any:
+    """A copy of a provider block without its opaque fields (`opaque`: signatures, base64 blobs) or null fields.
+    Nesting deeper than `limit` (no real block comes near) is kept as it is rather than walked: a 1,000-deep value
+    would exhaust the stack."""
+    if depth >= limit:
+        return value
+    if isinstance(value, dict):
+        return {k: without_opaque(v, opaque, depth + 1, limit) for k, v in value.items()
+                if k not in opaque and v is not None}
+    if isinstance(value, list):
+        return [without_opaque(v, opaque, depth + 1, limit) for v in value]
+    return value

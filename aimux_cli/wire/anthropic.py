@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from aimux_cli.document import Accumulator, ArgumentPieces, call_arguments, parse_arguments
+from aimux_cli.document_fields import without_opaque
 
 API = "anthropic.messages"
 VENDOR = "anthropic"
@@ -212,13 +213,5 @@ def _citations(cites: Any) -> list[dict]:
     return out
 
 
-def _clean(value: Any, depth: int = 0) -> Any:
-    """A copy of a provider block without its opaque blobs or null fields. Nesting deeper than _DEPTH (no real
-    block comes near) is kept as it is rather than walked: a 1,000-deep value would exhaust the stack."""
-    if depth >= _DEPTH:
-        return value
-    if isinstance(value, dict):
-        return {k: _clean(v, depth + 1) for k, v in value.items() if k not in _OPAQUE and v is not None}
-    if isinstance(value, list):
-        return [_clean(v, depth + 1) for v in value]
-    return value
+def _clean(value: Any) -> Any:
+    return without_opaque(value, _OPAQUE, limit=_DEPTH)

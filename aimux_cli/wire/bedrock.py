@@ -42,6 +42,7 @@ from typing import Any
 import orjson
 
 from aimux_cli.document import Accumulator, ArgumentPieces, call_arguments, parse_arguments
+from aimux_cli.document_fields import without_opaque
 
 API = "bedrock.converse"
 VENDOR = "bedrock"
@@ -333,12 +334,5 @@ def _chunk(acc: Accumulator, value: dict) -> list[tuple[str, str]]:
     return mod.fold(acc, inner, None)
 
 
-def _clean(value: Any, depth: int = 0) -> Any:
-    """A copy without opaque blobs (base64 `bytes`, signatures) or null fields; deeper than _DEPTH kept as is."""
-    if depth >= _DEPTH:
-        return value
-    if isinstance(value, dict):
-        return {k: _clean(v, depth + 1) for k, v in value.items() if k not in _OPAQUE and v is not None}
-    if isinstance(value, list):
-        return [_clean(v, depth + 1) for v in value]
-    return value
+def _clean(value: Any) -> Any:
+    return without_opaque(value, _OPAQUE, limit=_DEPTH)
