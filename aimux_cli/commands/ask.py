@@ -51,9 +51,10 @@ from __future__ import annotations
 from aimux_cli.commands import ask_log
 from aimux_cli.commands.ask_exchange import Exchange, _type_message, new_exchange, unsent  # noqa: F401 - tests
 from aimux_cli.commands.ask_finish import finish, interrupted
-from aimux_cli.commands.ask_input import AskOptions, build_prompt, gather, prepare, read_stdin  # noqa: F401
+from aimux_cli.commands.ask_input import (  # noqa: F401 - build_prompt, read_stdin: tests
+    AskOptions, build_prompt, check_options, gather, prepare, read_stdin,
+)
 from aimux_cli.commands.ask_pump import Pump  # noqa: F401 - the fuzz tests and bench_ask pump as ask pumps
-from aimux_cli.errors import UsageError
 from aimux_cli.live import INTERRUPTS, View
 
 
@@ -86,12 +87,7 @@ def _run(opts: AskOptions, state: dict) -> int:
     fastexit.clean()  # ask closes its client and joins its threads: the process may end as soon as it is flushed
     env = TerminalEnv.detect(color_flag=opts.color)
     fmt = opts.fmt or ("rich" if env.stdout_isatty else "text")
-    if opts.timeout is not None and opts.timeout <= 0:
-        raise UsageError("--timeout must be a positive number of seconds")
-    if opts.thinking not in ("show", "hide", "stdout"):
-        raise UsageError("--thinking must be show, hide or stdout")
-    if opts.curl and opts.dry_run:
-        raise UsageError("--curl and --dry-run: give one (both print the request and send nothing)")
+    check_options(opts)
     messages, system = gather(opts, env.stdin_isatty, state)
     resolved, prepared = prepare(opts, opts.provider, messages, system)
     if opts.curl or opts.dry_run:  # nothing is sent, so nothing is logged

@@ -75,6 +75,16 @@ _DEFAULTS = {name: value for name, value in vars(AskOptions).items()
              if not name.startswith("_") and not callable(value)}
 
 
+def check_options(opts: AskOptions) -> None:
+    """The flag combinations every ask refuses before reading anything (UsageError, exit 2)."""
+    if opts.timeout is not None and opts.timeout <= 0:
+        raise UsageError("--timeout must be a positive number of seconds")
+    if opts.thinking not in ("show", "hide", "stdout"):
+        raise UsageError("--thinking must be show, hide or stdout")
+    if opts.curl and opts.dry_run:
+        raise UsageError("--curl and --dry-run: give one (both print the request and send nothing)")
+
+
 def gather(opts: AskOptions, stdin_isatty: bool, state: dict) -> tuple[list[dict], str | None]:
     """The turns to send, once for every provider: the earlier turns of a continued conversation, then the prompt
     (stdin context + PROMPT); and the system prompt. Loads the extras into opts.extras first (a file named "-"

@@ -39,7 +39,7 @@ from __future__ import annotations
 from aimux_cli import output
 from aimux_cli.commands import ask_log
 from aimux_cli.commands.ask_exchange import Exchange, new_exchange, unsent
-from aimux_cli.commands.ask_input import AskOptions, gather, prepare
+from aimux_cli.commands.ask_input import AskOptions, check_options, gather, prepare
 from aimux_cli.errors import AimuxError, UsageError
 from aimux_cli.live import INTERRUPTS, View
 from aimux_cli.present import scrubbed, warn
@@ -87,12 +87,7 @@ def lane_labels(plans: list) -> list[str]:
 def check_usage(opts: AskOptions, fmt: str) -> list:
     """The providers to ask, in order; a UsageError (exit 2) for what cannot be done with several."""
     many = len(opts.providers) > 1
-    if opts.timeout is not None and opts.timeout <= 0:
-        raise UsageError("--timeout must be a positive number of seconds")
-    if opts.thinking not in ("show", "hide", "stdout"):
-        raise UsageError("--thinking must be show, hide or stdout")
-    if opts.curl and opts.dry_run:
-        raise UsageError("--curl and --dry-run: give one (both print the request and send nothing)")
+    check_options(opts)
     if many and opts.fallback:
         raise UsageError("--fallback follows one provider (-p a --fallback b: b when a fails); -p a,b asks both "
                          "at once: give one or the other")
