@@ -92,3 +92,12 @@ def test_the_rich_table_of_a_long_list_is_bounded_and_text_has_every_id():
     rich = cli(body, "rich").stdout
     assert "\nm-999\n" in rich and "m-1000" not in rich and "… and 500 more models (-f text lists every id)" in rich
     assert cli(body, "text").stdout.splitlines()[-1] == "m-1499"
+
+
+def test_a_model_size_past_a_float_is_shown_as_sent():
+    """Fuzz seed 4711, case 63957: an Ollama size of 400 digits raised OverflowError in the Rich table (exit 1)."""
+    fixture = Path(__file__).resolve().parent.parent / "fixtures/models/ollama-tags.json"
+    data = fixture.read_bytes().replace(b"2019393189", b"9" * 400)
+    result = cli(data, "rich")
+    assert result.code == 0, result.stderr
+    assert "46 MB" in result.stdout and "llama3.2" in result.stdout  # the other rows as before

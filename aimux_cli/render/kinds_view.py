@@ -164,7 +164,10 @@ def _size(value: Any) -> str:
     """Bytes as decimal GB/MB (Ollama's model sizes)."""
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         return ""
-    return f"{value / 1e9:.1f} GB" if value >= 1e9 else f"{value / 1e6:.0f} MB"
+    try:
+        return f"{value / 1e9:.1f} GB" if value >= 1e9 else f"{value / 1e6:.0f} MB"
+    except OverflowError:  # past a float (309+ digits): the bytes as sent, the cell bounds them
+        return f"{value:,} B"
 
 
 def _batch(doc: Mapping[str, Any]) -> Iterator[RenderableType]:
