@@ -72,8 +72,9 @@ def markdown_pieces(source: str) -> list[RenderableType]:
 
         splitter = BlockSplitter()
         blocks = splitter.feed(source) + splitter.feed("" if source.endswith("\n") else "\n")  # no copy + "\n"
-        if splitter.tail.strip():
-            blocks.append(splitter.tail.rstrip())  # trailing blank lines draw nothing (100,000 of them cost MBs)
+        rest = splitter.rest()  # trailing blank lines draw nothing (100,000 of them cost MBs)
+        if rest:
+            blocks.append(rest)
     return _grouped(piece for block in blocks for piece in _long_paragraph(block)) or [markdown(source)]
 
 

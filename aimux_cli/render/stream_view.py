@@ -81,6 +81,16 @@ class BlockSplitter:
         """The text not yet returned as a finished block."""
         return "".join(self._lines) + "".join(self._partial)
 
+    def rest(self) -> str:
+        """`tail.rstrip()`, made without joining a lone remaining line (a 1 MB last paragraph) to its line end and
+        then copying it again to strip that: each was another copy of it at once."""
+        parts = [*self._lines, *self._partial]
+        while parts and (not parts[-1] or parts[-1].isspace()):
+            parts.pop()
+        if parts:
+            parts[-1] = parts[-1].rstrip()
+        return "".join(parts)
+
     def head(self, limit: int) -> str:
         """The first `limit` characters of `tail` (at most), without joining the rest."""
         out: list[str] = []
